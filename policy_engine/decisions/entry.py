@@ -1,0 +1,36 @@
+"""entry: may this person enter the pool?
+
+Combining table (first row that matches wins):
+
+  | a mandatory criterion failed, no may_exempt exception | ineligible   |
+  | a criterion is unknown (facts missing) or errored     | undetermined |
+  | a criterion failed that is generally/discretionary,   | needs_review |
+  |   or failed with a may_exempt exception holding       |              |
+  | otherwise (all passed, exempt or not applicable)      | eligible     |
+
+A mandatory failure decides even while other criteria are unknown (unknown AND false is
+false). A "generally" failure does not: the unknown criteria might still make the
+applicant ineligible, so the verdict asks for the facts first.
+"""
+from __future__ import annotations
+
+from ..evaluate import UNSETTLED, decisive, judge
+from ..verdict import FAILED
+
+NAME = "entry"
+OUTCOMES = ("eligible", "ineligible", "needs_review", "undetermined")
+
+
+def available(policy) -> bool:
+    return bool(policy.criteria)
+
+
+def run(policy, state):
+    findings = tuple(judge(rule, state, "criterion") for rule in policy.criteria)
+    if any(f.result == FAILED and decisive(f) for f in findings):
+        return "ineligible", findings
+    if any(f.result in UNSETTLED for f in findings):
+        return "undetermined", findings
+    if any(f.result == FAILED for f in findings):
+        return "needs_review", findings
+    return "eligible", findings

@@ -1,0 +1,31 @@
+"""recusal: must this expert step aside from this matter?
+
+Combining table (first row that matches wins):
+
+  | a mandatory ground is present                          | must_recuse  |
+  | a ground is unknown (facts missing) or errored         | undetermined |
+  | a generally/discretionary ground is present            | may_recuse   |
+  | otherwise                                              | none         |
+"""
+from __future__ import annotations
+
+from ..evaluate import UNSETTLED, decisive, judge
+from ..verdict import FIRED
+
+NAME = "recusal"
+OUTCOMES = ("none", "must_recuse", "may_recuse", "undetermined")
+
+
+def available(policy) -> bool:
+    return bool(policy.grounds)
+
+
+def run(policy, state):
+    findings = tuple(judge(rule, state, "trigger") for rule in policy.grounds)
+    if any(f.result == FIRED and decisive(f) for f in findings):
+        return "must_recuse", findings
+    if any(f.result in UNSETTLED for f in findings):
+        return "undetermined", findings
+    if any(f.result == FIRED for f in findings):
+        return "may_recuse", findings
+    return "none", findings

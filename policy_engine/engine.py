@@ -1,0 +1,58 @@
+"""decide(): one policy, one decision, one case, one date -> one Verdict. Pure."""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Mapping
+
+from .decisions import DECISIONS
+from .errors import CaseError, LookupFailure, problem
+from .evaluate import Run
+from .expr import bind
+from .model import Policy
+from .verdict import Verdict
+from .vocabulary import check_case
+
+
+def as_date(value: Any) -> _dt.date:
+    """A date from a date object or YYYY-MM-DD text; CaseError otherwise."""
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    try:
+        return _dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise CaseError([problem("case_invalid", f"as_of {value!r} is not a date", path="as_of",
+                                 hint="write it as YYYY-MM-DD")]) from None
+
+
+def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of: Any,
+           *, case_file: str | None = None) -> Verdict:
+    """Answer `decision` for `case` under `policy`, as the law stood on `as_of`.
+
+    The policy must be in force on `as_of` (use Registry.in_force to pick the version);
+    the case is validated against the policy's vocabulary first (CaseError on any bad
+    value, with its path). Missing facts are not errors: they make rules unknown.
+    """
+    day = as_date(as_of)
+    if not policy.in_force.covers(day):
+        raise LookupFailure([problem(
+            "not_in_force", f"{policy.id} version {policy.version} is in force {policy.in_force.describe()}, "
+                            f"not on {day.isoformat()}",
+            hint="use Registry.in_force(policy_id, date) to pick the version in force")])
+    kind = DECISIONS.get(decision)
+    if kind is None or not kind.available(policy):
+        offered = ", ".join(policy.decisions()) or "none"
+        known = "" if kind is not None else f"'{decision}' is not a decision kind; "
+        raise LookupFailure([problem(
+            "unsupported_decision", f"{known}{policy.id} {policy.version} has no {decision} rules (it answers: {offered})",
+            hint="decisions: " + ", ".join(DECISIONS))])
+    facts = check_case(case, policy.vocabulary, case_file)
+    iso = day.isoformat()
+    state = Run(bind(facts, policy.vocabulary.facts, iso), facts, iso)
+    outcome, findings = kind.run(policy, state)
+    missing = sorted({m for f in findings for m in f.missing_facts})
+    return Verdict(
+        policy=(policy.id, policy.version, policy.sha256), decision=decision, as_of=iso, outcome=outcome,
+        findings=findings, missing_facts=tuple(missing), trace=tuple(state.trace), errors=tuple(state.errors),
+    )

@@ -1,0 +1,127 @@
+"""Functions policy conditions may call, registered once by name.
+
+Dates travel through CEL as ISO strings `YYYY-MM-DD` (the case validator guarantees the
+form), so they compare correctly with `<`, `<=`, `==` as strings, and each function here
+parses what it needs. Every function is pure: none reads the clock; `as_of` is a variable.
+
+Ages and anniversaries follow 《民法典》: a period counted in years ends on the
+corresponding day of the last year (第二百零二条); where that month has no corresponding
+day (29 February in a common year), the month's last day is the corresponding day. So a
+person born on 29 February 2000 is 18 on 28 February 2018. An age is reached on the
+birthday itself (年满70周岁 holds on the 70th birthday).
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    call: Callable
+    signature: str
+    doc: str
+
+
+def _date(value, what: str = "date") -> _dt.date:
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return _dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{what} must be a date written YYYY-MM-DD, got {value!r}")
+
+
+def _anniversary(start: _dt.date, years: int) -> _dt.date:
+    year = start.year + years
+    day = min(start.day, calendar.monthrange(year, start.month)[1])
+    return _dt.date(year, start.month, day)
+
+
+def completed_years(start, end) -> int:
+    """Whole years from `start` to `end`; the count goes up on each anniversary."""
+    a, b = _date(start), _date(end)
+    if b < a:
+        return -completed_years(b, a)
+    years = b.year - a.year
+    if _anniversary(a, years) > b:
+        years -= 1
+    return years
+
+
+def age_at(birth_date, on) -> int:
+    return completed_years(birth_date, on)
+
+
+def add_years(date, years) -> str:
+    return _anniversary(_date(date), int(years)).isoformat()
+
+
+def add_days(date, days) -> str:
+    return (_date(date) + _dt.timedelta(days=int(days))).isoformat()
+
+
+def days_between(start, end) -> int:
+    return (_date(end) - _date(start)).days
+
+
+def date_in(date, first, last) -> bool:
+    """True when first <= date <= last (both ends included)."""
+    d = _date(date)
+    return _date(first) <= d <= _date(last)
+
+
+def max_run(flags) -> int:
+    """Length of the longest run of consecutive true values in a list."""
+    best = run = 0
+    for flag in flags:
+        if flag is True:
+            run += 1
+            if run > best:
+                best = run
+        elif flag is False:
+            run = 0
+        else:
+            raise ValueError("max_run expects a list of true/false values")
+    return best
+
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function("age_at", age_at, "age_at(birth_date, date) -> int",
+                 "Age in whole years on `date`; the age goes up on the birthday itself "
+                 "(29 February birthdays: on 28 February in common years)."),
+        Function("years_between", completed_years, "years_between(start, end) -> int",
+                 "Whole years from `start` to `end`, counted as ages are."),
+        Function("add_years", add_years, "add_years(date, n) -> date",
+                 "The corresponding day n years later (民法典第二百零二条; 29 February -> 28 February)."),
+        Function("add_days", add_days, "add_days(date, n) -> date", "The date n calendar days later (n may be negative)."),
+        Function("days_between", days_between, "days_between(start, end) -> int",
+                 "Calendar days from `start` to `end` (end - start)."),
+        Function("date_in", date_in, "date_in(date, first, last) -> bool", "first <= date <= last, both ends included."),
+        Function("max_run", max_run, "max_run(list<bool>) -> int",
+                 "Longest run of consecutive true values; with events sorted by date, "
+                 "`max_run(events.map(e, <condition>))` counts 连续N次."),
+    )
+}
+
+CALLABLES: dict[str, Callable] = {name: f.call for name, f in FUNCTIONS.items()}
+
+# CEL's own global functions and the member functions / macros policies may use.
+CEL_GLOBALS = frozenset({
+    "size", "int", "uint", "double", "string", "bool", "bytes", "dyn", "type", "has",
+    "matches", "timestamp", "duration", "min", "max",
+})
+CEL_MEMBERS = frozenset({
+    "size", "contains", "startsWith", "endsWith", "matches", "exists", "all", "exists_one",
+    "map", "filter", "lowerAscii", "upperAscii", "trim", "split", "join",
+})
+MACROS = frozenset({"exists", "all", "exists_one", "map", "filter"})

@@ -1,0 +1,381 @@
+"""Policy files -> compiled, verified, immutable Policy objects.
+
+Order: YAML (safe, with positions) -> JSON Schema -> source text (digest, article index)
+-> vocabulary (imports + declared) -> every citation and quote verified against the
+cited passage -> every condition compiled. Problems are collected across the whole file
+and raised together, sorted by line; nothing half-loaded is ever returned.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterable
+
+from . import schema as _schema
+from .errors import PolicyError, Problem, problem
+from .expr import Condition, Span, compile_condition
+from .model import Citation, Defect, Exception_, InForce, Policy, Rule, Scope, Term, Test
+from .sources import SourceIndex, cite_label, index_source
+from .vocabulary import Fact, Vocabulary, fact_from
+from .yamlio import Document, YamlProblem, read
+
+DEFAULT_STEPS = ("whitespace",)
+OCCURRENCE = {1: "（文中第一个）", 2: "（文中第二个）", 3: "（文中第三个）"}
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class _Cache:
+    """Sources and vocabularies shared by the policies of one load."""
+
+    sources: dict = field(default_factory=dict)
+    vocabularies: dict = field(default_factory=dict)
+
+
+def load_policy(path, cache: _Cache | None = None) -> Policy:
+    """Load one policy file; raise PolicyError listing every problem found."""
+    policy, problems = _load(Path(path), cache or _Cache())
+    if problems:
+        raise PolicyError(problems)
+    assert policy is not None
+    return policy
+
+
+def check_policy(path, cache: _Cache | None = None) -> tuple[Policy | None, list[Problem]]:
+    return _load(Path(path), cache or _Cache())
+
+
+def _load(path: Path, cache: _Cache) -> tuple[Policy | None, list[Problem]]:
+    display = _display(path)
+    try:
+        raw_bytes = path.read_bytes()
+        doc = read(path, display)
+    except YamlProblem as exc:
+        return None, [exc.problem]
+    except OSError as exc:
+        return None, [problem("file_unreadable", f"cannot read the file: {exc.strerror or exc}", file=display)]
+    if not isinstance(doc.data, dict):
+        return None, [problem("yaml_not_mapping", "a policy file is a mapping (id:, version:, ...)", file=display, line=1)]
+    problems = _schema.check(doc, "policy")
+    if problems:
+        return None, problems
+    data = doc.data
+    b = _Builder(doc, path, cache)
+
+    # identity: folder and file name agree with id and version
+    if path.parent.name != data["id"]:
+        b.add("version", ("id",), f"id '{data['id']}' differs from the folder '{path.parent.name}'",
+              f"move the file to policies/{data['id']}/ or set id: {path.parent.name}")
+    if path.stem != data["version"]:
+        b.add("version", ("version",), f"version '{data['version']}' differs from the file name '{path.name}'",
+              f"rename the file to {data['version']}.yaml")
+
+    index = b.source(data["source"])
+    vocabulary, digest_parts = b.vocabulary(data["facts"])
+    in_force = b.in_force(data["in_force"], index)
+    supersedes = tuple(MappingProxyType(dict(s)) for s in data.get("supersedes", ()))
+    for i, s in enumerate(data.get("supersedes", ())):
+        if "cite" in s:
+            b.citation(s["cite"], ("supersedes", i), index, s.get("quote"))
+    scope = tuple(
+        Scope(s["id"], b.citation(s["cite"], ("scope", i), index, s["quote"]), s["quote"],
+              s.get("applies", "directly"), s.get("note"))
+        for i, s in enumerate(data.get("scope", ()))
+    )
+    defects = tuple(
+        Defect(b.citation(d["cite"], ("source_defects", i), index, d.get("quote")), d.get("quote"), d["defect"], d["encoded_as"])
+        for i, d in enumerate(data.get("source_defects", ()))
+    )
+    criteria = tuple(b.rule(r, ("entry", "criteria", i), "require", index, vocabulary)
+                     for i, r in enumerate(data.get("entry", {}).get("criteria", ())))
+    exit_ = data.get("exit", {})
+    term = b.term(exit_["term"], index, vocabulary) if "term" in exit_ else None
+    triggers = tuple(b.rule(r, ("exit", "triggers", i), "when", index, vocabulary)
+                     for i, r in enumerate(exit_.get("triggers", ())))
+    grounds = tuple(b.rule(r, ("recusal", "grounds", i), "when", index, vocabulary)
+                    for i, r in enumerate(data.get("recusal", {}).get("grounds", ())))
+    seen: dict[str, tuple] = {}
+    for section, rules in (("entry.criteria", criteria), ("exit.triggers", triggers), ("recusal.grounds", grounds),
+                           ("exit.term.limits", term.limits if term else ())):
+        for i, rule in enumerate(rules):
+            if rule is None:
+                continue
+            if rule.id in seen:
+                b.add("duplicate_rule", tuple(section.split(".")) + (i, "id"),
+                      f"rule id '{rule.id}' is also used at {seen[rule.id][0]}",
+                      "verdicts name rules by id; give each rule its own")
+            else:
+                seen[rule.id] = (f"{section}[{i}]",)
+    if b.problems:
+        return None, b.problems
+    digest = hashlib.sha256(raw_bytes)
+    for part in digest_parts:
+        digest.update(part)
+    policy = Policy(
+        id=data["id"], version=data["version"], title=data["title"], issuer=data["issuer"],
+        document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
+        defects=defects, vocabulary=vocabulary, criteria=criteria, term=term, triggers=triggers, grounds=grounds,
+        sha256=digest.hexdigest(), file=display, source_file=_display(b.source_path), source_sha256=index.sha256,
+    )
+    return policy, []
+
+
+class _Builder:
+    def __init__(self, doc: Document, path: Path, cache: _Cache):
+        self.doc = doc
+        self.path = path
+        self.cache = cache
+        self.problems: list[Problem] = []
+        self.source_path = path.parent / "source.txt"
+
+    def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
+        self.problems.append(problem(code, message, **self.doc.where(at, key=key), hint=hint))
+
+    # -- source -------------------------------------------------------------------------
+    def source(self, raw: dict) -> SourceIndex | None:
+        self.source_path = (self.path.parent / raw["file"]).resolve()
+        steps = tuple(raw.get("normalise", DEFAULT_STEPS))
+        try:
+            data = self.source_path.read_bytes()
+        except OSError:
+            self.add("source_missing", ("source", "file"), f"source text '{raw['file']}' not found next to the policy",
+                     "copy the regulation's text from shared/regulations/ to source.txt beside the policy")
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != raw["sha256"]:
+            self.add("source_sha256", ("source", "sha256"),
+                     f"the source text has SHA-256 {digest}, the policy records {raw['sha256']}",
+                     "if the text was changed on purpose, re-verify every quote and update sha256; "
+                     "otherwise restore the text")
+        key = (str(self.source_path), digest, steps)
+        if key not in self.cache.sources:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.add("source_missing", ("source", "file"), "the source text is not UTF-8")
+                return None
+            self.cache.sources[key] = index_source(text, steps)
+        return self.cache.sources[key]
+
+    # -- vocabulary -----------------------------------------------------------------------
+    def vocabulary(self, raw: dict) -> tuple[Vocabulary, list[bytes]]:
+        facts: dict[str, Fact] = {}
+        parts: list[bytes] = []
+        for i, rel in enumerate(raw.get("import", ())):
+            file = (self.path.parent / rel).resolve()
+            key = str(file)
+            if key not in self.cache.vocabularies:
+                self.cache.vocabularies[key] = _load_vocabulary(file)
+            loaded, data, found = self.cache.vocabularies[key]
+            if found:
+                self.problems.extend(found)
+                if not loaded:
+                    self.add("vocabulary", ("facts", "import", i), f"cannot import vocabulary '{rel}'")
+                continue
+            parts.append(data)
+            for name, fact in loaded.items():
+                if name in facts and facts[name] != fact:
+                    self.add("vocabulary", ("facts", "import", i), f"fact '{name}' is declared differently in two imports")
+                facts[name] = fact
+        for name, fraw in (raw.get("declare") or {}).items():
+            if name in facts:
+                self.add("vocabulary", ("facts", "declare", name), f"fact '{name}' is already declared in {facts[name].origin}",
+                         "use the imported fact, or rename this one", key=True)
+                continue
+            facts[name] = fact_from(name, fraw, self.doc.file)
+        problems = _vocabulary_problems(facts, self.doc)
+        self.problems.extend(problems)
+        return Vocabulary.of(facts), parts
+
+    # -- citations --------------------------------------------------------------------------
+    def citation(self, raw: dict, at: tuple, index: SourceIndex | None, quote: str | None) -> Citation:
+        label = cite_label(raw["article"], raw.get("paragraph"), raw.get("item"))
+        if raw.get("occurrence"):
+            label = label.replace("条", "条" + OCCURRENCE.get(raw["occurrence"], f"（文中第{raw['occurrence']}个）"), 1)
+        cite = Citation(raw["article"], raw.get("occurrence"), raw.get("paragraph"), raw.get("item"), label)
+        if index is None:
+            return cite
+        try:
+            index.passage(cite.article, cite.occurrence, cite.paragraph, cite.item)
+        except LookupError as exc:
+            self.add("citation", at + ("cite",), f"{label}: {exc}",
+                     "check the article number against the source text; where two articles share a number, "
+                     "add occurrence: 1 or 2")
+            return cite
+        if quote is not None:
+            result = index.verify_quote(quote, cite.article, cite.occurrence, cite.paragraph, cite.item)
+            if not result.ok:
+                message = f"quote is not in {result.where or label} of {self.source_path.name}"
+                hints = []
+                if result.found_elsewhere:
+                    hints.append(f"the quote is in {result.found_elsewhere}: correct cite")
+                if result.closest:
+                    hints.append(f"closest passage: \"{result.closest}\"")
+                self.add("quote_not_found", at + ("quote",), message, "; ".join(hints) or None)
+        return cite
+
+    def in_force(self, raw: dict, index) -> InForce:
+        cite = self.citation(raw["cite"], ("in_force",), index, raw["quote"])
+        start = _dt.date.fromisoformat(raw["from"])
+        until = _dt.date.fromisoformat(raw["until"]) if raw.get("until") else None
+        if until is not None and until < start:
+            self.add("version", ("in_force", "until"), f"the window ends ({until}) before it starts ({start})")
+        return InForce(start, until, cite, raw["quote"], raw.get("note"))
+
+    # -- conditions ---------------------------------------------------------------------------
+    def condition(self, source: str, at: tuple, vocabulary: Vocabulary) -> Condition | None:
+        mark = self.doc.mark(at)
+        span = Span(self.doc.file, mark.line if mark else 0, mark.column if mark else 0,
+                    mark.style if mark else None, _render(at))
+        if mark is not None and mark.style in ("|", ">"):
+            span = Span(span.file, span.line, _block_indent(self.doc, mark) - 1, span.style, span.path)
+        compiled, found = compile_condition(source, vocabulary, span)
+        self.problems.extend(found)
+        return compiled
+
+    def test(self, raw: Any, at: tuple, vocabulary: Vocabulary) -> Test | None:
+        if isinstance(raw, str):
+            c = self.condition(raw, at, vocabulary)
+            return Test("leaf", c) if c is not None else None
+        op = "any" if "any_of" in raw else "all"
+        key = "any_of" if op == "any" else "all_of"
+        children = [self.test(child, at + (key, i), vocabulary) for i, child in enumerate(raw[key])]
+        if any(c is None for c in children):
+            return None
+        return Test(op, None, tuple(children))
+
+    def rule(self, raw: dict, at: tuple, key: str, index, vocabulary: Vocabulary) -> Rule | None:
+        cite = self.citation(raw["cite"], at, index, raw["quote"])
+        test = self.test(raw[key], at + (key,), vocabulary)
+        applies = self.test(raw["applies_when"], at + ("applies_when",), vocabulary) if "applies_when" in raw else None
+        unless = []
+        for j, u in enumerate(raw.get("unless", ())):
+            u_at = at + ("unless", j)
+            u_cite = self.citation(u["cite"], u_at, index, u["quote"])
+            u_test = self.test(u["when"], u_at + ("when",), vocabulary)
+            if u_test is not None:
+                unless.append(Exception_(u_test, u["effect"], u_cite, u["quote"], u.get("note")))
+        show = []
+        for name, src in (raw.get("show") or {}).items():
+            c = self.condition(src, at + ("show", name), vocabulary)
+            if c is not None:
+                show.append((name, c))
+        if test is None or ("applies_when" in raw and applies is None):
+            return None
+        return Rule(raw["id"], raw.get("title"), cite, raw["quote"], raw["strength"], test, applies,
+                    tuple(unless), tuple(show), raw.get("note"))
+
+    def term(self, raw: dict, index, vocabulary: Vocabulary) -> Term | None:
+        cite = self.citation(raw["cite"], ("exit", "term"), index, raw["quote"])
+        ends = self.condition(raw["ends"], ("exit", "term", "ends"), vocabulary)
+        limits = tuple(self.rule(r, ("exit", "term", "limits", i), "require", index, vocabulary)
+                       for i, r in enumerate(raw.get("limits", ())))
+        if ends is None:
+            return None
+        return Term(cite, raw["quote"], ends, raw.get("note"), tuple(r for r in limits if r is not None))
+
+
+def _render(at: tuple) -> str:
+    from .yamlio import render_path
+    return render_path(at)
+
+
+def _block_indent(doc: Document, mark) -> int:
+    """Column (1-based) where a block scalar's content starts."""
+    try:
+        lines = Path(doc.file).read_text(encoding="utf-8").split("\n")
+        for line in lines[mark.line:]:
+            if line.strip():
+                return len(line) - len(line.lstrip(" ")) + 1
+    except OSError:
+        pass
+    return mark.column + 2
+
+
+def _load_vocabulary(file: Path) -> tuple[dict[str, Fact] | None, bytes, list[Problem]]:
+    display = _display(file)
+    try:
+        data = file.read_bytes()
+        doc = read(file, display)
+    except YamlProblem as exc:
+        return None, b"", [exc.problem]
+    except OSError as exc:
+        return None, b"", [problem("file_unreadable", f"cannot read the vocabulary: {exc.strerror or exc}", file=display)]
+    found = _schema.check(doc, "vocabulary")
+    if found:
+        return None, data, found
+    facts = {name: fact_from(name, raw, display) for name, raw in doc.data["facts"].items()}
+    found = _vocabulary_problems(facts, doc)
+    return (facts if not found else None), data, found
+
+
+def _vocabulary_problems(facts: dict[str, Fact], doc: Document) -> list[Problem]:
+    out = []
+    names = set(facts)
+    for name, fact in facts.items():
+        if fact.origin != doc.file:
+            continue
+        where = doc.where(("facts", name), key=True) if ("facts", name) in doc.marks or (("facts", name), "key") in doc.marks \
+            else doc.where(("facts", "declare", name), key=True)
+        if "__" in name:
+            out.append(problem("vocabulary", f"fact '{name}' contains '__', which the engine reserves", **where))
+        for other in names:
+            if other.startswith(name + "."):
+                out.append(problem("vocabulary", f"'{name}' is a fact and also the group of '{other}'", **where,
+                                   hint="a name is either a value or a group of facts"))
+                break
+    return out
+
+
+def load_all(paths: Iterable) -> tuple[list[Policy], list[Problem]]:
+    """Load every policy file under the given files or folders; collect all problems."""
+    cache = _Cache()
+    policies, problems = [], []
+    for file in policy_files(paths):
+        policy, found = _load(file, cache)
+        problems.extend(found)
+        if policy is not None:
+            policies.append(policy)
+    return policies, problems
+
+
+def policy_files(paths: Iterable) -> list[Path]:
+    """Policy files: <folder>/<version>.yaml; folders starting with _ hold shared files."""
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for f in sorted(p.rglob("*.yaml")):
+                rel = f.relative_to(p)
+                if any(part.startswith("_") or part.startswith(".") for part in rel.parts[:-1]):
+                    continue
+                if f.name.endswith(".vocab.yaml"):
+                    continue
+                out.append(f)
+        else:
+            out.append(p)
+    return out
+
+
+def vocabulary_files(paths: Iterable) -> list[Path]:
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(p.rglob("*.vocab.yaml")))
+        elif p.name.endswith(".vocab.yaml"):
+            out.append(p)
+    return out
+
+
+def check_vocabulary(file) -> list[Problem]:
+    return _load_vocabulary(Path(file))[2]

@@ -1,0 +1,91 @@
+"""Every policy and version, and which version is in force on a date.
+
+Versions of one policy are kept newest first (by the first day in force), as OpenFisca
+keeps dated values; the version in force on D is the first whose window covers D.
+Windows of two versions of one policy must not overlap: a date has at most one answer.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Iterable, Mapping
+
+from .errors import LookupFailure, PolicyError, Problem, problem
+from .loader import load_all
+from .model import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    policies: Mapping[str, tuple[Policy, ...]]  # id -> versions, newest first
+
+    @classmethod
+    def of(cls, policies: Iterable[Policy]) -> "Registry":
+        by_id: dict[str, list[Policy]] = {}
+        for p in policies:
+            by_id.setdefault(p.id, []).append(p)
+        problems: list[Problem] = []
+        out = {}
+        for pid, versions in sorted(by_id.items()):
+            versions.sort(key=lambda p: (p.in_force.start, p.version), reverse=True)
+            problems.extend(_overlaps(versions))
+            out[pid] = tuple(versions)
+        if problems:
+            raise PolicyError(problems)
+        return cls(MappingProxyType(out))
+
+    @classmethod
+    def load(cls, *paths) -> "Registry":
+        """Load and verify every policy under the paths; raise PolicyError on any problem."""
+        policies, problems = load_all(paths or (default_policy_dir(),))
+        if problems:
+            raise PolicyError(problems)
+        return cls.of(policies)
+
+    def ids(self) -> list[str]:
+        return list(self.policies)
+
+    def versions(self, policy_id: str) -> tuple[Policy, ...]:
+        try:
+            return self.policies[policy_id]
+        except KeyError:
+            import difflib
+            close = difflib.get_close_matches(policy_id, list(self.policies), n=1)
+            raise LookupFailure([problem(
+                "unknown_policy", f"no policy has the id '{policy_id}'",
+                hint=(f"did you mean '{close[0]}'? " if close else "") + "known: " + ", ".join(self.policies))]) from None
+
+    def get(self, policy_id: str, version: str) -> Policy:
+        for p in self.versions(policy_id):
+            if p.version == version:
+                return p
+        raise LookupFailure([problem("unknown_version", f"policy '{policy_id}' has no version '{version}'",
+                                     hint="versions: " + ", ".join(p.version for p in self.versions(policy_id)))])
+
+    def in_force(self, policy_id: str, on: _dt.date) -> Policy:
+        versions = self.versions(policy_id)
+        for p in versions:
+            if p.in_force.covers(on):
+                return p
+        windows = "; ".join(f"{p.version}: {p.in_force.describe()}" for p in versions)
+        raise LookupFailure([problem(
+            "not_in_force", f"no version of '{policy_id}' is in force on {on.isoformat()} (in force: {windows})",
+            hint="ask about a date inside a window, or add the version in force then")])
+
+
+def _overlaps(versions: list[Policy]) -> list[Problem]:
+    out = []
+    ordered = sorted(versions, key=lambda p: p.in_force.start)
+    for earlier, later in zip(ordered, ordered[1:]):
+        if earlier.in_force.until is None or earlier.in_force.until >= later.in_force.start:
+            out.append(problem(
+                "version", f"version {earlier.version} ({earlier.in_force.describe()}) overlaps version "
+                           f"{later.version} ({later.in_force.describe()})", file=earlier.file,
+                hint=f"end {earlier.version} on the day before {later.in_force.start.isoformat()} (in_force.until)"))
+    return out
+
+
+def default_policy_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "policies"
