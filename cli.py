@@ -1,0 +1,229 @@
+"""policy-engine: the command line. Thin: parse, call the library, print.
+
+Exit codes (also in README):
+  0  decided / checked / all golden cases pass
+  1  golden cases fail (policy-engine test)
+  2  usage error (a bad option or argument)
+  3  invalid policy (check failed, or the policies could not be loaded)
+  4  invalid case (a fact of the wrong type, an unknown fact)
+  5  no policy in force on the date, unknown policy or version, or a decision the policy lacks
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from policy_engine import CaseError, EngineError, LookupFailure, PolicyError, Registry, decide
+from policy_engine.engine import as_date
+from policy_engine.errors import Problem, problem
+from policy_engine.golden import default_fixture_dir, run_all
+from policy_engine.loader import check_vocabulary, load_all, policy_files, vocabulary_files
+from policy_engine.registry import default_policy_dir
+from policy_engine.render import render_verdict
+from policy_engine.verdict import dumps
+from policy_engine.yamlio import YamlProblem, parse
+
+EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP = 1, 3, 4, 5
+
+
+def _fail(exc: EngineError, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(dumps(exc.to_json()), nl=False)
+    else:
+        for p in exc.problems:
+            click.echo(p.render(), err=True)
+    sys.exit(exc.exit_code)
+
+
+def _registry(policies: tuple[str, ...], fmt: str) -> Registry:
+    try:
+        return Registry.load(*(policies or (str(default_policy_dir()),)))
+    except EngineError as exc:
+        _fail(exc, fmt)
+        raise  # unreachable
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="policy-engine")
+def main() -> None:
+    """Answer questions under expert-pool regulations, citing the article word for word.
+
+    Policies live in policies/<id>/<version>.yaml beside the regulation's source.txt.
+    Start with `policy-engine list`, then `policy-engine decide --help`.
+
+    Exit codes: 0 decided or checked; 1 golden cases fail; 2 usage error; 3 invalid
+    policy; 4 invalid case; 5 no policy in force (or unknown policy, version, decision).
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(paths: tuple[str, ...], fmt: str) -> None:
+    """Validate policy files and verify every quote against its source text.
+
+    PATHS are policy files or folders (default: the bundled policies/). Every problem is
+    reported with file:line:column, what is wrong and how to fix it. Exit 0 only when
+    everything holds, 3 otherwise.
+
+    \b
+    Example:
+      policy-engine check policies/
+      policy-engine check policies/xj-iit-expert-pool/2025-04-21.yaml --format json
+    """
+    paths = paths or (str(default_policy_dir()),)
+    problems: list[Problem] = []
+    for vocab in vocabulary_files(paths):
+        problems.extend(check_vocabulary(vocab))
+    policies, found = load_all(paths)
+    problems.extend(found)
+    if not problems:
+        try:
+            Registry.of(policies)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+    files = policy_files(paths)
+    if fmt == "json":
+        click.echo(dumps({"ok": not problems, "policies": [p.file for p in policies],
+                          "problems": [p.to_json() for p in problems]}), nl=False)
+    else:
+        for p in problems:
+            click.echo(p.render(), err=True)
+        if problems:
+            click.echo(f"{len(problems)} problem(s) in {len(files)} policy file(s)", err=True)
+        else:
+            quotes = sum(1 + len(r.unless) for p in policies for r in (*p.criteria, *p.triggers, *p.grounds))
+            click.echo(f"ok: {len(policies)} policies, {quotes} rule quotes verified against their articles")
+    sys.exit(EXIT_POLICY if problems else 0)
+
+
+@main.command("list")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: the bundled policies/).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
+    """List policies, their versions, in-force windows and the decisions each answers."""
+    registry = _registry(policy_dirs, fmt)
+    rows = []
+    for pid in registry.ids():
+        for p in registry.versions(pid):
+            rows.append({"id": p.id, "version": p.version, "title": p.title, "document_number": p.document_number,
+                         "in_force": {"from": p.in_force.start.isoformat(),
+                                      "until": p.in_force.until.isoformat() if p.in_force.until else None},
+                         "decisions": list(p.decisions()), "sha256": p.sha256, "file": p.file})
+    if fmt == "json":
+        click.echo(dumps(rows), nl=False)
+        return
+    for r in rows:
+        until = r["in_force"]["until"] or "open-ended"
+        click.echo(f"{r['id']}  {r['version']}  in force {r['in_force']['from']} to {until}  "
+                   f"decisions: {', '.join(r['decisions']) or '(none yet)'}\n    {r['title']}")
+
+
+def _read_case(case: str) -> tuple[object, str]:
+    name = "<stdin>" if case == "-" else case
+    try:
+        text = sys.stdin.read() if case == "-" else Path(case).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError([problem("case_invalid", f"cannot read the case: {exc}", file=name)]) from None
+    if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text, object_pairs_hook=_no_duplicates), name
+        except json.JSONDecodeError as exc:
+            raise CaseError([problem("case_invalid", f"not valid JSON: {exc.msg}", file=name, line=exc.lineno,
+                                     column=exc.colno)]) from None
+        except ValueError as exc:
+            raise CaseError([problem("case_invalid", str(exc), file=name)]) from None
+    try:
+        return parse(text, name).data, name
+    except YamlProblem as exc:
+        p = exc.problem
+        raise CaseError([Problem("case_invalid", p.message, p.file, p.line, p.column, p.path, p.hint)]) from None
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key '{key}' appears twice in one object")
+        out[key] = value
+    return out
+
+
+@main.command("decide")
+@click.option("--policy", "policy_id", required=True, help="Policy id, e.g. xj-iit-expert-pool (see `list`).")
+@click.option("--decision", required=True, type=click.Choice(["entry", "exit", "recusal"]),
+              help="entry: may this person enter? exit: must this expert leave, or has the term lapsed? "
+                   "recusal: must this expert step aside from this matter?")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="The date the question is asked for; picks the policy version in force then. Default: today.")
+@click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json: the verdict (schemas/verdict.schema.json); text: for a person, in Chinese with the quotes.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: the bundled policies/).")
+@click.argument("case")
+def decide_(policy_id, decision, as_of, version, fmt, policy_dirs, case) -> None:
+    """Decide one CASE (a JSON or YAML file of facts, or - for stdin).
+
+    The verdict names the outcome, every rule's finding with its article and verbatim
+    quote, the facts missing for an undetermined answer, and a trace of every condition.
+
+    \b
+    Example:
+      policy-engine decide --policy xj-iit-expert-pool --decision entry \\
+          --as-of 2026-11-23 fixtures/xj-iit-expert-pool/entry/eligible-senior-engineer.yaml
+    """
+    import datetime as _dt
+
+    err_fmt = "json" if fmt == "json" else "text"
+    try:
+        day = as_date(as_of) if as_of else _dt.date.today()  # the CLI, not the engine, reads the clock
+        registry = _registry(policy_dirs, err_fmt)
+        policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
+        data, name = _read_case(case)
+        verdict = decide(policy, decision, data, day, case_file=name)
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    if fmt == "json":
+        click.echo(verdict.dumps(), nl=False)
+    else:
+        click.echo(render_verdict(verdict, policy))
+
+
+@main.command("test")
+@click.option("--update", is_flag=True, help="Rewrite the stored golden verdicts (review the diff before committing).")
+@click.option("--fixtures", "fixture_dir", type=click.Path(exists=True), default=None,
+              help="Fixture folder or file (default: the bundled fixtures/).")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: the bundled policies/).")
+@click.option("-v", "--verbose", is_flag=True, help="Print every case, not only failures.")
+def test_(update: bool, fixture_dir, policy_dirs, verbose: bool) -> None:
+    """Run the golden cases: each fixture's verdict must equal its stored verdict.
+
+    A fixture (fixtures/<policy>/<decision>/<name>.yaml) states the article and quote it
+    exercises, its facts, the date and the expected outcome; <name>.verdict.json beside
+    it is the stored verdict. With --update the stored verdicts are rewritten: do that on
+    purpose, and read the diff. Exit 0 when all pass, 1 otherwise.
+    """
+    registry = _registry(policy_dirs, "text")
+    root = fixture_dir or str(default_fixture_dir())
+    results = run_all(registry, root, update=update)
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        if not r.ok:
+            click.echo(f"FAIL {r.fixture}: {r.message}")
+            if r.diff:
+                click.echo(r.diff)
+        elif verbose or r.message:
+            click.echo(f"{'ok  ' if not r.message else r.message + ' '} {r.fixture}")
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(EXIT_TESTS_FAILED if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

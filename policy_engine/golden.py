@@ -1,0 +1,103 @@
+"""Golden cases: fixtures/<policy>/<decision>/<name>.yaml, each with its verdict beside it.
+
+A fixture names the article and quote it exercises, its facts, the date, and the
+outcome it expects; `<name>.verdict.json` holds the engine's whole verdict for it. A run
+compares the verdict byte for byte with the stored one. `update=True` rewrites the
+stored verdicts (a deliberate act: review the diff).
+
+The fixture's quote must be one of the quotes the verdict's findings carry, so a fixture
+cannot claim to exercise an article its verdict never touches.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import decide
+from .errors import EngineError
+from .registry import Registry
+from .yamlio import YamlProblem, read
+
+FIXTURE_KEYS = {"policy", "decision", "as_of", "article", "quote", "description", "expect", "case", "version"}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    fixture: str
+    ok: bool
+    message: str = ""
+    diff: str = ""
+
+
+def fixture_files(root) -> list[Path]:
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*.yaml"))
+
+
+def golden_path(fixture: Path) -> Path:
+    return fixture.with_suffix(".verdict.json")
+
+
+def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
+    name = str(fixture)
+    try:
+        doc = read(fixture, name)
+    except YamlProblem as exc:
+        return Result(name, False, exc.problem.render())
+    data = doc.data
+    if not isinstance(data, dict):
+        return Result(name, False, "a fixture is a mapping (policy, decision, as_of, article, quote, expect, case)")
+    unknown = set(data) - FIXTURE_KEYS
+    missing = {"policy", "decision", "as_of", "article", "quote", "expect", "case"} - set(data)
+    if unknown or missing:
+        return Result(name, False, "fixture keys: " + "; ".join(
+            filter(None, [f"unknown {sorted(unknown)}" if unknown else "", f"missing {sorted(missing)}" if missing else ""])))
+    try:
+        as_of = str(data["as_of"])
+        policy = (registry.get(data["policy"], data["version"]) if data.get("version")
+                  else registry.in_force(data["policy"], _date(as_of)))
+        verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
+    except EngineError as exc:
+        return Result(name, False, f"{exc.code}: {exc}")
+    quotes = {f.quote for f in verdict.findings} | {f.exception[2] for f in verdict.findings if f.exception}
+    if not any(data["quote"] in q or q in data["quote"] for q in quotes):
+        return Result(name, False, f"the fixture's quote {data['quote']!r} is not among the quotes of its verdict's findings")
+    if verdict.outcome != data["expect"]:
+        return Result(name, False, f"outcome {verdict.outcome!r}, the fixture expects {data['expect']!r}")
+    text = verdict.dumps()
+    golden = golden_path(fixture)
+    if update:
+        if not golden.exists() or golden.read_text(encoding="utf-8") != text:
+            golden.write_text(text, encoding="utf-8")
+            return Result(name, True, "updated")
+        return Result(name, True)
+    if not golden.exists():
+        return Result(name, False, f"no golden verdict {golden.name}: run `policy-engine test --update` and review it")
+    stored = golden.read_text(encoding="utf-8")
+    if stored != text:
+        diff = "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
+                                            fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
+        return Result(name, False, "the verdict differs from the stored golden verdict", diff)
+    return Result(name, True)
+
+
+def _date(text: str):
+    from .engine import as_date
+    return as_date(text)
+
+
+def run_all(registry: Registry, root, update: bool = False) -> list[Result]:
+    results = [run_fixture(registry, f, update) for f in fixture_files(root)]
+    if not update:
+        # a stored verdict without its fixture is a leftover: report it
+        for golden in sorted(Path(root).rglob("*.verdict.json")) if Path(root).is_dir() else []:
+            if not golden.with_name(golden.name.replace(".verdict.json", ".yaml")).exists():
+                results.append(Result(str(golden), False, "golden verdict without a fixture"))
+    return results
+
+
+def default_fixture_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "fixtures"
