@@ -169,6 +169,10 @@ def _no_duplicates(pairs):
 def decide_(policy_id, decision, as_of, version, fmt, policy_dirs, case) -> None:
     """Decide one CASE (a JSON or YAML file of facts, or - for stdin).
 
+    A case is a mapping of facts by namespace, e.g. {expert: {birth_date: 1960-05-01,
+    title_rank: senior}, matter: {...}}; see `policy-engine facts --policy ID`. A golden
+    fixture file (fixtures/...) is accepted too: its `case:` is decided.
+
     The verdict names the outcome, every rule's finding with its article and verbatim
     quote, the facts missing for an undetermined answer, and a trace of every condition.
 
@@ -185,6 +189,8 @@ def decide_(policy_id, decision, as_of, version, fmt, policy_dirs, case) -> None
         registry = _registry(policy_dirs, err_fmt)
         policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
         data, name = _read_case(case)
+        if isinstance(data, dict) and "case" in data and "expect" in data:
+            data = data["case"]  # a golden fixture: decide its case
         verdict = decide(policy, decision, data, day, case_file=name)
     except EngineError as exc:
         _fail(exc, err_fmt)
@@ -193,6 +199,48 @@ def decide_(policy_id, decision, as_of, version, fmt, policy_dirs, case) -> None
         click.echo(verdict.dumps(), nl=False)
     else:
         click.echo(render_verdict(verdict, policy))
+
+
+@main.command("facts")
+@click.option("--policy", "policy_id", required=True, help="Policy id (see `list`).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Pick the version in force then (default: newest).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: the bundled policies/).")
+def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
+    """List the facts a case may state under a policy, with types and meanings.
+
+    Facts marked [attested] are the pool office's judgement; the engine never guesses them.
+    """
+    registry = _registry(policy_dirs, fmt)
+    try:
+        policy = registry.in_force(policy_id, as_date(as_of)) if as_of else registry.versions(policy_id)[0]
+    except EngineError as exc:
+        _fail(exc, fmt)
+        return
+    facts = policy.vocabulary.facts
+    if fmt == "json":
+        out = {}
+        for name, f in facts.items():
+            entry = {"type": f.type, "description": f.description}
+            if f.values:
+                entry["values"] = list(f.values)
+            if f.attested:
+                entry["attested"] = True
+            if f.kinds:
+                entry["kinds"] = {k: {fn: {"type": fs.type, **({"values": list(fs.values)} if fs.values else {}),
+                                           "required": fs.required} for fn, fs in kind.fields.items()}
+                                  for k, kind in f.kinds.items()}
+            out[name] = entry
+        click.echo(dumps(out), nl=False)
+        return
+    for name, f in facts.items():
+        kind = f.type + (f" ({' | '.join(f.values)})" if f.values else "")
+        click.echo(f"{name}: {kind}{'  [attested]' if f.attested else ''}\n    {f.description}")
+        for k, ek in f.kinds.items():
+            fields = ", ".join(f"{fn}{'*' if fs.required else ''}: {fs.type}" + (f" ({'|'.join(fs.values)})" if fs.values else "")
+                               for fn, fs in ek.fields.items())
+            click.echo(f"    kind {k}: date*, {fields}")
 
 
 @main.command("test")

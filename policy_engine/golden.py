@@ -14,12 +14,12 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import schema as _schema
 from .engine import decide
 from .errors import EngineError
 from .registry import Registry
 from .yamlio import YamlProblem, read
 
-FIXTURE_KEYS = {"policy", "decision", "as_of", "article", "quote", "description", "expect", "case", "version"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +50,9 @@ def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Resu
     data = doc.data
     if not isinstance(data, dict):
         return Result(name, False, "a fixture is a mapping (policy, decision, as_of, article, quote, expect, case)")
-    unknown = set(data) - FIXTURE_KEYS
-    missing = {"policy", "decision", "as_of", "article", "quote", "expect", "case"} - set(data)
-    if unknown or missing:
-        return Result(name, False, "fixture keys: " + "; ".join(
-            filter(None, [f"unknown {sorted(unknown)}" if unknown else "", f"missing {sorted(missing)}" if missing else ""])))
+    found = _schema.check(doc, "fixture")
+    if found:
+        return Result(name, False, "\n".join(p.render() for p in found))
     try:
         as_of = str(data["as_of"])
         policy = (registry.get(data["policy"], data["version"]) if data.get("version")

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Iterable
 
 from . import schema as _schema
-from .errors import PolicyError, Problem, problem
+from .errors import PolicyError, Problem, problem, sort_problems
 from .expr import Condition, Span, compile_condition
 from .model import Citation, Defect, Exception_, InForce, Policy, Rule, Scope, Term, Test
 from .sources import SourceIndex, cite_label, index_source
@@ -55,6 +55,11 @@ def check_policy(path, cache: _Cache | None = None) -> tuple[Policy | None, list
 
 
 def _load(path: Path, cache: _Cache) -> tuple[Policy | None, list[Problem]]:
+    policy, problems = _load_unsorted(path, cache)
+    return policy, sort_problems(problems)
+
+
+def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Problem]]:
     display = _display(path)
     try:
         raw_bytes = path.read_bytes()

@@ -83,7 +83,8 @@ def _overlaps(versions: list[Policy]) -> list[Problem]:
             out.append(problem(
                 "version", f"version {earlier.version} ({earlier.in_force.describe()}) overlaps version "
                            f"{later.version} ({later.in_force.describe()})", file=earlier.file,
-                hint=f"end {earlier.version} on the day before {later.in_force.start.isoformat()} (in_force.until)"))
+                hint=f"end {earlier.version} on {(later.in_force.start - _dt.timedelta(days=1)).isoformat()}, "
+                     f"the day before {later.version} takes effect (in_force.until)"))
     return out
 
 

@@ -14,7 +14,7 @@ from .errors import Problem, problem
 from .yamlio import Document, render_path
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-NAMES = ("policy", "vocabulary", "verdict", "case")
+NAMES = ("policy", "vocabulary", "verdict", "fixture")
 
 
 @lru_cache(maxsize=None)
