@@ -1,0 +1,135 @@
+"""The command line: exit codes, JSON output, errors without tracebacks, help that teaches."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+XJ = "xj-iit-expert-pool"
+FIXTURE = ROOT / "fixtures" / XJ / "entry" / "eligible-senior-engineer.yaml"
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        result = runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+        assert "Traceback" not in result.output
+        return result
+    return invoke
+
+
+def test_check_bundled_policies(run):
+    r = run("check", ROOT / "policies")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("ok:")
+
+
+def test_check_bad_policy_exits_3_and_writes_nothing(run, tmp_path):
+    shutil.copytree(ROOT / "policies" / "_shared", tmp_path / "_shared")
+    (tmp_path / XJ).mkdir()
+    shutil.copy(ROOT / "policies" / XJ / "source.txt", tmp_path / XJ / "source.txt")
+    text = (ROOT / "policies" / XJ / "2025-04-21.yaml").read_text(encoding="utf-8")
+    (tmp_path / XJ / "2025-04-21.yaml").write_text(text.replace("年龄一般不超过65周岁\n", "年龄一般不超过60周岁\n", 1),
+                                                   encoding="utf-8")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    r = run("check", tmp_path, "--format", "json")
+    assert r.exit_code == 3
+    out = json.loads(r.output)
+    assert out["ok"] is False and out["problems"][0]["code"] == "quote_not_found"
+    assert out["problems"][0]["line"] > 0
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_list(run):
+    r = run("list", "--format", "json")
+    assert r.exit_code == 0
+    rows = {row["id"]: row for row in json.loads(r.output)}
+    assert rows[XJ]["in_force"] == {"from": "2025-04-21", "until": "2027-05-20"}
+
+
+def test_decide_json_and_text(run):
+    r = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23", FIXTURE)
+    assert r.exit_code == 0, r.output
+    verdict = json.loads(r.output)
+    assert verdict["outcome"] == "eligible" and verdict["policy"]["id"] == XJ and verdict["as_of"] == "2026-11-23"
+    golden = (FIXTURE.with_suffix(".verdict.json")).read_text(encoding="utf-8")
+    assert r.output == golden
+    r = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23", "--format", "text", FIXTURE)
+    assert r.exit_code == 0 and "符合入库条件" in r.output and "第五条第（五）项" in r.output
+
+
+def test_decide_from_stdin_json(run):
+    case = {"expert": {"birth_date": "1960-11-23"}}
+    r = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23", "-", input=json.dumps(case))
+    assert r.exit_code == 0
+    assert json.loads(r.output)["outcome"] == "undetermined"
+
+
+@pytest.mark.parametrize("case,code", [
+    ('{"expert": {"birth_date": "sixty"}}', "case_invalid"),
+    ('{"expert": {"birth_date": "1960-01-01", "birth_date": "1961-01-01"}}', "case_invalid"),
+    ('{"expert": ', "case_invalid"),
+    ("expert:\n  birth_date: [1960\n", "case_invalid"),
+])
+def test_invalid_case_exits_4(run, case, code):
+    r = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23", "-", input=case)
+    assert r.exit_code == 4, r.output
+    assert json.loads(r.output)["error"] == code
+
+
+def test_not_in_force_exits_5(run):
+    r = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2027-05-21", FIXTURE)
+    assert r.exit_code == 5
+    out = json.loads(r.output)
+    assert out["error"] == "not_in_force" and "2027-05-20" in out["problems"][0]["message"]
+
+
+def test_unknown_policy_exits_5(run):
+    r = run("decide", "--policy", "no-such-pool", "--decision", "entry", "--as-of", "2026-11-23", FIXTURE)
+    assert r.exit_code == 5 and json.loads(r.output)["error"] == "unknown_policy"
+
+
+def test_text_errors_go_to_stderr_with_location(run):
+    r = CliRunner().invoke(main, ["decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23",
+                                  "--format", "text", "-"], input='{"expert": {"title_rank": "seniour"}}')
+    assert r.exit_code == 4
+    assert "expert.title_rank" in r.output and "did you mean 'senior'" in r.output
+
+
+def test_bad_date_and_bad_decision_are_usage_errors(run):
+    r = run("decide", "--policy", XJ, "--decision", "promote", FIXTURE)
+    assert r.exit_code == 2
+    r = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "23/11/2026", FIXTURE)
+    assert r.exit_code == 4 and json.loads(r.output)["problems"][0]["path"] == "as_of"
+
+
+def test_golden_command_fails_on_a_changed_verdict(run, tmp_path):
+    (tmp_path / XJ / "entry").mkdir(parents=True)
+    shutil.copy(FIXTURE, tmp_path / XJ / "entry" / FIXTURE.name)
+    golden = FIXTURE.with_suffix(".verdict.json").read_text(encoding="utf-8")
+    (tmp_path / XJ / "entry" / FIXTURE.with_suffix(".verdict.json").name).write_text(
+        golden.replace('"outcome": "eligible"', '"outcome": "ineligible"'), encoding="utf-8")
+    r = run("test", "--fixtures", tmp_path)
+    assert r.exit_code == 1 and "differs" in r.output and '-  "outcome": "ineligible"' in r.output
+    r = run("test", "--fixtures", tmp_path, "--update")
+    assert r.exit_code == 0 and "updated" in r.output
+    assert run("test", "--fixtures", tmp_path).exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["check", "list", "decide", "test", "facts"])
+def test_help_teaches(run, command):
+    r = run(command, "--help")
+    assert r.exit_code == 0 and len(r.output) > 200
+
+
+def test_facts(run):
+    r = run("facts", "--policy", XJ, "--format", "json")
+    facts = json.loads(r.output)
+    assert facts["expert.title_rank"]["values"][-1] == "senior"
+    assert facts["expert.attested.political_standing"]["attested"] is True
