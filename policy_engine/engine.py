@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from .decisions import DECISIONS
 from .errors import CaseError, LookupFailure, problem
-from .evaluate import Run
+from .evaluate import Run, plan
 from .expr import bind
 from .model import Policy
 from .verdict import Verdict
@@ -49,7 +49,10 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
             hint="decisions: " + ", ".join(DECISIONS))])
     facts = check_case(case, policy.vocabulary, case_file)
     iso = day.isoformat()
-    state = Run(bind(facts, policy.vocabulary.facts, iso), facts, iso)
+    compiled = policy.plans.get(decision)
+    if compiled is None:
+        compiled = policy.plans.setdefault(decision, plan(kind.conditions(policy)))
+    state = Run(bind(facts, policy.vocabulary.facts, iso), facts, iso, compiled)
     outcome, findings = kind.run(policy, state)
     missing = sorted({m for f in findings for m in f.missing_facts})
     return Verdict(

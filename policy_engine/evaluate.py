@@ -7,41 +7,111 @@ condition evaluated is recorded as a Step in the trace, in evaluation order.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
 
-from .expr import Unknown, evaluate
+import cel
+
+from .expr import Condition, Unknown, evaluate
 from .model import Rule, Test
 from .verdict import (ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Step)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every condition one decision can touch, compiled once more as a single CEL list.
+
+    Evaluating the list costs one call into the CEL core instead of one per condition.
+    When it succeeds (no fact missing, nothing failing), the decision reads each
+    condition's value from it; otherwise each condition is evaluated on its own, which
+    gives the same values plus the three-valued treatment of what is missing. Either
+    way the verdict is the same. `memo` shares immutable Findings and Steps across
+    cases (keys are ids of objects the plan's policy keeps alive).
+    """
+
+    program: Any
+    slots: Mapping[int, int]
+    memo: dict
+
+
+def plan(conditions: Iterable[Condition]) -> Plan:
+    unique: dict[int, Condition] = {}
+    for c in conditions:
+        unique.setdefault(id(c), c)
+    slots = {key: i for i, key in enumerate(unique)}
+    program = cel.compile("[" + ", ".join(f"({c.compiled})" for c in unique.values()) + "]") if unique else None
+    return Plan(program, slots, {})
+
+
+def conditions_of(rules: Iterable[Rule]) -> list[Condition]:
+    out: list[Condition] = []
+
+    def walk(test: Test | None) -> None:
+        if test is None:
+            return
+        if test.condition is not None:
+            out.append(test.condition)
+        for child in test.children:
+            walk(child)
+
+    for rule in rules:
+        walk(rule.applies_when)
+        walk(rule.test)
+        for u in rule.unless:
+            walk(u.test)
+        out.extend(cond for _, cond in rule.show)
+    return out
 
 
 class Run:
     """The state of one decision over one case: its CEL context and its trace."""
 
-    __slots__ = ("context", "present", "as_of", "trace", "errors")
+    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan")
 
-    def __init__(self, context, present: Mapping[str, Any], as_of: str):
+    def __init__(self, context, present: Mapping[str, Any], as_of: str, plan: Plan | None = None):
         self.context = context
         self.as_of = as_of
         self.present = present
         self.trace: list[Step] = []
         self.errors: list[str] = []
+        self.plan = plan
+        self.values = None
+        if plan is not None and plan.program is not None:
+            try:
+                self.values = plan.program.execute(context)
+            except Exception:  # noqa: BLE001 - a missing fact or a failing condition: go one by one
+                self.values = None
+
+    def _eval(self, cond: Condition) -> Any:
+        if self.values is not None:
+            return self.values[self.plan.slots[id(cond)]]
+        return evaluate(cond, self.context, self.present)
+
+    def _step(self, rule: str, part: str, cond: Condition, v: Any) -> Step:
+        if (v is True or v is False) and self.plan is not None:
+            key = (id(cond), rule, part, v)
+            step = self.plan.memo.get(key)
+            if step is None:
+                step = self.plan.memo[key] = Step(rule, part, cond.source, v)
+            return step
+        return Step(rule, part, cond.source, v)
 
     def value(self, test: Test, rule: str, part: str) -> Any:
         if test.op == "leaf":
             cond = test.condition
-            v = evaluate(cond, self.context, self.present)
+            v = self._eval(cond)
             if not isinstance(v, (bool, Unknown)):
                 v = Unknown((), f"the condition gave {v!r}, not true or false")
             if isinstance(v, Unknown) and v.error:
                 self.errors.append(f"{rule} ({part}): {v.error}")
-            self.trace.append(Step(rule, part, cond.source, v))
+            self.trace.append(self._step(rule, part, cond, v))
             return v
         key = "any_of" if test.op == "any" else "all_of"
         values = [self.value(child, rule, f"{part}.{key}[{i}]") for i, child in enumerate(test.children)]
         return any_of(values) if test.op == "any" else all_of(values)
 
     def expression(self, cond, rule: str, part: str) -> Any:
-        v = evaluate(cond, self.context, self.present)
+        v = self._eval(cond)
         if isinstance(v, Unknown) and v.error:
             self.errors.append(f"{rule} ({part}): {v.error}")
         self.trace.append(Step(rule, part, cond.source, v))
@@ -113,6 +183,14 @@ def _unknown_result(u: Unknown) -> str:
 
 
 def _finding(rule: Rule, result: str, run: Run, missing=(), error=None, exception=None, note=None) -> Finding:
+    if not rule.show and not missing and error is None and exception is None and note is None and run.plan is not None:
+        key = (id(rule), result)
+        found = run.plan.memo.get(key)
+        if found is None:
+            found = run.plan.memo[key] = Finding(
+                rule=rule.id, result=result, strength=rule.strength, cite=rule.cite.label, quote=rule.quote,
+                title=rule.title, note=rule.note)
+        return found
     values = []
     for name, cond in rule.show:
         v = run.expression(cond, rule.id, f"show.{name}")

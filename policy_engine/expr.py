@@ -57,6 +57,7 @@ class Span:
 class Condition:
     source: str  # as the author wrote it
     program: Any  # cel.Program over flat variables
+    compiled: str  # the CEL text compiled (facts as flat variables)
     facts: frozenset[str]  # fact names it reads
     event_fields: frozenset[str]  # event field names it may read (for missing-field reports)
 
@@ -234,7 +235,7 @@ def compile_condition(source: str, vocabulary: Vocabulary, span: Span) -> tuple[
     event_fields = frozenset(
         f for name in facts for kind in vocabulary.facts[name].kinds.values() for f in kind.fields
     )
-    condition = Condition(source, program, frozenset(facts), event_fields)
+    condition = Condition(source, program, rewritten, frozenset(facts), event_fields)
 
     # 5. try it once on well-typed sample facts
     sample = {vocabulary.facts[name].variable: _sample(vocabulary.facts[name]) for name in facts}

@@ -57,6 +57,13 @@ def completed_years(start, end) -> int:
 
 
 def age_at(birth_date, on) -> int:
+    if isinstance(birth_date, str) and isinstance(on, str) and len(birth_date) == len(on) == 10:
+        # fast path for ISO text: compare (month, day) with the anniversary rule of completed_years
+        b, d = _date(birth_date), _date(on)
+        years = d.year - b.year
+        if (d.month, d.day) < (b.month, min(b.day, calendar.monthrange(d.year, b.month)[1])):
+            years -= 1
+        return years if d >= b else completed_years(b, d)
     return completed_years(birth_date, on)
 
 

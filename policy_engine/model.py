@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from .expr import Condition
@@ -129,6 +129,7 @@ class Policy:
     file: str
     source_file: str
     source_sha256: str
+    plans: dict = field(default_factory=dict, compare=False, repr=False)  # decision -> evaluate.Plan, built on first use
 
     def ref(self) -> dict:
         return {"id": self.id, "version": self.version, "sha256": self.sha256}

@@ -93,11 +93,13 @@ def fact_from(name: str, raw: Mapping, origin: str) -> Fact:
 class Vocabulary:
     facts: Mapping[str, Fact]
     namespaces: frozenset[str]
+    prefixes: frozenset[str]  # every proper dotted prefix of a fact name (groups of facts)
 
     @classmethod
     def of(cls, facts: Mapping[str, Fact]) -> "Vocabulary":
         ordered = dict(sorted(facts.items()))
-        return cls(MappingProxyType(ordered), frozenset(f.namespace for f in ordered.values()))
+        prefixes = {name.rsplit(".", k)[0] for name in ordered for k in range(1, name.count(".") + 1)}
+        return cls(MappingProxyType(ordered), frozenset(f.namespace for f in ordered.values()), frozenset(prefixes))
 
     def closest(self, name: str, n: int = 3) -> list[str]:
         return difflib.get_close_matches(name, list(self.facts), n=n, cutoff=0.6)
@@ -162,7 +164,7 @@ def _flatten(data: Mapping, vocabulary: Vocabulary, prefix: str, out: dict, prob
             if name in out:
                 problems.append(problem("case_invalid", "fact given twice (nested and dotted)", path=name))
             out[name] = value
-        elif vocabulary.group(name) and isinstance(value, Mapping):
+        elif name in vocabulary.prefixes and isinstance(value, Mapping):
             _flatten(value, vocabulary, name, out, problems)
         elif "." in key and not prefix:
             # dotted names at the top level: {"expert.birth_date": ...}
@@ -176,7 +178,7 @@ def _flatten(data: Mapping, vocabulary: Vocabulary, prefix: str, out: dict, prob
 
 def _unknown(name: str, vocabulary: Vocabulary) -> Problem:
     close = vocabulary.closest(name)
-    if vocabulary.group(name):
+    if name in vocabulary.prefixes:
         return problem("case_invalid", f"'{name}' is a group of facts, not a value", path=name,
                        hint="give it as a mapping of: " + ", ".join(f.split(".")[-1] for f in vocabulary.group(name)[:8]))
     return problem("case_invalid", f"'{name}' is not a fact this policy knows", path=name,

@@ -1,7 +1,7 @@
 """Decision kinds, each a combining table over the findings of its rules.
 
-Adding a kind means adding a module with `NAME`, `OUTCOMES`, `available(policy)` and
-`run(policy, run) -> (outcome, findings)`, and listing it in DECISIONS.
+Adding a kind means adding a module with `NAME`, `OUTCOMES`, `available(policy)`,
+`conditions(policy)` and `run(policy, run) -> (outcome, findings)`, and listing it in DECISIONS.
 """
 from . import entry, exit, recusal
 

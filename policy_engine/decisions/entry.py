@@ -14,7 +14,7 @@ applicant ineligible, so the verdict asks for the facts first.
 """
 from __future__ import annotations
 
-from ..evaluate import UNSETTLED, decisive, judge
+from ..evaluate import UNSETTLED, conditions_of, decisive, judge
 from ..verdict import FAILED
 
 NAME = "entry"
@@ -23,6 +23,11 @@ OUTCOMES = ("eligible", "ineligible", "needs_review", "undetermined")
 
 def available(policy) -> bool:
     return bool(policy.criteria)
+
+
+def conditions(policy):
+    """Every condition this decision can evaluate, for the evaluation plan."""
+    return conditions_of(policy.criteria)
 
 
 def run(policy, state):

@@ -15,7 +15,7 @@ findings and do not change the outcome.
 """
 from __future__ import annotations
 
-from ..evaluate import UNSETTLED, decisive, judge
+from ..evaluate import UNSETTLED, conditions_of, decisive, judge
 from ..expr import Unknown
 from ..verdict import ERROR, FIRED, LAPSED, RUNNING, UNKNOWN, Finding
 
@@ -25,6 +25,12 @@ OUTCOMES = ("retain", "exit", "may_exit", "lapsed", "undetermined")
 
 def available(policy) -> bool:
     return policy.term is not None or bool(policy.triggers)
+
+
+def conditions(policy):
+    """Every condition this decision can evaluate, for the evaluation plan."""
+    out = [policy.term.ends] + conditions_of(policy.term.limits) if policy.term is not None else []
+    return out + conditions_of(policy.triggers)
 
 
 def run(policy, state):

@@ -9,7 +9,7 @@ Combining table (first row that matches wins):
 """
 from __future__ import annotations
 
-from ..evaluate import UNSETTLED, decisive, judge
+from ..evaluate import UNSETTLED, conditions_of, decisive, judge
 from ..verdict import FIRED
 
 NAME = "recusal"
@@ -18,6 +18,11 @@ OUTCOMES = ("none", "must_recuse", "may_recuse", "undetermined")
 
 def available(policy) -> bool:
     return bool(policy.grounds)
+
+
+def conditions(policy):
+    """Every condition this decision can evaluate, for the evaluation plan."""
+    return conditions_of(policy.grounds)
 
 
 def run(policy, state):
