@@ -206,6 +206,26 @@ def _finding(rule: Rule, result: str, run: Run, missing=(), error=None, exceptio
 UNSETTLED = (UNKNOWN, ERROR)
 
 
+def combine(findings, adverse: str, decided: str, review: str, clear: str) -> str:
+    """The combining table entry and recusal share (exit adds the term to it):
+
+      | an adverse finding that is decisive (mandatory, not relaxable) | decided      |
+      | a finding unknown or errored                                   | undetermined |
+      | an adverse finding that is not decisive                        | review       |
+      | otherwise                                                      | clear        |
+
+    `adverse` is the result that counts against the case: failed (criteria) or fired
+    (triggers, grounds).
+    """
+    if any(f.result == adverse and decisive(f) for f in findings):
+        return decided
+    if any(f.result in UNSETTLED for f in findings):
+        return "undetermined"
+    if any(f.result == adverse for f in findings):
+        return review
+    return clear
+
+
 def decisive(finding: Finding) -> bool:
     """A mandatory rule failed or fired with no may_exempt exception holding: it decides the outcome."""
     return finding.strength == "mandatory" and not (finding.exception and finding.exception[0] == "may_exempt")

@@ -14,7 +14,7 @@ applicant ineligible, so the verdict asks for the facts first.
 """
 from __future__ import annotations
 
-from ..evaluate import UNSETTLED, conditions_of, decisive, judge
+from ..evaluate import combine, conditions_of, judge
 from ..verdict import FAILED
 
 NAME = "entry"
@@ -32,10 +32,4 @@ def conditions(policy):
 
 def run(policy, state):
     findings = tuple(judge(rule, state, "criterion") for rule in policy.criteria)
-    if any(f.result == FAILED and decisive(f) for f in findings):
-        return "ineligible", findings
-    if any(f.result in UNSETTLED for f in findings):
-        return "undetermined", findings
-    if any(f.result == FAILED for f in findings):
-        return "needs_review", findings
-    return "eligible", findings
+    return combine(findings, FAILED, "ineligible", "needs_review", "eligible"), findings

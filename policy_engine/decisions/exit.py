@@ -15,7 +15,7 @@ findings and do not change the outcome.
 """
 from __future__ import annotations
 
-from ..evaluate import UNSETTLED, conditions_of, decisive, judge
+from ..evaluate import UNSETTLED, combine, conditions_of, decisive, judge
 from ..expr import Unknown
 from ..verdict import ERROR, FIRED, LAPSED, RUNNING, UNKNOWN, Finding
 
@@ -43,13 +43,13 @@ def run(policy, state):
     findings = tuple(findings)
     if any(f.result == FIRED and decisive(f) for f in triggers):
         return "exit", findings
-    if policy.term is not None and findings[0].result == LAPSED:
+    term = findings[0] if policy.term is not None else None
+    if term is not None and term.result == LAPSED:
         return "lapsed", findings
-    if any(f.result in UNSETTLED for f in triggers) or (policy.term is not None and findings[0].result in UNSETTLED):
+    outcome = combine(triggers, FIRED, "exit", "may_exit", "retain")
+    if term is not None and term.result in UNSETTLED:
         return "undetermined", findings
-    if any(f.result == FIRED for f in triggers):
-        return "may_exit", findings
-    return "retain", findings
+    return outcome, findings
 
 
 

@@ -9,7 +9,7 @@ Combining table (first row that matches wins):
 """
 from __future__ import annotations
 
-from ..evaluate import UNSETTLED, conditions_of, decisive, judge
+from ..evaluate import combine, conditions_of, judge
 from ..verdict import FIRED
 
 NAME = "recusal"
@@ -27,10 +27,4 @@ def conditions(policy):
 
 def run(policy, state):
     findings = tuple(judge(rule, state, "trigger") for rule in policy.grounds)
-    if any(f.result == FIRED and decisive(f) for f in findings):
-        return "must_recuse", findings
-    if any(f.result in UNSETTLED for f in findings):
-        return "undetermined", findings
-    if any(f.result == FIRED for f in findings):
-        return "may_recuse", findings
-    return "none", findings
+    return combine(findings, FIRED, "must_recuse", "may_recuse", "none"), findings
