@@ -7,6 +7,7 @@ Exit codes (also in README):
   3  invalid policy (check failed, or the policies could not be loaded)
   4  invalid case (a fact of the wrong type, an unknown fact)
   5  no policy in force on the date, unknown policy or version, or a decision the policy lacks
+ 70  internal error (a defect of policy-engine itself; reported in one line, never a traceback)
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from policy_engine.render import render_verdict
 from policy_engine.verdict import dumps
 from policy_engine.yamlio import YamlProblem, parse
 
-EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP = 1, 3, 4, 5
+EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP, EXIT_INTERNAL = 1, 3, 4, 5, 70
 
 
 def _fail(exc: EngineError, fmt: str) -> None:
@@ -55,7 +56,8 @@ def main() -> None:
     Start with `policy-engine list`, then `policy-engine decide --help`.
 
     Exit codes: 0 decided or checked; 1 golden cases fail; 2 usage error; 3 invalid
-    policy; 4 invalid case; 5 no policy in force (or unknown policy, version, decision).
+    policy; 4 invalid case; 5 no policy in force (or unknown policy, version, decision);
+    70 internal error.
     """
 
 
@@ -95,8 +97,8 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
         if problems:
             click.echo(f"{len(problems)} problem(s) in {len(files)} policy file(s)", err=True)
         else:
-            quotes = sum(1 + len(r.unless) for p in policies for r in (*p.criteria, *p.triggers, *p.grounds))
-            click.echo(f"ok: {len(policies)} policies, {quotes} rule quotes verified against their articles")
+            quotes = sum(p.quotes_verified for p in policies)
+            click.echo(f"ok: {len(policies)} policies, {quotes} quotes verified against their cited articles")
     sys.exit(EXIT_POLICY if problems else 0)
 
 
@@ -273,5 +275,17 @@ def test_(update: bool, fixture_dir, policy_dirs, verbose: bool) -> None:
     sys.exit(EXIT_TESTS_FAILED if failed else 0)
 
 
+def run() -> None:
+    """Console entry point: the CLI, with a last guard so no traceback reaches a user."""
+    try:
+        main(standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the guard of last resort
+        click.echo(f"policy-engine: internal error: {type(exc).__name__}: {exc}. "
+                   "This is a defect of policy-engine; please report it with the command you ran.", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
 if __name__ == "__main__":
-    main()
+    run()

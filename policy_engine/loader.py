@@ -130,6 +130,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
         defects=defects, vocabulary=vocabulary, criteria=criteria, term=term, triggers=triggers, grounds=grounds,
         sha256=digest.hexdigest(), file=display, source_file=_display(b.source_path), source_sha256=index.sha256,
+        quotes_verified=b.quotes,
     )
     return policy, []
 
@@ -141,6 +142,7 @@ class _Builder:
         self.cache = cache
         self.problems: list[Problem] = []
         self.source_path = path.parent / "source.txt"
+        self.quotes = 0  # quotes verified against their cited passage
 
     def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
         self.problems.append(problem(code, message, **self.doc.where(at, key=key), hint=hint))
@@ -218,6 +220,7 @@ class _Builder:
             return cite
         if quote is not None:
             result = index.verify_quote(quote, cite.article, cite.occurrence, cite.paragraph, cite.item)
+            self.quotes += result.ok
             if not result.ok:
                 message = f"quote is not in {result.where or label} of {self.source_path.name}"
                 hints = []

@@ -129,6 +129,7 @@ class Policy:
     file: str
     source_file: str
     source_sha256: str
+    quotes_verified: int  # every quote in the file, each found in its cited passage
     plans: dict = field(default_factory=dict, compare=False, repr=False)  # decision -> evaluate.Plan, built on first use
 
     def ref(self) -> dict:

@@ -133,3 +133,18 @@ def test_facts(run):
     facts = json.loads(r.output)
     assert facts["expert.title_rank"]["values"][-1] == "senior"
     assert facts["expert.attested.political_standing"]["attested"] is True
+
+
+def test_an_internal_defect_is_one_line_not_a_traceback(monkeypatch, capsys):
+    import cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated defect")
+
+    monkeypatch.setattr(cli, "load_all", broken)
+    monkeypatch.setattr(cli.sys, "argv", ["policy-engine", "check", str(ROOT / "policies")])
+    with pytest.raises(SystemExit) as info:
+        cli.run()
+    assert info.value.code == 70
+    err = capsys.readouterr().err
+    assert "internal error" in err and "simulated defect" in err and "Traceback" not in err
