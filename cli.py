@@ -165,10 +165,11 @@ def _no_duplicates(pairs):
 @click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
               help="json: the verdict (schemas/verdict.schema.json); text: for a person, in Chinese with the quotes.")
+@click.option("--compact", is_flag=True, help="JSON on one line (for JSON-lines pipelines); same content.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
               help="Policy folder(s) to load (default: the bundled policies/).")
 @click.argument("case")
-def decide_(policy_id, decision, as_of, version, fmt, policy_dirs, case) -> None:
+def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case) -> None:
     """Decide one CASE (a JSON or YAML file of facts, or - for stdin).
 
     A case is a mapping of facts by namespace, e.g. {expert: {birth_date: 1960-05-01,
@@ -198,7 +199,7 @@ def decide_(policy_id, decision, as_of, version, fmt, policy_dirs, case) -> None
         _fail(exc, err_fmt)
         return
     if fmt == "json":
-        click.echo(verdict.dumps(), nl=False)
+        click.echo(verdict.dumps(compact), nl=False)
     else:
         click.echo(render_verdict(verdict, policy))
 

@@ -143,6 +143,7 @@ def main() -> None:
 
     engine = rate(lambda c: decide(policy, "entry", c, AS_OF), cases)
     engine_json = rate(lambda c: decide(policy, "entry", c, AS_OF).dumps(), cases)
+    engine_compact = rate(lambda c: decide(policy, "entry", c, AS_OF).dumps(compact=True), cases)
     hand = rate(lambda c: hand_written(c, AS_OF), cases)
 
     lat = []
@@ -154,7 +155,8 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {args.cases} cases, seed {args.seed}, outcomes {dict(sorted(outcomes.items()))}")
     print(f"load and verify all policies: {load_s * 1000:.0f} ms")
     print(f"engine (Verdict objects):      {engine:>10,.0f} verdicts/s")
-    print(f"engine (+ JSON text):          {engine_json:>10,.0f} verdicts/s")
+    print(f"engine (+ JSON text, indented): {engine_json:>9,.0f} verdicts/s")
+    print(f"engine (+ JSON text, compact):  {engine_compact:>9,.0f} verdicts/s")
     print(f"hand-written Python:           {hand:>10,.0f} cases/s")
     print(f"ratio hand/engine:             {hand / engine:>10.1f}x")
     print(f"single decision, median:       {statistics.median(lat) / 1000:>10.1f} us "

@@ -148,3 +148,9 @@ def test_an_internal_defect_is_one_line_not_a_traceback(monkeypatch, capsys):
     assert info.value.code == 70
     err = capsys.readouterr().err
     assert "internal error" in err and "simulated defect" in err and "Traceback" not in err
+
+
+def test_compact_json_is_the_same_verdict(run):
+    pretty = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23", FIXTURE).output
+    compact = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23", "--compact", FIXTURE).output
+    assert compact.count("\n") == 1 and json.loads(compact) == json.loads(pretty)
