@@ -229,3 +229,46 @@ def test_the_case_is_not_modified(xj):
     before = copy.deepcopy(case)
     decide(xj, "exit", case, "2026-11-23")
     assert case == before
+
+
+@pytest.mark.parametrize("name", ["policy", "vocabulary", "verdict", "fixture"])
+def test_every_schema_property_is_described(name):
+    """Editors show descriptions on hover: every property of the published schemas has one."""
+    schema = json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    missing = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in (node.get("properties") or {}).items():
+                if isinstance(value, dict) and "description" not in value:
+                    missing.append(f"{path}.{key}")
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}[{i}]")
+    walk(schema, name)
+    assert not missing
+
+
+def test_every_policy_file_carries_the_schema_modeline():
+    for f in (ROOT / "policies").rglob("*.yaml"):
+        first = f.read_text(encoding="utf-8").splitlines()[0]
+        kind = "vocabulary" if f.name.endswith(".vocab.yaml") else "policy"
+        assert first == f"# yaml-language-server: $schema=../../schemas/{kind}.schema.json", f
+
+
+def test_chongqing_before_it_took_effect_and_without_pool_rules(registry):
+    cq = "chongqing-petition-responsibility"
+    with pytest.raises(LookupFailure) as info:
+        registry.in_force(cq, dt.date(2017, 5, 22))
+    assert info.value.code == "not_in_force" and "2017-05-23" in str(info.value)
+    policy = registry.in_force(cq, dt.date(2017, 5, 23))
+    assert policy.decisions() == ()
+    with pytest.raises(LookupFailure) as info:
+        decide(policy, "entry", {}, "2020-01-01")
+    assert info.value.code == "unsupported_decision"
+    assert [(s.cite.label, s.applies) for s in policy.scope] == [
+        ("第二条第一款", "directly"), ("第二条第二款", "directly"), ("第二条第三款", "by_reference")]
+    assert policy.scope[2].quote.startswith("國有和國有控股企業參照本細則執行")  # kept in Traditional script
