@@ -21,7 +21,8 @@ from policy_engine import CaseError, EngineError, LookupFailure, PolicyError, Re
 from policy_engine.engine import as_date
 from policy_engine.errors import Problem, problem
 from policy_engine.golden import default_fixture_dir, run_all
-from policy_engine.loader import check_vocabulary, load_all, policy_files, vocabulary_files
+from policy_engine import workdays
+from policy_engine.loader import calendar_files, check_vocabulary, load_all, policy_files, vocabulary_files
 from policy_engine.registry import default_policy_dir
 from policy_engine.render import render_verdict
 from policy_engine.verdict import dumps
@@ -80,6 +81,8 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     problems: list[Problem] = []
     for vocab in vocabulary_files(paths):
         problems.extend(check_vocabulary(vocab))
+    for calendar in calendar_files(paths):
+        problems.extend(workdays.check_file(calendar))
     policies, found = load_all(paths)
     problems.extend(found)
     if not problems:

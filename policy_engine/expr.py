@@ -239,7 +239,7 @@ def compile_condition(source: str, vocabulary: Vocabulary, span: Span) -> tuple[
 
     # 5. try it once on well-typed sample facts
     sample = {vocabulary.facts[name].variable: _sample(vocabulary.facts[name]) for name in facts}
-    sample["as_of"] = "2000-01-01"
+    sample["as_of"] = "2020-06-01"
     try:
         program.execute(cel.Context(variables=sample, functions=CALLABLES))
     except KeyError:
@@ -260,9 +260,9 @@ def _sample(fact: Fact) -> Any:
         return sample_value(fact)
     events = []
     for kind in fact.kinds.values():
-        event: dict[str, Any] = {"kind": kind.name, "date": "2000-01-01"}
+        event: dict[str, Any] = {"kind": kind.name, "date": "2020-06-01"}
         for f in kind.fields.values():
-            event[f.name] = {"date": "2000-01-01", "integer": 0, "boolean": False, "string": "",
+            event[f.name] = {"date": "2020-06-01", "integer": 0, "boolean": False, "string": "",
                              "enum": f.values[0] if f.values else ""}[f.type]
         events.append(event)
     return events

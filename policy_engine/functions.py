@@ -85,6 +85,21 @@ def date_in(date, first, last) -> bool:
     return _date(first) <= d <= _date(last)
 
 
+def working_days_between(start, end) -> int:
+    from .workdays import default
+    return default().working_days_between(_date(start), _date(end))
+
+
+def add_working_days(date, n) -> str:
+    from .workdays import default
+    return default().add_working_days(_date(date), int(n)).isoformat()
+
+
+def is_workday(date) -> bool:
+    from .workdays import default
+    return default().is_workday(_date(date))
+
+
 def max_run(flags) -> int:
     """Length of the longest run of consecutive true values in a list."""
     best = run = 0
@@ -114,6 +129,12 @@ FUNCTIONS: dict[str, Function] = {
         Function("days_between", days_between, "days_between(start, end) -> int",
                  "Calendar days from `start` to `end` (end - start)."),
         Function("date_in", date_in, "date_in(date, first, last) -> bool", "first <= date <= last, both ends included."),
+        Function("working_days_between", working_days_between, "working_days_between(start, end) -> int",
+                 "Working days from start to end, both included, under the State Council schedule (调休 included); "
+                 "a year no calendar covers is an error, never a guess."),
+        Function("add_working_days", add_working_days, "add_working_days(date, n) -> date",
+                 "The n-th working day after `date` (the day itself is not counted: 民法典第二百零一条)."),
+        Function("is_workday", is_workday, "is_workday(date) -> bool", "Whether `date` is a working day (调休 included)."),
         Function("max_run", max_run, "max_run(list<bool>) -> int",
                  "Longest run of consecutive true values; with events sorted by date, "
                  "`max_run(events.map(e, <condition>))` counts 连续N次."),

@@ -366,7 +366,7 @@ def policy_files(paths: Iterable) -> list[Path]:
                 rel = f.relative_to(p)
                 if any(part.startswith("_") or part.startswith(".") for part in rel.parts[:-1]):
                     continue
-                if f.name.endswith(".vocab.yaml"):
+                if f.name.endswith((".vocab.yaml", ".calendar.yaml")):
                     continue
                 out.append(f)
         else:
@@ -381,6 +381,17 @@ def vocabulary_files(paths: Iterable) -> list[Path]:
         if p.is_dir():
             out.extend(sorted(p.rglob("*.vocab.yaml")))
         elif p.name.endswith(".vocab.yaml"):
+            out.append(p)
+    return out
+
+
+def calendar_files(paths: Iterable) -> list[Path]:
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(p.rglob("*.calendar.yaml")))
+        elif p.name.endswith(".calendar.yaml"):
             out.append(p)
     return out
 

@@ -14,7 +14,7 @@ from .errors import Problem, problem
 from .yamlio import Document, render_path
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-NAMES = ("policy", "vocabulary", "verdict", "fixture")
+NAMES = ("policy", "vocabulary", "verdict", "fixture", "calendar")
 
 
 @lru_cache(maxsize=None)

@@ -289,6 +289,6 @@ def _with_file(p: Problem, file: str | None) -> Problem:
 def sample_value(fact: Fact) -> Any:
     """A well-typed value, used to try every condition once at load time."""
     return {
-        "date": "2000-01-01", "integer": 0, "boolean": False, "string": "",
+        "date": "2020-06-01", "integer": 0, "boolean": False, "string": "",
         "enum": fact.values[0] if fact.values else "", "list": [], "events": [],
     }[fact.type]

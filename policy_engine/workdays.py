@@ -1,0 +1,146 @@
+"""Working days under the State Council's holiday schedule (国务院办公厅节假日安排), 调休 included.
+
+Years 2004-2026 come from the chinesecalendar package. Later years come from the calendar
+file the project ships, `policies/_shared/cn-workdays.calendar.yaml`, which legal staff
+extend when the State Council publishes the next year's schedule; a year listed there
+overrides the package. A date in a year that neither covers is an error naming the year
+and the file: never a guess, and never a fallback to Monday-Friday.
+
+Counting conventions (民法典第二百零一条: a period starts the day after the event):
+- `working_days_between(a, b)` counts the working days from a to b, both ends included.
+- `add_working_days(d, n)` is the n-th working day after d (d itself is not counted).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import chinese_calendar
+
+from .errors import PolicyError, Problem, problem
+from .yamlio import YamlProblem, read
+
+CALENDAR_FILE = Path(__file__).resolve().parent.parent / "policies" / "_shared" / "cn-workdays.calendar.yaml"
+PACKAGE_YEARS = (2004, 2026)  # what chinesecalendar 1.11 covers
+MAX_SPAN_DAYS = 3660  # refuse to walk more than about ten years
+
+
+class CalendarGap(ValueError):
+    """A date in a year no calendar covers."""
+
+
+@dataclass(frozen=True, slots=True)
+class Year:
+    year: int
+    holidays: frozenset[_dt.date]  # weekdays off (法定节假日 and bridging days)
+    workdays: frozenset[_dt.date]  # weekend days worked (调休上班)
+    source: str  # the notice, e.g. 国办发明电〔2026〕N号
+
+
+@dataclass(frozen=True, slots=True)
+class WorkCalendar:
+    years: Mapping[int, Year]
+    file: str
+
+    def covers(self, year: int) -> bool:
+        return year in self.years or PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
+
+    def is_workday(self, day: _dt.date) -> bool:
+        entry = self.years.get(day.year)
+        if entry is not None:
+            if day in entry.workdays:
+                return True
+            if day in entry.holidays:
+                return False
+            return day.weekday() < 5
+        if PACKAGE_YEARS[0] <= day.year <= PACKAGE_YEARS[1]:
+            return chinese_calendar.is_workday(day)
+        raise CalendarGap(
+            f"no holiday schedule for {day.year}: working days in {day.year} are unknown until the State Council "
+            f"publishes that year's 节假日安排; add it to {self.file}")
+
+    def working_days_between(self, start: _dt.date, end: _dt.date) -> int:
+        if end < start:
+            return -self.working_days_between(end, start)
+        if (end - start).days > MAX_SPAN_DAYS:
+            raise ValueError("working days are counted over at most ten years")
+        count, day = 0, start
+        while day <= end:
+            count += self.is_workday(day)
+            day += _dt.timedelta(days=1)
+        return count
+
+    def add_working_days(self, start: _dt.date, n: int) -> _dt.date:
+        if n < 0:
+            raise ValueError("add_working_days counts forward; n must be 0 or more")
+        day, left = start, n
+        while left:
+            day += _dt.timedelta(days=1)
+            if (day - start).days > MAX_SPAN_DAYS:
+                raise ValueError("working days are counted over at most ten years")
+            left -= self.is_workday(day)
+        return day
+
+
+def load(path: Path = CALENDAR_FILE) -> WorkCalendar:
+    """Read and check a calendar file; PolicyError with positions on any problem."""
+    problems = check_file(path)
+    if problems:
+        raise PolicyError(problems)
+    return _parse(read(path, _display(path)).data, _display(path))
+
+
+def check_file(path: Path) -> list[Problem]:
+    from . import schema as _schema
+    display = _display(path)
+    try:
+        doc = read(path, display)
+    except YamlProblem as exc:
+        return [exc.problem]
+    found = _schema.check(doc, "calendar")
+    if found:
+        return found
+    out = []
+    for year, raw in (doc.data.get("years") or {}).items():
+        holidays = {_dt.date.fromisoformat(d) for d in raw.get("holidays", ())}
+        workdays = {_dt.date.fromisoformat(d) for d in raw.get("workdays", ())}
+        for d in sorted(holidays | workdays):
+            if d.year != int(year):
+                out.append(problem("schema", f"{d.isoformat()} is not in {year}", **doc.where(("years", year))))
+        for d in sorted(holidays & workdays):
+            out.append(problem("schema", f"{d.isoformat()} is listed both as a holiday and as a working day",
+                               **doc.where(("years", year))))
+        for d in sorted(workdays):
+            if d.weekday() < 5:
+                out.append(problem("schema", f"{d.isoformat()} is a weekday; list only weekend days worked (调休上班)",
+                                   **doc.where(("years", year, "workdays"))))
+        for d in sorted(holidays):
+            if d.weekday() >= 5:
+                out.append(problem("schema", f"{d.isoformat()} falls on a weekend; list only weekdays off",
+                                   **doc.where(("years", year, "holidays"))))
+    return out
+
+
+def _parse(data: dict, display: str) -> WorkCalendar:
+    years = {}
+    for year, raw in (data.get("years") or {}).items():
+        years[int(year)] = Year(int(year), frozenset(_dt.date.fromisoformat(d) for d in raw.get("holidays", ())),
+                                frozenset(_dt.date.fromisoformat(d) for d in raw.get("workdays", ())), raw["source"])
+    return WorkCalendar(MappingProxyType(years), display)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@lru_cache(maxsize=1)
+def default() -> WorkCalendar:
+    """The shipped calendar file, read once."""
+    return load(CALENDAR_FILE)

@@ -1,0 +1,74 @@
+"""Working days under the State Council schedule: make-up days, holidays, and the edge of the data."""
+import datetime as dt
+
+import pytest
+
+from policy_engine import PolicyError
+from policy_engine.functions import add_working_days, is_workday, working_days_between
+from policy_engine.workdays import CalendarGap, check_file, default, load
+
+D = dt.date
+
+
+@pytest.mark.parametrize("start,n,due", [
+    ("2025-09-30", 7, "2025-10-16"),   # across National Day 2025 (DESIGN.md, checked)
+    ("2026-09-30", 7, "2026-10-15"),   # 2026-10-10 is a make-up Saturday and counts
+    ("2026-02-13", 2, "2026-02-24"),   # Spring Festival 2026: 02-14 (Sat) is worked, then 02-15..02-23 off
+    ("2025-10-10", 0, "2025-10-10"),   # zero days: the day itself
+])
+def test_add_working_days(start, n, due):
+    assert add_working_days(start, n) == due
+
+
+def test_counting_both_ends_across_a_make_up_sunday():
+    assert working_days_between("2025-09-28", "2025-10-10") == 5  # 09-28 (make-up Sunday), 09-29, 09-30, 10-09, 10-10
+    assert working_days_between("2025-10-10", "2025-09-28") == -5
+
+
+def test_make_up_days_and_holidays():
+    assert is_workday("2026-10-10") is True      # Saturday worked
+    assert is_workday("2026-10-01") is False     # National Day
+    assert is_workday("2026-10-12") is True      # an ordinary Monday
+
+
+def test_a_year_no_calendar_covers_is_an_error_naming_the_file():
+    with pytest.raises(CalendarGap) as info:
+        default().is_workday(D(2027, 1, 4))
+    assert "2027" in str(info.value) and "cn-workdays.calendar.yaml" in str(info.value)
+    with pytest.raises(CalendarGap):
+        add_working_days("2026-12-30", 3)  # runs into 2027
+    with pytest.raises(CalendarGap):
+        is_workday("2003-12-31")  # before the package's data
+
+
+def test_a_year_in_the_file_extends_the_package(tmp_path):
+    f = tmp_path / "x.calendar.yaml"
+    f.write_text("id: test\ntitle: t\nyears:\n  2027:\n    source: 国办发明电〔2026〕N号（测试）\n"
+                 "    holidays: ['2027-01-01']\n    workdays: ['2027-01-09']\n", encoding="utf-8")
+    cal = load(f)
+    assert cal.is_workday(D(2027, 1, 1)) is False       # a listed holiday (a Friday)
+    assert cal.is_workday(D(2027, 1, 9)) is True        # a listed make-up Saturday
+    assert cal.is_workday(D(2027, 1, 10)) is False      # an ordinary Sunday
+    assert cal.add_working_days(D(2026, 12, 31), 1) == D(2027, 1, 4)
+
+
+@pytest.mark.parametrize("body,words", [
+    ("    holidays: ['2027-01-02']\n    workdays: []\n", "falls on a weekend"),
+    ("    holidays: []\n    workdays: ['2027-01-04']\n", "is a weekday"),
+    ("    holidays: ['2026-01-01']\n    workdays: []\n", "is not in 2027"),
+    ("    holidays: ['2027-13-01']\n    workdays: []\n", "not a date"),
+    ("    workdays: []\n", "'holidays' is required"),
+])
+def test_a_bad_calendar_file_is_located(tmp_path, body, words):
+    f = tmp_path / "x.calendar.yaml"
+    f.write_text("id: test\ntitle: t\nyears:\n  2027:\n    source: n\n" + body, encoding="utf-8")
+    problems = check_file(f)
+    assert problems and any(words in p.render() for p in problems), [p.render() for p in problems]
+    assert all(p.line for p in problems)
+    with pytest.raises(PolicyError):
+        load(f)
+
+
+def test_the_shipped_calendar_file_is_valid():
+    from policy_engine.workdays import CALENDAR_FILE
+    assert check_file(CALENDAR_FILE) == []
