@@ -231,7 +231,7 @@ def test_the_case_is_not_modified(xj):
     assert case == before
 
 
-@pytest.mark.parametrize("name", ["policy", "vocabulary", "verdict", "fixture"])
+@pytest.mark.parametrize("name", ["policy", "vocabulary", "verdict", "fixture", "calendar"])
 def test_every_schema_property_is_described(name):
     """Editors show descriptions on hover: every property of the published schemas has one."""
     schema = json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
@@ -255,7 +255,8 @@ def test_every_schema_property_is_described(name):
 def test_every_policy_file_carries_the_schema_modeline():
     for f in (ROOT / "policies").rglob("*.yaml"):
         first = f.read_text(encoding="utf-8").splitlines()[0]
-        kind = "vocabulary" if f.name.endswith(".vocab.yaml") else "policy"
+        kind = ("vocabulary" if f.name.endswith(".vocab.yaml") else
+                "calendar" if f.name.endswith(".calendar.yaml") else "policy")
         assert first == f"# yaml-language-server: $schema=../../schemas/{kind}.schema.json", f
 
 
