@@ -160,9 +160,10 @@ def _no_duplicates(pairs):
 
 @main.command("decide")
 @click.option("--policy", "policy_id", required=True, help="Policy id, e.g. xj-iit-expert-pool (see `list`).")
-@click.option("--decision", required=True, type=click.Choice(["entry", "exit", "recusal"]),
+@click.option("--decision", required=True, type=click.Choice(["entry", "exit", "recusal", "deadline"]),
               help="entry: may this person enter? exit: must this expert leave, or has the term lapsed? "
-                   "recusal: must this expert step aside from this matter?")
+                   "recusal: must this expert step aside from this matter? deadline: was this procedural "
+                   "step (step.kind) within its time limit or long enough, in days or working days?")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="The date the question is asked for; picks the policy version in force then. Default: today.")
 @click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")

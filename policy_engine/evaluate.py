@@ -149,7 +149,7 @@ def judge(rule: Rule, run: Run, kind: str) -> Finding:
     if rule.applies_when is not None:
         applies = run.value(rule.applies_when, rid, "applies_when")
         if applies is False:
-            return _finding(rule, NOT_APPLICABLE, run)
+            return _finding(rule, NOT_APPLICABLE, run, values=False)
         if isinstance(applies, Unknown):
             return _finding(rule, _unknown_result(applies), run, missing=applies.missing, error=applies.error)
     held = run.value(rule.test, rid, "require" if kind == "criterion" else "when")
@@ -182,8 +182,10 @@ def _unknown_result(u: Unknown) -> str:
     return UNKNOWN if u.missing else ERROR
 
 
-def _finding(rule: Rule, result: str, run: Run, missing=(), error=None, exception=None, note=None) -> Finding:
-    if not rule.show and not missing and error is None and exception is None and note is None and run.plan is not None:
+def _finding(rule: Rule, result: str, run: Run, missing=(), error=None, exception=None, note=None,
+             values: bool = True) -> Finding:
+    """A rule's finding; `values=False` skips the shown values (meaningless where the rule does not apply)."""
+    if (not rule.show or not values) and not missing and error is None and exception is None and note is None and run.plan is not None:
         key = (id(rule), result)
         found = run.plan.memo.get(key)
         if found is None:
@@ -191,14 +193,14 @@ def _finding(rule: Rule, result: str, run: Run, missing=(), error=None, exceptio
                 rule=rule.id, result=result, strength=rule.strength, cite=rule.cite.label, quote=rule.quote,
                 title=rule.title, note=rule.note)
         return found
-    values = []
-    for name, cond in rule.show:
+    shown = []
+    for name, cond in rule.show if values else ():
         v = run.expression(cond, rule.id, f"show.{name}")
         if not isinstance(v, Unknown):
-            values.append((name, v))
+            shown.append((name, v))
     return Finding(
         rule=rule.id, result=result, strength=rule.strength, cite=rule.cite.label, quote=rule.quote,
-        title=rule.title, values=tuple(values), missing_facts=tuple(missing), exception=exception,
+        title=rule.title, values=tuple(shown), missing_facts=tuple(missing), exception=exception,
         note=note or rule.note, error=error,
     )
 

@@ -302,4 +302,16 @@ def evaluate(condition: Condition, context: "cel.Context", present: Mapping[str,
         missing = tuple(sorted(f for f in condition.facts if f not in present))
         if missing:
             return Unknown(missing)
-        return Unknown((), str(exc).split("\n")[0])
+        return Unknown((), _clean(str(exc).split("\n")[0]))
+
+
+def _clean(message: str) -> str:
+    """The message a registered function raised, without the CEL binding's wrapping."""
+    marker = "Python function call failed: "
+    if marker in message:
+        message = message.split(marker, 1)[1]
+        message = message.replace(" Check function arguments and their types.", "")
+        name = message.split(":", 1)
+        if len(name) == 2 and name[0].isidentifier():
+            message = name[1].strip()
+    return message

@@ -108,8 +108,11 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
                      for i, r in enumerate(exit_.get("triggers", ())))
     grounds = tuple(b.rule(r, ("recusal", "grounds", i), "when", index, vocabulary)
                     for i, r in enumerate(data.get("recusal", {}).get("grounds", ())))
+    deadlines = tuple(b.deadline(r, ("deadlines", "rules", i), index, vocabulary)
+                      for i, r in enumerate(data.get("deadlines", {}).get("rules", ())))
     seen: dict[str, tuple] = {}
     for section, rules in (("entry.criteria", criteria), ("exit.triggers", triggers), ("recusal.grounds", grounds),
+                           ("deadlines.rules", deadlines),
                            ("exit.term.limits", term.limits if term else ())):
         for i, rule in enumerate(rules):
             if rule is None:
@@ -129,6 +132,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         id=data["id"], version=data["version"], title=data["title"], issuer=data["issuer"],
         document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
         defects=defects, vocabulary=vocabulary, criteria=criteria, term=term, triggers=triggers, grounds=grounds,
+        deadlines=deadlines,
         sha256=digest.hexdigest(), file=display, source_file=_display(b.source_path), source_sha256=index.sha256,
         quotes_verified=b.quotes,
     )
@@ -261,9 +265,31 @@ class _Builder:
             return None
         return Test(op, None, tuple(children))
 
-    def rule(self, raw: dict, at: tuple, key: str, index, vocabulary: Vocabulary) -> Rule | None:
+    def deadline(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> Rule | None:
+        """A deadline rule becomes a criterion whose condition is generated from from/to/days/unit.
+
+        The due date is the N-th (working) day after `from` (民法典第二百零一条: the day of the
+        event is not counted). within: `to` <= due; at_least: `to` >= due.
+        """
+        start = self.condition(raw["from"], at + ("from",), vocabulary)
+        end = self.condition(raw["to"], at + ("to",), vocabulary)
+        if start is None or end is None:
+            self.citation(raw["cite"], at, index, raw["quote"])
+            return None
+        f, to, n = f"({raw['from'].strip()})", f"({raw['to'].strip()})", raw["days"]
+        working = raw["unit"] == "working_days"
+        due = f"add_working_days({f}, {n})" if working else f"add_days({f}, {n})"
+        require = f"{to} <= {due}" if raw["measure"] == "within" else f"{to} >= {due}"
+        counted = f"working_days_between(add_days({f}, 1), {to})" if working else f"days_between({f}, {to})"
+        generated = dict(raw)
+        generated["require"] = require
+        generated["show"] = {"due": due, "counted": counted, **(raw.get("show") or {})}
+        return self.rule(generated, at, "require", index, vocabulary, generated_at=at + ("to",))
+
+    def rule(self, raw: dict, at: tuple, key: str, index, vocabulary: Vocabulary,
+             generated_at: tuple | None = None) -> Rule | None:
         cite = self.citation(raw["cite"], at, index, raw["quote"])
-        test = self.test(raw[key], at + (key,), vocabulary)
+        test = self.test(raw[key], generated_at or at + (key,), vocabulary)
         applies = self.test(raw["applies_when"], at + ("applies_when",), vocabulary) if "applies_when" in raw else None
         unless = []
         for j, u in enumerate(raw.get("unless", ())):
@@ -274,7 +300,8 @@ class _Builder:
                 unless.append(Exception_(u_test, u["effect"], u_cite, u["quote"], u.get("note")))
         show = []
         for name, src in (raw.get("show") or {}).items():
-            c = self.condition(src, at + ("show", name), vocabulary)
+            written = at + ("show", name)
+            c = self.condition(src, written if written in self.doc.marks or not generated_at else generated_at, vocabulary)
             if c is not None:
                 show.append((name, c))
         if test is None or ("applies_when" in raw and applies is None):

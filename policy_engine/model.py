@@ -125,6 +125,7 @@ class Policy:
     term: Term | None
     triggers: tuple[Rule, ...]
     grounds: tuple[Rule, ...]
+    deadlines: tuple[Rule, ...]  # criteria whose conditions the loader generated from from/to/days/unit
     sha256: str  # of the policy file and the vocabularies it imports
     file: str
     source_file: str
@@ -143,4 +144,6 @@ class Policy:
             out.append("exit")
         if self.grounds:
             out.append("recusal")
+        if self.deadlines:
+            out.append("deadline")
         return tuple(out)

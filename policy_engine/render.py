@@ -4,12 +4,14 @@ from __future__ import annotations
 from .model import Policy
 from .verdict import Verdict
 
-DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避"}
+DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限"}
 OUTCOME = {
     "eligible": "符合入库条件", "ineligible": "不符合入库条件", "needs_review": "需管理部门审查决定",
     "undetermined": "无法确定（缺少事实）", "retain": "继续保留专家资格", "exit": "应当终止专家资格（出库）",
     "may_exit": "可以终止专家资格（由管理部门决定）", "lapsed": "聘期届满，专家身份失效",
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
+    "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
+    "not_applicable": "本办法对该程序环节未规定期限",
 }
 RESULT = {
     "passed": "符合", "failed": "不符合", "fired": "存在", "not_fired": "不存在", "unknown": "未知",

@@ -3,6 +3,6 @@
 Adding a kind means adding a module with `NAME`, `OUTCOMES`, `available(policy)`,
 `conditions(policy)` and `run(policy, run) -> (outcome, findings)`, and listing it in DECISIONS.
 """
-from . import entry, exit, recusal
+from . import deadline, entry, exit, recusal
 
-DECISIONS = {m.NAME: m for m in (entry, exit, recusal)}
+DECISIONS = {m.NAME: m for m in (entry, exit, recusal, deadline)}
