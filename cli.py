@@ -12,6 +12,7 @@ Exit codes (also in README):
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -29,6 +30,11 @@ from policy_engine.verdict import dumps
 from policy_engine.yamlio import YamlProblem, parse
 
 EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP, EXIT_INTERNAL = 1, 3, 4, 5, 70
+
+
+# The CEL binding logs a failing function call (e.g. a date no calendar covers) as a warning;
+# the verdict already reports it under `errors`, so the command line does not repeat it.
+logging.getLogger("cel").setLevel(logging.ERROR)
 
 
 def _fail(exc: EngineError, fmt: str) -> None:

@@ -7,7 +7,7 @@ from .verdict import Verdict
 DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限"}
 OUTCOME = {
     "eligible": "符合入库条件", "ineligible": "不符合入库条件", "needs_review": "需管理部门审查决定",
-    "undetermined": "无法确定（缺少事实）", "retain": "继续保留专家资格", "exit": "应当终止专家资格（出库）",
+    "undetermined": "无法确定", "retain": "继续保留专家资格", "exit": "应当终止专家资格（出库）",
     "may_exit": "可以终止专家资格（由管理部门决定）", "lapsed": "聘期届满，专家身份失效",
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
     "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
@@ -20,11 +20,22 @@ RESULT = {
 STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则上）", "discretionary": "裁量（可以）"}
 
 
+def _outcome(verdict: Verdict) -> str:
+    if verdict.outcome != "undetermined":
+        return OUTCOME.get(verdict.outcome, verdict.outcome)
+    causes = []
+    if verdict.missing_facts:
+        causes.append("缺少事实")
+    if verdict.errors:
+        causes.append("有条件无法计算")
+    return "无法确定（" + "、".join(causes or ["缺少事实"]) + "）"
+
+
 def render_verdict(verdict: Verdict, policy: Policy) -> str:
     lines = [
         f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
         f"问题：{DECISION.get(verdict.decision, verdict.decision)}　基准日：{verdict.as_of}",
-        f"结论：{OUTCOME.get(verdict.outcome, verdict.outcome)}（{verdict.outcome}）",
+        f"结论：{_outcome(verdict)}（{verdict.outcome}）",
         "",
     ]
     for f in verdict.findings:
