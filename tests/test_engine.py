@@ -188,6 +188,12 @@ def test_last_day_in_force_and_the_day_after(registry):
         registry.in_force(XJ, dt.date(2025, 4, 20))
 
 
+def test_in_force_accepts_text_dates(registry):
+    assert registry.in_force(XJ, "2026-07-01").version == "2025-04-21"
+    with pytest.raises(CaseError):
+        registry.in_force(XJ, "01/07/2026")
+
+
 def test_decide_refuses_a_version_not_in_force(xj):
     with pytest.raises(LookupFailure) as info:
         decide(xj, "entry", clean_expert(), "2027-05-21")

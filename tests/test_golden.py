@@ -39,3 +39,25 @@ def test_enough_fixtures_per_policy_and_decision():
 def test_every_golden_verdict_has_its_fixture():
     for golden in FIXTURES.rglob("*.verdict.json"):
         assert golden.with_name(golden.name.replace(".verdict.json", ".yaml")).exists(), golden
+
+
+def test_the_evaluation_plan_changes_nothing(registry):
+    """Every golden case gives the same verdict bytes with the one-call plan and one call per condition."""
+    from policy_engine import decide
+    from policy_engine.evaluate import Plan
+    from policy_engine.yamlio import read
+
+    fast_paths = 0
+    for fixture in FILES:
+        data = read(fixture).data
+        policy = registry.in_force(data["policy"], data["as_of"])
+        fast = decide(policy, data["decision"], data["case"], data["as_of"])
+        saved = policy.plans.get(data["decision"])
+        policy.plans[data["decision"]] = Plan(None, {}, {})  # no combined program: condition by condition
+        try:
+            slow = decide(policy, data["decision"], data["case"], data["as_of"])
+        finally:
+            policy.plans[data["decision"]] = saved
+        assert fast.dumps() == slow.dumps(), fixture
+        fast_paths += not fast.missing_facts and not fast.errors
+    assert fast_paths > len(FILES) // 2  # most cases really take the one-call path
