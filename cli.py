@@ -23,7 +23,7 @@ from policy_engine.engine import as_date
 from policy_engine.errors import Problem, problem
 from policy_engine.golden import default_fixture_dir, run_all
 from policy_engine import workdays
-from policy_engine.loader import calendar_files, check_vocabulary, load_all, policy_files, vocabulary_files
+from policy_engine.loader import check_vocabulary, load_all, policy_files, shared_files
 from policy_engine.registry import default_policy_dir
 from policy_engine.render import render_verdict
 from policy_engine.verdict import dumps
@@ -85,9 +85,11 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     """
     paths = paths or (str(default_policy_dir()),)
     problems: list[Problem] = []
-    for vocab in vocabulary_files(paths):
+    vocabularies = shared_files(paths, ".vocab.yaml")
+    calendars = shared_files(paths, ".calendar.yaml")
+    for vocab in vocabularies:
         problems.extend(check_vocabulary(vocab))
-    for calendar in calendar_files(paths):
+    for calendar in calendars:
         problems.extend(workdays.check_file(calendar))
     policies, found = load_all(paths)
     problems.extend(found)
@@ -107,7 +109,8 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
             click.echo(f"{len(problems)} problem(s) in {len(files)} policy file(s)", err=True)
         else:
             quotes = sum(p.quotes_verified for p in policies)
-            click.echo(f"ok: {len(policies)} policies, {quotes} quotes verified against their cited articles")
+            click.echo(f"ok: {len(policies)} policies, {quotes} quotes verified against their cited articles; "
+                       f"{len(vocabularies)} vocabulary and {len(calendars)} calendar file(s) valid")
     sys.exit(EXIT_POLICY if problems else 0)
 
 

@@ -383,6 +383,9 @@ def load_all(paths: Iterable) -> tuple[list[Policy], list[Problem]]:
     return policies, problems
 
 
+SHARED_SUFFIXES = (".vocab.yaml", ".calendar.yaml")
+
+
 def policy_files(paths: Iterable) -> list[Path]:
     """Policy files: <folder>/<version>.yaml; folders starting with _ hold shared files."""
     out = []
@@ -391,34 +394,22 @@ def policy_files(paths: Iterable) -> list[Path]:
         if p.is_dir():
             for f in sorted(p.rglob("*.yaml")):
                 rel = f.relative_to(p)
-                if any(part.startswith("_") or part.startswith(".") for part in rel.parts[:-1]):
-                    continue
-                if f.name.endswith((".vocab.yaml", ".calendar.yaml")):
+                if any(part.startswith(("_", ".")) for part in rel.parts[:-1]) or f.name.endswith(SHARED_SUFFIXES):
                     continue
                 out.append(f)
-        else:
+        elif not p.name.endswith(SHARED_SUFFIXES):
             out.append(p)
     return out
 
 
-def vocabulary_files(paths: Iterable) -> list[Path]:
+def shared_files(paths: Iterable, suffix: str) -> list[Path]:
+    """Vocabulary (.vocab.yaml) or calendar (.calendar.yaml) files under the paths, or named by them."""
     out = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            out.extend(sorted(p.rglob("*.vocab.yaml")))
-        elif p.name.endswith(".vocab.yaml"):
-            out.append(p)
-    return out
-
-
-def calendar_files(paths: Iterable) -> list[Path]:
-    out = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(p.rglob("*.calendar.yaml")))
-        elif p.name.endswith(".calendar.yaml"):
+            out.extend(sorted(p.rglob(f"*{suffix}")))
+        elif p.name.endswith(suffix):
             out.append(p)
     return out
 
