@@ -133,9 +133,6 @@ class Policy:
     quotes_verified: int  # every quote in the file, each found in its cited passage
     plans: dict = field(default_factory=dict, compare=False, repr=False)  # decision -> evaluate.Plan, built on first use
 
-    def ref(self) -> dict:
-        return {"id": self.id, "version": self.version, "sha256": self.sha256}
-
     def decisions(self) -> tuple[str, ...]:
         out = []
         if self.criteria:

@@ -11,7 +11,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 from .errors import Problem, problem
-from .yamlio import Document, render_path
+from .yamlio import Document
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 NAMES = ("policy", "vocabulary", "verdict", "fixture", "calendar")
@@ -37,10 +37,6 @@ def validator(name: str) -> jsonschema.Draft202012Validator:
         contents, registry=_registry(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
-def schema_json(name: str) -> dict:
-    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
-
-
 def check(doc: Document, name: str) -> list[Problem]:
     """Every schema error in the document, located, with a hint where one helps."""
     problems = []
@@ -54,10 +50,6 @@ def check(doc: Document, name: str) -> list[Problem]:
             seen.add(key)
             out.append(p)
     return out
-
-
-def headline(doc: Document, name: str) -> ValidationError | None:
-    return best_match(validator(name).iter_errors(doc.data))
 
 
 def _explain(doc: Document, error: ValidationError) -> list[Problem]:
@@ -132,7 +124,3 @@ _PATTERN_HINTS = {
     "^[0-9a-f]{64}$": "the SHA-256 of the file in lower-case hex (sha256sum source.txt)",
     "^\\d{4}-\\d{2}-\\d{2}(?:\\.\\d+)?$": "the date the version takes effect, quoted: \"2025-04-21\"",
 }
-
-
-def where_text(path) -> str:
-    return render_path(tuple(path))
