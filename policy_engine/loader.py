@@ -128,6 +128,10 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     digest = hashlib.sha256(raw_bytes)
     for part in digest_parts:
         digest.update(part)
+    if _uses_calendar((*criteria, *triggers, *grounds, *deadlines, *(term.limits if term else ())),
+                      term.ends if term else None):
+        from .workdays import CALENDAR_FILE
+        digest.update(CALENDAR_FILE.read_bytes())
     policy = Policy(
         id=data["id"], version=data["version"], title=data["title"], issuer=data["issuer"],
         document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
@@ -317,6 +321,16 @@ class _Builder:
         if ends is None:
             return None
         return Term(cite, raw["quote"], ends, raw.get("note"), tuple(r for r in limits if r is not None))
+
+
+CALENDAR_FUNCTIONS = ("working_days_between(", "add_working_days(", "is_workday(")
+
+
+def _uses_calendar(rules, extra) -> bool:
+    """Whether any condition counts working days (so the calendar file belongs in the digest)."""
+    from .evaluate import conditions_of
+    conditions = conditions_of(rules) + ([extra] if extra is not None else [])
+    return any(name in c.compiled for c in conditions for name in CALENDAR_FUNCTIONS)
 
 
 def _render(at: tuple) -> str:

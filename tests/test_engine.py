@@ -212,11 +212,16 @@ def test_unsupported_decision(xj):
     assert info.value.code == "unsupported_decision"
 
 
-def test_policy_digest_covers_the_vocabulary(xj):
+def test_policy_digest_covers_the_vocabulary_and_the_calendar_it_counts_with(xj, registry):
     import hashlib
     digest = hashlib.sha256((ROOT / "policies" / XJ / "2025-04-21.yaml").read_bytes())
     digest.update((ROOT / "policies" / "_shared" / "expert-pool.vocab.yaml").read_bytes())
+    digest.update((ROOT / "policies" / "_shared" / "cn-workdays.calendar.yaml").read_bytes())  # 004 counts working days
     assert xj.sha256 == digest.hexdigest()
+    gy = registry.in_force("guiyang-petition-expert-pool", "2026-11-23")  # counts calendar days only
+    plain = hashlib.sha256((ROOT / "policies" / "guiyang-petition-expert-pool" / "2020-01-01.yaml").read_bytes())
+    plain.update((ROOT / "policies" / "_shared" / "expert-pool.vocab.yaml").read_bytes())
+    assert gy.sha256 == plain.hexdigest()
 
 
 def test_every_golden_verdict_matches_the_published_schema():
