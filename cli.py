@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from policy_engine import CaseError, EngineError, LookupFailure, PolicyError, Registry, decide
+from policy_engine import CaseError, EngineError, PolicyError, Registry, decide
 from policy_engine.engine import as_date
 from policy_engine.errors import Problem, problem
 from policy_engine.golden import default_fixture_dir, run_all

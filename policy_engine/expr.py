@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import cel
 
 from .errors import Problem, problem
-from .functions import CALLABLES, CEL_GLOBALS, CEL_MEMBERS, FUNCTIONS, MACROS
+from .functions import CALLABLES, CEL_GLOBALS, CEL_MEMBERS, FUNCTIONS
 from .vocabulary import Fact, Vocabulary, sample_value
 
 RESERVED = frozenset({"as_of"})

@@ -152,4 +152,3 @@ CEL_MEMBERS = frozenset({
     "size", "contains", "startsWith", "endsWith", "matches", "exists", "all", "exists_one",
     "map", "filter", "lowerAscii", "upperAscii", "trim", "split", "join",
 })
-MACROS = frozenset({"exists", "all", "exists_one", "map", "filter"})

@@ -56,7 +56,7 @@ def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Resu
     try:
         as_of = str(data["as_of"])
         policy = (registry.get(data["policy"], data["version"]) if data.get("version")
-                  else registry.in_force(data["policy"], _date(as_of)))
+                  else registry.in_force(data["policy"], as_of))
         verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
     except EngineError as exc:
         return Result(name, False, f"{exc.code}: {exc}")
@@ -80,11 +80,6 @@ def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Resu
                                             fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
         return Result(name, False, "the verdict differs from the stored golden verdict", diff)
     return Result(name, True)
-
-
-def _date(text: str):
-    from .engine import as_date
-    return as_date(text)
 
 
 def run_all(registry: Registry, root, update: bool = False) -> list[Result]:

@@ -87,7 +87,7 @@ class Registry:
 def _overlaps(versions: list[Policy]) -> list[Problem]:
     out = []
     ordered = sorted(versions, key=lambda p: p.in_force.start)
-    for earlier, later in zip(ordered, ordered[1:]):
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
         if earlier.in_force.until is None or earlier.in_force.until >= later.in_force.start:
             out.append(problem(
                 "version", f"version {earlier.version} ({earlier.in_force.describe()}) overlaps version "
