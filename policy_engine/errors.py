@@ -32,6 +32,9 @@ CODES = {
     "version": "a policy's version or in-force window is inconsistent",
     # cases
     "case_invalid": "the case does not match the policy's fact vocabulary",
+    "pool_invalid": "a pool file (CSV or JSON lines) has a bad row, column or value",
+    "request_invalid": "a draw or panel request is malformed or names what the policy or pool lacks",
+    "receipt_invalid": "a draw receipt is malformed",
     # lookups
     "unknown_policy": "no policy has that id",
     "unknown_version": "the policy has no such version",

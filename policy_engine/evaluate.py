@@ -217,13 +217,14 @@ def combine(findings, adverse: str, decided: str, review: str, clear: str) -> st
       | otherwise                                                      | clear        |
 
     `adverse` is the result that counts against the case: failed (criteria) or fired
-    (triggers, grounds).
+    (triggers, grounds), or a tuple of both where a decision judges both kinds.
     """
-    if any(f.result == adverse and decisive(f) for f in findings):
+    against = (adverse,) if isinstance(adverse, str) else adverse
+    if any(f.result in against and decisive(f) for f in findings):
         return decided
     if any(f.result in UNSETTLED for f in findings):
         return "undetermined"
-    if any(f.result == adverse for f in findings):
+    if any(f.result in against for f in findings):
         return review
     return clear
 

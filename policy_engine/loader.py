@@ -17,7 +17,8 @@ from typing import Any, Iterable
 from . import schema as _schema
 from .errors import PolicyError, Problem, problem, sort_problems
 from .expr import Condition, Span, compile_condition
-from .model import Citation, Defect, Exception_, InForce, Policy, Rule, Scope, Term, Test
+from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
+                    Term, Test)
 from .sources import SourceIndex, cite_label, index_source
 from .vocabulary import Fact, Vocabulary, fact_from
 from .yamlio import Document, YamlProblem, read
@@ -110,9 +111,12 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
                     for i, r in enumerate(data.get("recusal", {}).get("grounds", ())))
     deadlines = tuple(b.deadline(r, ("deadlines", "rules", i), index, vocabulary)
                       for i, r in enumerate(data.get("deadlines", {}).get("rules", ())))
+    selection = b.selection(data["selection"], index, vocabulary) if "selection" in data else None
     seen: dict[str, tuple] = {}
     for section, rules in (("entry.criteria", criteria), ("exit.triggers", triggers), ("recusal.grounds", grounds),
                            ("deadlines.rules", deadlines),
+                           ("selection.exclusions", selection.exclusions if selection else ()),
+                           ("selection.panel", selection.panel if selection else ()),
                            ("exit.term.limits", term.limits if term else ())):
         for i, rule in enumerate(rules):
             if rule is None:
@@ -128,7 +132,8 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     digest = hashlib.sha256(raw_bytes)
     for part in digest_parts:
         digest.update(part)
-    if _uses_calendar((*criteria, *triggers, *grounds, *deadlines, *(term.limits if term else ())),
+    if _uses_calendar((*criteria, *triggers, *grounds, *deadlines, *(term.limits if term else ()),
+                       *(selection.exclusions + selection.panel if selection else ())),
                       term.ends if term else None):
         from .workdays import CALENDAR_FILE
         digest.update(CALENDAR_FILE.read_bytes())
@@ -136,7 +141,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         id=data["id"], version=data["version"], title=data["title"], issuer=data["issuer"],
         document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
         defects=defects, vocabulary=vocabulary, criteria=criteria, term=term, triggers=triggers, grounds=grounds,
-        deadlines=deadlines,
+        deadlines=deadlines, selection=selection,
         sha256=digest.hexdigest(), file=display, source_file=_display(b.source_path), source_sha256=index.sha256,
         quotes_verified=b.quotes,
     )
@@ -312,6 +317,43 @@ class _Builder:
             return None
         return Rule(raw["id"], raw.get("title"), cite, raw["quote"], raw["strength"], test, applies,
                     tuple(unless), tuple(show), raw.get("note"))
+
+    def provision(self, raw: dict | None, at: tuple, index) -> Provision | None:
+        if raw is None:
+            return None
+        return Provision(self.citation(raw["cite"], at, index, raw["quote"]), raw["quote"], raw.get("title"),
+                         raw.get("note"))
+
+    def selection(self, raw: dict, index, vocabulary: Vocabulary) -> Selection:
+        modes = []
+        for i, m in enumerate(raw["modes"]):
+            at = ("selection", "modes", i)
+            if any(other.id == m["id"] for other in modes):
+                self.add("duplicate_rule", at + ("id",), f"mode id '{m['id']}' is used twice",
+                         "a request names its mode by id; give each mode its own")
+            modes.append(Mode(m["id"], m.get("title"), m["method"], self.citation(m["cite"], at, index, m["quote"]),
+                              m["quote"], self.provision(m.get("filters"), at + ("filters",), index), m.get("note")))
+        draw = None
+        if "draw" in raw:
+            d = raw["draw"]
+            at = ("selection", "draw")
+            cand = d.get("candidates")
+            draw = DrawRules(
+                multiplier=cand["multiplier"] if cand else 1,
+                candidates=self.provision(cand, at + ("candidates",), index),
+                **{k: self.provision(d.get(k), at + (k,), index)
+                   for k in ("contact", "replenish", "redraw", "backups", "shortfall")},
+                note=d.get("note"))
+        elif any(m.draws for m in modes):
+            self.add("schema", ("selection",), "a mode draws by lot (method random) but the section has no draw:",
+                     "add draw: with the provisions the text makes (candidates, contact, replenish, redraw, backups, "
+                     "shortfall), each cited and quoted; an empty draw: {} where it makes none")
+        exclusions = tuple(self.rule(r, ("selection", "exclusions", i), "when", index, vocabulary)
+                           for i, r in enumerate(raw.get("exclusions", ())))
+        panel = tuple(self.rule(r, ("selection", "panel", i), "require", index, vocabulary)
+                      for i, r in enumerate(raw.get("panel", ())))
+        return Selection(tuple(modes), draw, tuple(r for r in exclusions if r is not None),
+                         tuple(r for r in panel if r is not None), raw.get("note"))
 
     def term(self, raw: dict, index, vocabulary: Vocabulary) -> Term | None:
         cite = self.citation(raw["cite"], ("exit", "term"), index, raw["quote"])

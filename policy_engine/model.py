@@ -110,6 +110,56 @@ class Defect:
 
 
 @dataclass(frozen=True, slots=True)
+class Provision:
+    """A procedural provision the engine applies (contact in order, redraw ...), cited and quoted."""
+
+    cite: Citation
+    quote: str
+    title: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    id: str
+    title: str | None
+    method: str  # random | designated | mixed | outside | institution
+    cite: Citation
+    quote: str
+    filters: Provision | None  # the provision letting a request set conditions on experts
+    note: str | None
+
+    @property
+    def draws(self) -> bool:
+        """Panels of this mode are drawn by lot (policy-engine draw); the others are checked (check-panel)."""
+        return self.method == "random"
+
+
+@dataclass(frozen=True, slots=True)
+class DrawRules:
+    multiplier: int  # candidates per expert needed (1 where the text sets none)
+    candidates: Provision | None
+    contact: Provision | None
+    replenish: Provision | None
+    redraw: Provision | None
+    backups: Provision | None
+    shortfall: Provision | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    modes: tuple[Mode, ...]
+    draw: DrawRules | None
+    exclusions: tuple[Rule, ...]  # triggers over one expert (rotation, yearly caps), besides recusal grounds
+    panel: tuple[Rule, ...]  # criteria over panel.* and matter.* facts
+    note: str | None
+
+    def mode(self, mode_id: str) -> Mode | None:
+        return next((m for m in self.modes if m.id == mode_id), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     id: str
     version: str
@@ -126,6 +176,7 @@ class Policy:
     triggers: tuple[Rule, ...]
     grounds: tuple[Rule, ...]
     deadlines: tuple[Rule, ...]  # criteria whose conditions the loader generated from from/to/days/unit
+    selection: Selection | None
     sha256: str  # of the policy file and the vocabularies it imports
     file: str
     source_file: str
@@ -144,3 +195,9 @@ class Policy:
         if self.deadlines:
             out.append("deadline")
         return tuple(out)
+
+    def selection_commands(self) -> tuple[str, ...]:
+        """What the policy's selection section answers: draw (a random mode) and panel (check-panel)."""
+        if self.selection is None:
+            return ()
+        return (("draw",) if any(m.draws for m in self.selection.modes) else ()) + ("panel",)

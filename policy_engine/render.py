@@ -4,7 +4,7 @@ from __future__ import annotations
 from .model import Policy
 from .verdict import Verdict
 
-DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限"}
+DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限", "panel": "专家组组成"}
 OUTCOME = {
     "eligible": "符合入库条件", "ineligible": "不符合入库条件", "needs_review": "需管理部门审查决定",
     "undetermined": "无法确定", "retain": "继续保留专家资格", "exit": "应当终止专家资格（出库）",
@@ -12,6 +12,10 @@ OUTCOME = {
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
     "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
     "not_applicable": "本办法对该程序环节未规定期限",
+}
+OUTCOME_BY_DECISION = {
+    "panel": {"compliant": "专家组组成符合规定", "non_compliant": "专家组组成不符合规定",
+              "needs_review": "需管理部门审查决定"},
 }
 RESULT = {
     "passed": "符合", "failed": "不符合", "fired": "存在", "not_fired": "不存在", "unknown": "未知",
@@ -22,8 +26,25 @@ STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则
 
 def _outcome(verdict: Verdict) -> str:
     if verdict.outcome != "undetermined":
-        return OUTCOME.get(verdict.outcome, verdict.outcome)
+        return OUTCOME_BY_DECISION.get(verdict.decision, {}).get(verdict.outcome) or OUTCOME.get(verdict.outcome,
+                                                                                                  verdict.outcome)
     causes = []
+    if verdict.missing_facts:
+        causes.append("缺少事实")
+    if verdict.errors:
+        causes.append("有条件无法计算")
+    return "无法确定（" + "、".join(causes or ["缺少事实"]) + "）"
+
+
+def render_verdict(verdict: Verdict, policy: Policy) -> str:
+    lines = [
+        f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
+        f"问题：{DECISION.get(verdict.decision, verdict.decision)}　基准日：{verdict.as_of}",
+        f"结论：{_outcome(verdict)}（{verdict.outcome}）",
+        "",
+    ]
+    for f in verdict.findings:
+        lines.extend(_finding_lines(f))
     if verdict.missing_facts:
         causes.append("缺少事实")
     if verdict.errors:
@@ -60,3 +81,105 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
     return "\n".join(lines)
+
+
+DRAW_OUTCOME = {
+    "drawn": "已抽取，按顺序联系确认中", "complete": "专家组已组成（全部确认参加）",
+    "shortfall": "专家不足（库中符合条件的专家不能满足要求）", "refused": "不予抽取（抽取请求不符合规定）",
+}
+STATUS = {
+    "accepted": "已确认参加", "awaiting": "待联系确认", "declined": "不能参加（已递补）", "no_answer": "未在规定时间内答复（已递补）",
+    "recused": "联系时申请回避（已递补）", "backup": "候补", "reserve": "备选",
+}
+KIND = {"recusal": "回避", "exclusion": "排除", "filter": "不符合抽取条件"}
+
+
+def _finding_lines(f) -> list[str]:
+    mark = {"passed": "✓", "not_fired": "✓", "running": "✓", "exempt": "✓", "not_applicable": "–"}.get(f.result, "✗")
+    if f.result in ("unknown", "error"):
+        mark = "?"
+    title = f"{f.title}　" if f.title else ""
+    lines = [f"{mark} {f.cite}　{title}{RESULT.get(f.result, f.result)}　[{STRENGTH.get(f.strength, f.strength)}]",
+             f"    “{f.quote}”"]
+    if f.values:
+        lines.append("    " + "，".join(f"{k} = {_value(v)}" for k, v in f.values))
+    if f.exception:
+        effect = "不受此限" if f.exception[0] == "exempt" else "可以放宽"
+        lines.append(f"    除外（{effect}）：{f.exception[1]}“{f.exception[2]}”")
+    if f.missing_facts:
+        lines.append("    缺少事实：" + "、".join(f.missing_facts))
+    if f.error:
+        lines.append(f"    错误：{f.error}")
+    if f.note:
+        lines.append(f"    说明：{f.note}")
+    return lines
+
+
+def _value(v) -> str:
+    if isinstance(v, list):
+        return "、".join(str(x) for x in v) or "（无）"
+    if isinstance(v, dict):
+        return "；".join(f"{k}: {_value(x)}" for k, x in v.items())
+    return str(v)
+
+
+def render_receipt(receipt, policy: Policy) -> str:
+    """A draw receipt for people: the outcome, the rules, each group's order, exclusions and panel."""
+    request = receipt.to_json()["request"]
+    lines = [
+        f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
+        f"随机抽取　请求：{request.get('id', '（无编号）')}　抽取日：{receipt.as_of}　监督：{request.get('supervisor', '（未写明）')}",
+        f"结论：{DRAW_OUTCOME.get(receipt.outcome, receipt.outcome)}（{receipt.outcome}）",
+        f"种子：{receipt.seed}" + (f"（承诺值 sha256：{receipt.commitment}）" if receipt.commitment else "（未事先公布承诺值）"),
+        f"专家库：{receipt.pool[1]} 名专家，内容摘要 sha256：{receipt.pool[0]}",
+        "",
+    ]
+    for f in receipt.findings:
+        lines.extend(_finding_lines(f))
+    for g in receipt.groups:
+        lines += ["", f"【{g.id}】需 {g.count} 名，候选名单 {g.wanted} 名"]
+        for r in g.rounds:
+            lines.append(f"  第{r.round}轮（{'抽取' if r.reason == 'draw' else '再次抽取'}）：按抽取顺序经过 {r.reached} 名，"
+                         f"得到候选专家 {r.found} 名（需 {r.wanted} 名）")
+        lines.append("  候选专家（按抽取顺序）：")
+        for c in g.candidates:
+            confirm = ""
+            if c.to_confirm:
+                confirm = "　联系时核实：" + "、".join(f.cite for f in c.to_confirm)
+            lines.append(f"    {c.rank}. {c.expert}　{STATUS.get(c.status, c.status)}{confirm}")
+        if not g.candidates:
+            lines.append("    （无）")
+        if g.excluded:
+            lines.append("  经过但未列入的专家：")
+            for e in g.excluded:
+                for r in e.reasons:
+                    detail = f"（{r.detail}）" if r.detail else ""
+                    lines.append(f"    第{e.position}位 {e.expert}　{KIND.get(r.kind, r.kind)}　{r.cite}"
+                                 f"{'　' + r.title if r.title else ''}{detail}")
+        lines.append("  入选：" + ("、".join(c.expert for c in g.panel) or "（无）"))
+        lines.append("  候补：" + ("、".join(c.expert for c in g.backups) or "（无）"))
+    if receipt.provisions:
+        lines += ["", "适用的程序条款："]
+        for p in receipt.provisions:
+            lines.append(f"  {p.cite}{'　' + p.title if p.title else ''}：“{p.quote}”")
+            lines.append(f"    {p.applied}")
+    lines += ["", f"政策摘要 sha256：{receipt.policy[2]}",
+              "核验：policy-engine verify-draw <凭证> --pool <专家库文件>"]
+    return "\n".join(lines)
+
+
+def render_verification(result) -> str:
+    if result.ok:
+        return "抽取凭证核验：一致（ok）——按凭证中的政策版本、请求和种子重新抽取，结果与凭证完全相同。"
+    lines = [f"抽取凭证核验：不一致（{len(result.differences)} 处）"]
+    for d in result.differences:
+        lines.append(f"  {d.path or '（凭证）'}：{d.message}")
+        if d.receipt is not None or d.recomputed is not None:
+            lines.append(f"    凭证：{_short(d.receipt)}　重算：{_short(d.recomputed)}")
+    return "\n".join(lines)
+
+
+def _short(v) -> str:
+    import json
+    text = json.dumps(v, ensure_ascii=False)
+    return text if len(text) <= 90 else text[:87] + "..."

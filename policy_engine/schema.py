@@ -14,7 +14,7 @@ from .errors import Problem, problem
 from .yamlio import Document
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-NAMES = ("policy", "vocabulary", "verdict", "fixture", "calendar")
+NAMES = ("policy", "vocabulary", "verdict", "fixture", "calendar", "draw-request", "panel-request", "receipt")
 
 
 @lru_cache(maxsize=None)

@@ -1,0 +1,727 @@
+"""Random draws that anyone holding the receipt can recompute and check.
+
+The order. Every expert in the pool gets the key
+
+    HMAC-SHA256(key = the seed's bytes, message = the expert's id in UTF-8)
+
+and the pool is walked in ascending order of the keys (as lower-case hex). The order
+depends on the seed and the ids only: the file's row order, or its format, changes
+nothing. A seed is at least 16 random bytes, written in hex; it is supplied, or the
+caller makes one (`new_seed`). To show the seed was fixed before the draw, publish its
+commitment, SHA-256 of the seed's bytes, beforehand; the receipt records both.
+
+The walk. For each group of the request, in order, the walk goes down the order and
+accounts for every expert it reaches: one who fails the request's filters, must recuse
+(the policy's recusal grounds) or is excluded (rotation, yearly caps: the policy's
+selection exclusions) is listed as excluded with the reason and article; the others
+become candidates, ranked, until the group has `count` x the policy's multiplier of
+them (or the number the request asks for). An expert already a candidate in an earlier
+group is skipped. Candidates are contacted in rank order: the first `count` form the
+panel; with answers, one who declines, does not answer in time or declares a ground is
+passed over and the next takes the place (where the policy provides replenishment);
+when the list runs out, the walk continues where it stopped (a new round, where the
+policy provides a redraw). Candidates after the panel are the backups, in rank order.
+
+The receipt records the policy (id, version, sha256), the pool's digest, the request,
+the seed and its commitment, every expert reached with its key and row digest, the
+exclusions with reasons, the candidates in order, the selected and the backups.
+`verify` recomputes the whole receipt from the pool and the receipt's own inputs and
+names every difference. Nothing here reads the clock or the environment.
+"""
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import schema as _schema
+from .errors import CaseError, LookupFailure, problem
+from .evaluate import Run
+from .expr import Span, Unknown, bind, compile_condition, evaluate
+from .model import Mode, Policy
+from .pool import Pool, PoolExpert
+from .selection import (Context, Reason, assess, context, expert_facts, invalid, judge_panel, mode_of)
+from .verdict import FAILED, PASSED, Finding, dumps
+from .yamlio import Document
+
+FORMAT = "policy-engine/draw-receipt/1"
+ORDER = ("HMAC-SHA256 with the seed's bytes as key and the expert id in UTF-8 as message; "
+         "experts in ascending order of the digest in lower-case hex")
+MIN_SEED_BYTES = 16
+NEGATIVE = ("declined", "no_answer", "recused")
+OUTCOMES = ("drawn", "complete", "shortfall", "refused")
+
+
+# -- seeds --------------------------------------------------------------------------------
+
+def new_seed() -> str:
+    """32 random bytes from the operating system, in hex. The only impure function here."""
+    return os.urandom(32).hex()
+
+
+def commitment(seed: str) -> str:
+    """SHA-256 of the seed's bytes: publish it before the draw, reveal the seed after."""
+    return hashlib.sha256(seed_bytes(seed)).hexdigest()
+
+
+def seed_bytes(seed: str) -> bytes:
+    text = str(seed).strip().lower()
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise CaseError([problem("request_invalid", "the seed is not hexadecimal", path="seed",
+                                 hint="write the seed as hex digits, e.g. from `policy-engine seed`")]) from None
+    if len(raw) < MIN_SEED_BYTES:
+        raise CaseError([problem("request_invalid", f"the seed has {len(raw)} bytes; at least {MIN_SEED_BYTES} are needed",
+                                 path="seed", hint="a short seed can be searched for a wanted panel; "
+                                                   "use `policy-engine seed` (32 bytes)")])
+    return raw
+
+
+def order_key(seed: str, expert_id: str) -> str:
+    """The expert's key in the draw order (lower-case hex). Anyone can recompute it, e.g.
+    `printf %s E0042 | openssl dgst -sha256 -mac HMAC -macopt hexkey:<seed>`."""
+    import hmac
+    return hmac.new(seed_bytes(seed), expert_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class _Order:
+    """The pool in draw order, produced lazily: a heap of keys, popped as far as the walk goes."""
+
+    def __init__(self, seed: bytes, pool: Pool):
+        key = seed.ljust(64, b"\0") if len(seed) <= 64 else hashlib.sha256(seed).digest().ljust(64, b"\0")
+        inner = hashlib.sha256(bytes(b ^ 0x36 for b in key)).copy
+        outer = hashlib.sha256(bytes(b ^ 0x5C for b in key)).copy
+        heap = []
+        for e in pool.experts:
+            i = inner()
+            i.update(e.id.encode("utf-8"))
+            o = outer()
+            o.update(i.digest())
+            heap.append((o.digest(), e.id, e))
+        heapq.heapify(heap)
+        self._heap = heap
+        self._done: list[tuple[str, PoolExpert]] = []
+
+    def __len__(self) -> int:
+        return len(self._done) + len(self._heap)
+
+    def __getitem__(self, i: int) -> tuple[str, PoolExpert]:
+        while len(self._done) <= i:
+            digest, _, expert = heapq.heappop(self._heap)
+            self._done.append((digest.hex(), expert))
+        return self._done[i]
+
+
+# -- requests -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    fields: tuple[str, ...] = ()
+    specialties: tuple[str, ...] = ()
+    sub_pools: tuple[str, ...] = ()
+    min_title_rank: str | None = None
+    where: tuple = ()  # compiled conditions (request-wide, then the group's)
+
+    def merged(self, other: "Filters") -> "Filters":
+        return Filters(self.fields + other.fields, self.specialties + other.specialties,
+                       self.sub_pools + other.sub_pools, other.min_title_rank or self.min_title_rank,
+                       self.where + other.where)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: str
+    count: int
+    candidates: int | None
+    backups: int | None
+    filters: Filters
+    request_filters: Filters  # what the request as a whole asks (for the receipt)
+
+
+@dataclass(frozen=True, slots=True)
+class DrawRequest:
+    text: str  # the request as JSON (canonical), recorded in the receipt
+    date: str
+    mode: Mode
+    groups: tuple[Group, ...]
+    context: Context
+    supervisor: str | None
+    answers: Mapping[str, str]
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.text)
+
+
+def parse_request(request: Any, policy: Policy, file: str | None = None) -> DrawRequest:
+    """Validate a draw request (a mapping, or a yamlio Document to locate problems) under `policy`."""
+    doc = request if isinstance(request, Document) else Document(request, {}, file or "<request>")
+    file = doc.file
+    if not isinstance(doc.data, Mapping):
+        raise invalid("a draw request is a mapping (date, mode, count, ...)", file)
+    found = _schema.check(doc, "draw-request")
+    if found:
+        raise CaseError([problem("request_invalid", p.message, file=p.file, line=p.line, column=p.column,
+                                 path=p.path, hint=p.hint) for p in found])
+    data = _plain(doc.data)
+    mode = mode_of(policy, data["mode"], file)
+    if not mode.draws:
+        raise invalid(f"mode '{mode.id}' ({mode.title or mode.method}) is not drawn by lot", file, "mode",
+                      "a panel formed that way is checked with `policy-engine check-panel`; "
+                      "draw modes: " + ", ".join(m.id for m in policy.selection.modes if m.draws))
+    ctx = context(data, policy, file)
+    common = _filters(data.get("filters"), policy, doc, ("filters",))
+    if "groups" in data:
+        groups = []
+        for i, g in enumerate(data["groups"]):
+            if any(other.id == g["id"] for other in groups):
+                raise invalid(f"group '{g['id']}' is named twice", file, f"groups[{i}].id")
+            groups.append(Group(g["id"], g["count"], g.get("candidates"), g.get("backups"),
+                                common.merged(_filters(g.get("filters"), policy, doc, ("groups", i, "filters"))),
+                                common))
+    else:
+        groups = [Group("panel", data["count"], data.get("candidates"), data.get("backups"), common, common)]
+    multiplier = policy.selection.draw.multiplier if policy.selection.draw else 1
+    for i, g in enumerate(groups):
+        if g.candidates is not None and g.candidates < g.count * multiplier:
+            where = f"groups[{i}].candidates" if "groups" in data else "candidates"
+            raise invalid(f"{g.candidates} candidates are fewer than {g.count} x {multiplier}", file, where,
+                          "leave candidates out to list the policy's minimum")
+    return DrawRequest(json.dumps(data, ensure_ascii=False, sort_keys=True), data["date"], mode, tuple(groups), ctx,
+                       data.get("supervisor"), dict(data.get("answers") or {}))
+
+
+def _plain(value: Any) -> Any:
+    """The request as plain JSON data (dates as text)."""
+    import datetime as _dt
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()[:10]
+    return value
+
+
+def _filters(raw: Mapping | None, policy: Policy, doc: Document, at: tuple) -> Filters:
+    if not raw:
+        return Filters()
+    where = ()
+    if raw.get("where"):
+        mark = doc.mark(at + ("where",))
+        span = Span(doc.file, mark.line if mark else 0, mark.column if mark else 0, mark.style if mark else None,
+                    ".".join(str(a) for a in at) + ".where")
+        condition, found = compile_condition(raw["where"], policy.vocabulary, span)
+        if condition is None:
+            raise CaseError([problem("request_invalid", p.message, file=p.file, line=p.line or None,
+                                     column=p.column or None, path=p.path, hint=p.hint) for p in found])
+        where = (condition,)
+    return Filters(tuple(raw.get("fields", ())), tuple(raw.get("specialties", ())), tuple(raw.get("sub_pools", ())),
+                   raw.get("min_title_rank"), where)
+
+
+def _mismatch(filters: Filters, expert: PoolExpert, policy: Policy, as_of: str) -> str | None:
+    """The first filter the expert does not meet, described; None when all are met."""
+    facts = expert.facts
+    for name, wanted in (("fields", filters.fields), ("specialties", filters.specialties)):
+        if wanted:
+            have = facts.get(f"expert.{name}")
+            if have is None:
+                return f"{name}: none recorded (wanted one of {'、'.join(wanted)})"
+            if not any(w in have for w in wanted):
+                return f"{name}: {'、'.join(have) or '(none)'} (wanted one of {'、'.join(wanted)})"
+    if filters.sub_pools:
+        have = facts.get("expert.sub_pool")
+        if have not in filters.sub_pools:
+            return f"sub_pool: {have or 'none recorded'} (wanted one of {'、'.join(filters.sub_pools)})"
+    if filters.min_title_rank:
+        ranks = policy.vocabulary.facts["expert.title_rank"].values
+        have = facts.get("expert.title_rank")
+        if have is None:
+            return f"title_rank: none recorded (wanted at least {filters.min_title_rank})"
+        if ranks.index(have) < ranks.index(filters.min_title_rank):
+            return f"title_rank: {have} (wanted at least {filters.min_title_rank})"
+    for condition in filters.where:
+        context = bind(facts, policy.vocabulary.facts, as_of)
+        value = evaluate(condition, context, facts)
+        if value is not True:
+            if isinstance(value, Unknown):
+                why = ("unknown: " + ", ".join(value.missing)) if value.missing else f"cannot be computed: {value.error}"
+            else:
+                why = "does not hold"
+            return f"where: {condition.source} {why}"
+    return None
+
+
+# -- the receipt ----------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    rank: int
+    expert: str
+    position: int  # in the draw order, from 1
+    key: str
+    row: str
+    round: int
+    status: str  # accepted | awaiting | declined | no_answer | recused | backup | reserve
+    to_confirm: tuple[Finding, ...] = ()
+
+    def to_json(self) -> dict:
+        out = {"rank": self.rank, "expert": self.expert, "position": self.position, "status": self.status,
+               "round": self.round, "key": self.key, "row": self.row}
+        if self.to_confirm:
+            out["to_confirm"] = [{"rule": f.rule, "cite": f.cite, "result": f.result,
+                                  **({"missing_facts": list(f.missing_facts)} if f.missing_facts else {}),
+                                  **({"error": f.error} if f.error else {})} for f in self.to_confirm]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    expert: str
+    position: int
+    key: str
+    row: str
+    round: int
+    reasons: tuple[Reason, ...]
+
+    def to_json(self) -> dict:
+        return {"expert": self.expert, "position": self.position, "round": self.round, "key": self.key,
+                "row": self.row, "reasons": [r.to_json() for r in self.reasons]}
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    round: int
+    reason: str  # draw | redraw
+    wanted: int
+    found: int
+    reached: int  # experts of the order this round went through
+    first: int  # position where it started
+    last: int  # position where it stopped (0 when it reached none)
+
+    def to_json(self) -> dict:
+        return {"round": self.round, "reason": self.reason, "wanted": self.wanted, "found": self.found,
+                "reached": self.reached, "positions": [self.first, self.last]}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResult:
+    id: str
+    count: int
+    wanted: int
+    filters: Filters
+    rounds: tuple[Round, ...]
+    candidates: tuple[Candidate, ...]
+    excluded: tuple[Excluded, ...]
+    skipped: tuple[str, ...]  # candidates of an earlier group, passed over here
+
+    @property
+    def panel(self) -> tuple[Candidate, ...]:
+        return tuple(c for c in self.candidates if c.status in ("accepted", "awaiting"))
+
+    @property
+    def backups(self) -> tuple[Candidate, ...]:
+        return tuple(c for c in self.candidates if c.status == "backup")
+
+    def to_json(self) -> dict:
+        out = {"id": self.id, "count": self.count, "wanted": self.wanted}
+        f = _filters_json(self.filters)
+        if f:
+            out["filters"] = f
+        out["rounds"] = [r.to_json() for r in self.rounds]
+        out["candidates"] = [c.to_json() for c in self.candidates]
+        out["excluded"] = [e.to_json() for e in self.excluded]
+        if self.skipped:
+            out["skipped"] = list(self.skipped)
+        out["selected"] = [c.expert for c in self.panel]
+        out["backups"] = [c.expert for c in self.backups]
+        return out
+
+
+def _filters_json(f: Filters) -> dict:
+    out: dict[str, Any] = {}
+    for name in ("fields", "specialties", "sub_pools"):
+        if getattr(f, name):
+            out[name] = list(getattr(f, name))
+    if f.min_title_rank:
+        out["min_title_rank"] = f.min_title_rank
+    if f.where:
+        out["where"] = [c.source for c in f.where]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Provision:
+    name: str
+    title: str | None
+    cite: str
+    quote: str
+    applied: str
+    note: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"provision": self.name}
+        if self.title:
+            out["title"] = self.title
+        out.update({"cite": self.cite, "quote": self.quote, "applied": self.applied})
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    policy: tuple[str, str, str]
+    as_of: str
+    pool: tuple[str, int]  # sha256, number of experts
+    request: str  # canonical JSON text
+    seed: str
+    commitment: str | None
+    outcome: str
+    findings: tuple[Finding, ...]
+    provisions: tuple[Provision, ...]
+    groups: tuple[GroupResult, ...]
+    errors: tuple[str, ...] = ()
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        return tuple(c.expert for g in self.groups for c in g.panel)
+
+    @property
+    def backups(self) -> tuple[str, ...]:
+        return tuple(c.expert for g in self.groups for c in g.backups)
+
+    def to_json(self) -> dict:
+        out = {
+            "format": FORMAT,
+            "policy": {"id": self.policy[0], "version": self.policy[1], "sha256": self.policy[2]},
+            "as_of": self.as_of,
+            "pool": {"sha256": self.pool[0], "experts": self.pool[1]},
+            "request": json.loads(self.request),
+            "seed": self.seed,
+            "commitment": self.commitment,
+            "order": ORDER,
+            "outcome": self.outcome,
+            "selected": list(self.selected),
+            "backups": list(self.backups),
+            "findings": [f.to_json() for f in self.findings],
+            "provisions": [p.to_json() for p in self.provisions],
+            "groups": [g.to_json() for g in self.groups],
+        }
+        if self.errors:
+            out["errors"] = list(self.errors)
+        return out
+
+    def dumps(self, compact: bool = False) -> str:
+        return dumps(self.to_json(), compact)
+
+
+# -- the draw -------------------------------------------------------------------------------
+
+def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: str | None = None,
+         *, request_file: str | None = None) -> Receipt:
+    """Draw under `policy` from `pool` for `request` with `seed`. Pure and deterministic.
+
+    `request` is a mapping (or a yamlio Document, to locate problems) valid under
+    schemas/draw-request.schema.json; the policy must be the version in force on its date.
+    Raises CaseError for a bad request, seed or commitment; LookupFailure when the policy is
+    not in force on the request's date.
+    """
+    req = request if isinstance(request, DrawRequest) else parse_request(request, policy, request_file)
+    key = seed_bytes(seed)
+    seed_hex = key.hex()
+    if commitment_hex is not None:
+        expected = hashlib.sha256(key).hexdigest()
+        if commitment_hex.strip().lower() != expected:
+            raise CaseError([problem("request_invalid", "the seed does not match the commitment", path="commitment",
+                                     hint=f"SHA-256 of this seed is {expected}; use the seed whose commitment was "
+                                          "published")])
+        commitment_hex = expected
+    import datetime as _dt
+    if not policy.in_force.covers(_dt.date.fromisoformat(req.date)):
+        raise LookupFailure([problem("not_in_force", f"{policy.id} version {policy.version} is in force "
+                                     f"{policy.in_force.describe()}, not on {req.date} (the request's date)",
+                                     hint="use Registry.in_force(policy_id, date) to pick the version in force")])
+    selection = policy.selection
+    rules = selection.draw
+    multiplier = rules.multiplier if rules else 1
+    total = sum(g.count for g in req.groups)
+    panel_facts = {"panel.mode": req.mode.method, "panel.size": total, "panel.drawn_count": total,
+                   "panel.designated_count": 0, "panel.outside_count": 0,
+                   "panel.draw_supervised": req.supervisor is not None}
+    findings, _, errors = judge_panel(policy, {**req.context.matter, **panel_facts}, req.date)
+    provisions = [Provision("mode", req.mode.title, req.mode.cite.label, req.mode.quote,
+                            f"mode {req.mode.id}" + (f", supervised by {req.supervisor}" if req.supervisor else ""),
+                            req.mode.note)]
+    if any(f.result == FAILED and f.strength == "mandatory" for f in findings):
+        return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text,
+                       seed_hex, commitment_hex, "refused", findings, tuple(provisions), (), tuple(errors))
+    order = _Order(key, pool)
+    assessed: dict[str, Any] = {}
+    taken: set[str] = set()
+    answers = req.answers
+    known = set()
+    results = []
+    extra = []
+    for group in req.groups:
+        result, more = _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, answers)
+        results.append(result)
+        extra.extend(more)
+        known.update(c.expert for c in result.candidates)
+        taken.update(c.expert for c in result.candidates)
+    stray = sorted(set(answers) - known)
+    if stray:
+        raise invalid(f"answers name experts who are not candidates of this draw: {', '.join(stray)}",
+                      request_file, "answers", "answers are for the candidates listed in the receipt")
+    findings = list(findings) + extra
+    short = any(len(g.panel) < g.count for g in results) or any(
+        f.rule == "candidates" and f.result == FAILED for f in extra)
+    provisions.extend(_provisions(req, results, rules, short))
+    if short:
+        outcome = "shortfall"
+    elif all(c.status == "accepted" for g in results for c in g.panel):
+        outcome = "complete"
+    else:
+        outcome = "drawn"
+    return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text, seed_hex,
+                   commitment_hex, outcome, tuple(findings), tuple(provisions), tuple(results), tuple(errors))
+
+
+def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, answers):
+    rules = policy.selection.draw
+    wanted = group.candidates or max(group.count * multiplier, group.count + (group.backups or 0))
+    mode_filters = req.mode.filters or None
+    candidates: list[Candidate] = []
+    excluded: list[Excluded] = []
+    skipped: list[str] = []
+    rounds: list[Round] = []
+    pos = 0
+
+    def walk(want: int, round_no: int, reason: str) -> int:
+        nonlocal pos
+        got, start = 0, pos
+        while got < want and pos < len(order):
+            key, expert = order[pos]
+            pos += 1
+            if expert.id in taken:
+                skipped.append(expert.id)
+                continue
+            mismatch = _mismatch(group.filters, expert, policy, req.date)
+            if mismatch is not None:
+                cite = mode_filters.cite.label if mode_filters else req.mode.cite.label
+                quote = mode_filters.quote if mode_filters else req.mode.quote
+                excluded.append(Excluded(expert.id, pos, key, expert.digest, round_no,
+                                         (Reason("filter", mismatch.split(":", 1)[0], cite, quote, detail=mismatch),)))
+                continue
+            a = assessed.get(expert.id)
+            if a is None:
+                a = assessed[expert.id] = assess(policy, expert_facts(expert.facts, expert.id, req.context, panel_facts),
+                                                 req.date)
+            if a.out:
+                excluded.append(Excluded(expert.id, pos, key, expert.digest, round_no, a.excluded))
+                continue
+            candidates.append(Candidate(len(candidates) + 1, expert.id, pos, key, expert.digest, round_no, "backup",
+                                        a.to_confirm))
+            got += 1
+        rounds.append(Round(round_no, reason, want, got, pos - start, start + 1 if pos > start else 0, pos))
+        return got
+
+    walk(wanted, 1, "draw")
+    extra = []
+    if rules is not None and rules.candidates is not None:
+        ok = len(candidates) >= group.count * multiplier
+        extra.append(Finding(rule="candidates", result=PASSED if ok else FAILED, strength="mandatory",
+                             cite=rules.candidates.cite.label, quote=rules.candidates.quote,
+                             title=rules.candidates.title,
+                             values=(("group", group.id), ("needed", group.count * multiplier),
+                                     ("found", len(candidates))),
+                             note=rules.candidates.note))
+    # contact in rank order; pass over negative answers where the policy replenishes; redraw when the list runs out
+    status: dict[int, str] = {}
+    seated = 0
+    i = 0
+    replenish = rules is not None and rules.replenish is not None
+    redraw = rules is not None and rules.redraw is not None
+    while True:
+        while i < len(candidates) and seated < group.count:
+            answer = answers.get(candidates[i].expert)
+            if answer in NEGATIVE:
+                status[i] = answer
+                if not replenish:
+                    seated += 1  # the place stays empty: the policy provides no replenishment
+            else:
+                status[i] = answer or "awaiting"
+                seated += 1
+            i += 1
+        if seated >= group.count or not redraw or pos >= len(order):
+            break
+        if walk(multiplier * (group.count - seated), len(rounds) + 1, "redraw") == 0:
+            break
+    final = []
+    backups_left = group.backups
+    for j, c in enumerate(candidates):
+        s = status.get(j)
+        if s is None:
+            if answers.get(c.expert) in NEGATIVE:
+                s = answers[c.expert]
+            elif backups_left is None or backups_left > 0:
+                s = "backup"
+                backups_left = None if backups_left is None else backups_left - 1
+            else:
+                s = "reserve"
+        final.append(Candidate(c.rank, c.expert, c.position, c.key, c.row, c.round, s, c.to_confirm))
+    return GroupResult(group.id, group.count, wanted, group.filters, tuple(rounds), tuple(final), tuple(excluded),
+                       tuple(skipped)), extra
+
+
+def _provisions(req: DrawRequest, results, rules, short: bool) -> list[Provision]:
+    out = []
+    mf = req.mode.filters
+    if mf is not None and any(_filters_json(g.filters) for g in results):
+        out.append(Provision("filters", mf.title, mf.cite.label, mf.quote, "the request's conditions on experts",
+                             mf.note))
+    if rules is None:
+        return out
+
+    def add(name: str, p, applied: str) -> None:
+        if p is not None:
+            out.append(Provision(name, p.title, p.cite.label, p.quote, applied, p.note))
+
+    if rules.candidates is not None:
+        add("candidates", rules.candidates,
+            "; ".join(f"{g.id}: {len(g.candidates)} candidates for {g.count}" for g in results))
+    add("contact", rules.contact, "candidates contacted in rank order")
+    passed = sum(1 for g in results for c in g.candidates if c.status in NEGATIVE)
+    if passed:
+        add("replenish", rules.replenish, f"{passed} candidate(s) passed over, the next in order took the place")
+    redraws = sum(1 for g in results for r in g.rounds if r.reason == "redraw")
+    if redraws:
+        add("redraw", rules.redraw, f"{redraws} further round(s) in the same order")
+    if any(g.backups for g in results):
+        add("backups", rules.backups, f"{sum(len(g.backups) for g in results)} backup(s) ranked after the panel")
+    if short:
+        add("shortfall", rules.shortfall, "the pool could not supply the panel")
+    return out
+
+
+# -- verification ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    path: str
+    receipt: Any
+    recomputed: Any
+    message: str
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "receipt": self.receipt, "recomputed": self.recomputed, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    ok: bool
+    differences: tuple[Difference, ...]
+    recomputed: Receipt | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "differences": [d.to_json() for d in self.differences]}
+
+
+MAX_DIFFERENCES = 50
+
+
+def check_receipt(data: Any, file: str | None = None) -> Mapping:
+    doc = data if isinstance(data, Document) else Document(data, {}, file or "<receipt>")
+    if not isinstance(doc.data, Mapping):
+        raise CaseError([problem("receipt_invalid", "a receipt is a JSON object", file=doc.file)])
+    found = _schema.check(doc, "receipt")
+    if found:
+        raise CaseError([problem("receipt_invalid", p.message, file=p.file, line=p.line, column=p.column, path=p.path,
+                                 hint=p.hint) for p in found])
+    return doc.data
+
+
+def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Verification:
+    """Recompute a receipt from the pool and the receipt's own inputs; name every difference.
+
+    The policy is the version the receipt names, from `registry`; the pool is the file the
+    caller says was drawn from. A pool edited after the draw, a policy file changed, or a
+    receipt edited by hand each give differences, with the rows and fields concerned.
+    """
+    data = check_receipt(receipt, file)
+    diffs: list[Difference] = []
+    policy = registry.get(data["policy"]["id"], data["policy"]["version"])
+    if policy.sha256 != data["policy"]["sha256"]:
+        diffs.append(Difference("policy.sha256", data["policy"]["sha256"], policy.sha256,
+                                f"the policy {policy.id} {policy.version} (or a file it reads) changed since the draw"))
+    if pool.sha256 != data["pool"]["sha256"]:
+        diffs.append(Difference("pool.sha256", data["pool"]["sha256"], pool.sha256,
+                                "the pool differs from the one drawn from"))
+        diffs.extend(_row_differences(data, pool))
+    if data.get("commitment") is not None:
+        try:
+            expected = commitment(data["seed"])
+        except CaseError:
+            expected = None
+        if expected != data["commitment"]:
+            diffs.append(Difference("commitment", data["commitment"], expected,
+                                    "the seed does not match the commitment published before the draw"))
+    try:
+        recomputed = draw(policy, pool, data["request"], data["seed"])
+    except CaseError as exc:
+        diffs.append(Difference("request", None, None, "the receipt's request or seed cannot be drawn: "
+                                + "; ".join(p.message for p in exc.problems)))
+        return Verification(False, tuple(diffs))
+    mine = recomputed.to_json()
+    mine["commitment"] = data.get("commitment")  # checked above, against the seed
+    _compare(data, mine, "", diffs)
+    return Verification(not diffs, tuple(diffs[:MAX_DIFFERENCES]) + (
+        (Difference("", None, None, f"... {len(diffs) - MAX_DIFFERENCES} more differences"),)
+        if len(diffs) > MAX_DIFFERENCES else ()), recomputed)
+
+
+def _row_differences(data: Mapping, pool: Pool) -> list[Difference]:
+    out = []
+    for gi, g in enumerate(data.get("groups", ())):
+        for kind in ("candidates", "excluded"):
+            for j, entry in enumerate(g.get(kind, ())):
+                eid = entry.get("expert")
+                now = pool.by_id.get(eid)
+                path = f"groups[{gi}].{kind}[{j}].row"
+                if now is None:
+                    out.append(Difference(path, entry.get("row"), None,
+                                          f"expert {eid} (position {entry.get('position')}) is no longer in the pool"))
+                elif now.digest != entry.get("row"):
+                    out.append(Difference(path, entry.get("row"), now.digest,
+                                          f"the row of expert {eid} (line {now.line} of {pool.file}) changed since the draw"))
+    return out
+
+
+def _compare(old: Any, new: Any, path: str, out: list[Difference]) -> None:
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for k in sorted(set(old) | set(new), key=str):
+            sub = f"{path}.{k}" if path else str(k)
+            if k not in new:
+                out.append(Difference(sub, old[k], None, "in the receipt, not in the recomputed draw"))
+            elif k not in old:
+                out.append(Difference(sub, None, new[k], "missing from the receipt"))
+            else:
+                _compare(old[k], new[k], sub, out)
+        return
+    if isinstance(old, list) and isinstance(new, list):
+        for i in range(max(len(old), len(new))):
+            sub = f"{path}[{i}]"
+            if i >= len(new):
+                out.append(Difference(sub, old[i], None, "in the receipt, not in the recomputed draw"))
+            elif i >= len(old):
+                out.append(Difference(sub, None, new[i], "missing from the receipt"))
+            else:
+                _compare(old[i], new[i], sub, out)
+        return
+    if old != new or type(old) is not type(new):
+        out.append(Difference(path, old, new, "the receipt says one thing, the recomputed draw another"))

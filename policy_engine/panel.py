@@ -1,0 +1,127 @@
+"""check-panel: is a panel, as formed, what the policy allows?
+
+A designated or mixed panel is checked, not drawn. The request gives the mode, the
+members (from the pool by id, or from outside it with their facts), how each was chosen,
+the approvals and other facts of the forming, and the matter. The engine computes the
+panel's size, counts by how chosen and fields, judges the policy's panel rules on them
+(size, parity, ratio, approvals, field balance ...), and judges the recusal grounds and
+selection exclusions (rotation, yearly caps) on every member. Each ground or exclusion
+gives one finding naming the members it concerns.
+
+Combining table (first row that matches wins):
+
+  | a mandatory panel rule failed, or a mandatory ground or exclusion     | non_compliant |
+  |   holds for a member                                                 |               |
+  | a rule is unknown (facts missing) or errored                         | undetermined  |
+  | a generally/discretionary rule failed or holds for a member          | needs_review  |
+  | otherwise                                                            | compliant     |
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import schema as _schema
+from .errors import CaseError, problem
+from .evaluate import combine
+from .model import Policy
+from .pool import Pool
+from .selection import (COMPUTED_PANEL_FACTS, assess, context, expert_facts, expert_rules, invalid, judge_panel,
+                        mode_of, _facts)
+from .verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, UNKNOWN, Finding, Verdict
+from .yamlio import Document
+
+NAME = "panel"
+OUTCOMES = ("compliant", "non_compliant", "needs_review", "undetermined")
+DEFAULT_HOW = {"random": "drawn", "outside": "outside", "institution": "outside"}
+
+
+def check_panel(policy: Policy, pool: Pool, request: Any, *, file: str | None = None) -> Verdict:
+    """Judge a formed panel under `policy`; the members' facts come from `pool` (or the request)."""
+    doc = request if isinstance(request, Document) else Document(request, {}, file or "<panel>")
+    file = doc.file
+    if not isinstance(doc.data, Mapping):
+        raise invalid("a panel request is a mapping (date, mode, members, ...)", file)
+    found = _schema.check(doc, "panel-request")
+    if found:
+        raise CaseError([problem("request_invalid", p.message, file=p.file, line=p.line, column=p.column,
+                                 path=p.path, hint=p.hint) for p in found])
+    data = doc.data
+    import datetime as _dt
+    as_of = str(data["date"])
+    if not policy.in_force.covers(_dt.date.fromisoformat(as_of)):
+        from .errors import LookupFailure
+        raise LookupFailure([problem("not_in_force", f"{policy.id} version {policy.version} is in force "
+                                     f"{policy.in_force.describe()}, not on {as_of} (the panel's date)")])
+    mode = mode_of(policy, data["mode"], file)
+    ctx = context(data, policy, file)
+    members = []
+    for i, m in enumerate(data["members"]):
+        how = m.get("how") or DEFAULT_HOW.get(mode.method, "designated")
+        if how == "outside":
+            facts = _facts("expert", dict(m.get("expert") or {}, id=m["id"]), policy.vocabulary, file,
+                           f"members[{i}].expert")
+        else:
+            if m.get("expert"):
+                raise invalid(f"member {m['id']} is from the pool; its facts come from the pool file", file,
+                              f"members[{i}].expert", "give facts only for an expert from outside the pool (how: outside)")
+            expert = pool.by_id.get(m["id"])
+            if expert is None:
+                raise invalid(f"member {m['id']} is not in the pool {pool.file}", file, f"members[{i}].id",
+                              "check the id, or mark an expert from outside the pool with how: outside")
+            facts = dict(expert.facts)
+        members.append((m["id"], how, facts))
+    given = _facts("panel", data.get("panel") or {}, policy.vocabulary, file, "panel")
+    computed = [name for name in COMPUTED_PANEL_FACTS if name in given]
+    if computed:
+        raise invalid(f"{', '.join(computed)} are computed from the mode and the members, not given", file, "panel",
+                      "leave them out; state only approvals, ratio and the other facts of the forming")
+    fields = sorted({f for _, _, facts in members for f in facts.get("expert.fields", ())})
+    panel_facts = {
+        "panel.mode": mode.method, "panel.size": len(members),
+        "panel.designated_count": sum(1 for _, how, _ in members if how == "designated"),
+        "panel.drawn_count": sum(1 for _, how, _ in members if how == "drawn"),
+        "panel.outside_count": sum(1 for _, how, _ in members if how == "outside"),
+        "panel.fields": fields, **given,
+    }
+    panel_findings, trace, errors = judge_panel(policy, {**ctx.matter, **panel_facts}, as_of)
+    assessments = [(eid, assess(policy, expert_facts(facts, eid, ctx, panel_facts), as_of))
+                   for eid, _, facts in members]
+    member_findings = tuple(_aggregate(rule, i, assessments) for i, (_, rule) in enumerate(expert_rules(policy)))
+    findings = panel_findings + member_findings
+    outcome = combine(findings, (FAILED, FIRED), "non_compliant", "needs_review", "compliant")
+    missing = sorted({m for f in findings for m in f.missing_facts})
+    return Verdict(policy=(policy.id, policy.version, policy.sha256), decision=NAME, as_of=as_of, outcome=outcome,
+                   findings=findings, missing_facts=tuple(missing), trace=tuple(trace), errors=tuple(errors))
+
+
+_PRIORITY = (FIRED, UNKNOWN, ERROR, EXEMPT, NOT_FIRED, NOT_APPLICABLE)
+
+
+def _aggregate(rule, index: int, assessments: list) -> Finding:
+    """One finding for a ground or exclusion over every member: the members it holds for, or is unknown for."""
+    per_member = [(eid, a.findings[index][1]) for eid, a in assessments]
+    if not per_member:
+        return Finding(rule=rule.id, result=NOT_APPLICABLE, strength=rule.strength, cite=rule.cite.label,
+                       quote=rule.quote, title=rule.title, note=rule.note)
+    first = per_member[0][1]
+    by_result: dict[str, list[str]] = {}
+    for eid, f in per_member:
+        by_result.setdefault(f.result, []).append(eid)
+    result = next(r for r in _PRIORITY if r in by_result)
+    values = []
+    if by_result.get(FIRED):
+        values.append(("members", by_result[FIRED]))
+    unsettled = by_result.get(UNKNOWN, []) + by_result.get(ERROR, [])
+    if unsettled:
+        values.append(("unknown_for", sorted(unsettled)))
+    shown = {}
+    for eid, f in per_member:
+        if f.result == FIRED and f.values:
+            shown[eid] = dict(f.values)
+    if shown:
+        values.append(("values", shown))
+    missing = tuple(sorted(f"members[{eid}].{m}" for eid, f in per_member for m in f.missing_facts))
+    error = next((f"{eid}: {f.error}" for eid, f in per_member if f.error), None)
+    return Finding(rule=first.rule, result=result, strength=first.strength, cite=first.cite, quote=first.quote,
+                   title=first.title, values=tuple(values), missing_facts=missing if result != FIRED else (),
+                   note=first.note, error=error if result == ERROR else None)

@@ -1,0 +1,215 @@
+"""What a draw and a panel check share: the request's matter, relations and history, the
+facts the engine derives for each expert, and judging one expert against the policy.
+
+For every expert considered (a draw's candidate, a panel's member) the engine judges the
+policy's recusal grounds and its selection exclusions on one set of facts:
+
+    the expert's pool row (expert.*)  +  the matter (matter.*)  +  this expert's relation
+    to it (relation.*)  +  draw.* derived from the history  +  the panel's panel.* facts
+
+A ground or exclusion that fires with strength mandatory or generally leaves the expert
+out, with its article; one that is unknown (facts missing) leaves the expert in, marked
+to confirm at contact, since the regulations make the expert declare a conflict before
+taking part (第十五条: 在参与相关活动前主动提出回避请求). Pure: nothing here reads the clock.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .errors import CaseError, problem
+from .evaluate import Run, conditions_of, judge, plan
+from .expr import bind
+from .model import Policy, Rule
+from .pool import PoolExpert
+from .verdict import ERROR, FIRED, UNKNOWN, Finding
+from .vocabulary import check_case
+
+DRAW_FACTS = ("draw.selected_in_a_row", "draw.selected_this_year")
+COMPUTED_PANEL_FACTS = ("panel.mode", "panel.size", "panel.designated_count", "panel.drawn_count",
+                        "panel.outside_count", "panel.fields")
+
+
+def invalid(message: str, file: str | None, path: str | None = None, hint: str | None = None) -> CaseError:
+    return CaseError([problem("request_invalid", message, file=file, path=path, hint=hint)])
+
+
+@dataclass(frozen=True, slots=True)
+class Past:
+    """One earlier draw: when, and who sat on its panel."""
+
+    id: str | None
+    date: str
+    selected: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The parts of a request every expert is judged on."""
+
+    date: str
+    matter: Mapping[str, Any]  # flat matter.* facts
+    relations: Mapping[str, Mapping[str, Any]]  # expert id -> flat relation.* facts
+    history: tuple[Past, ...]  # sorted by date
+    streak: Mapping[str, int]  # expert id -> selections in a row up to the newest earlier draw
+    this_year: Mapping[str, int]  # expert id -> selections in earlier draws of the request's year
+
+
+def context(data: Mapping, policy: Policy, file: str | None) -> Context:
+    """Matter, relations and history of a (schema-valid) draw or panel request, checked against the vocabulary."""
+    date = data["date"]
+    vocabulary = policy.vocabulary
+    matter = _facts("matter", data.get("matter") or {}, vocabulary, file)
+    relations = {}
+    for eid, raw in (data.get("relations") or {}).items():
+        relations[str(eid)] = MappingProxyType(_facts("relation", raw, vocabulary, file, f"relations.{eid}"))
+    past = []
+    for i, h in enumerate(data.get("history") or ()):
+        if h["date"] > date:
+            raise invalid(f"the earlier draw {h.get('id') or i + 1} is dated {h['date']}, after this request ({date})",
+                          file, f"history[{i}].date", "history lists draws made before this one")
+        past.append(Past(h.get("id"), h["date"], frozenset(h["selected"])))
+    past.sort(key=lambda p: p.date)  # stable: same-day draws keep the order given
+    streak: dict[str, int] = {}
+    if past:
+        run = set(past[-1].selected)
+        n = 1
+        while run:
+            for eid in run:
+                streak[eid] = n
+            if n == len(past):
+                break
+            run &= past[-1 - n].selected
+            n += 1
+    year = date[:4]
+    this_year: dict[str, int] = {}
+    for p in past:
+        if p.date[:4] == year:
+            for eid in p.selected:
+                this_year[eid] = this_year.get(eid, 0) + 1
+    return Context(date, MappingProxyType(matter), MappingProxyType(relations), tuple(past),
+                   MappingProxyType(streak), MappingProxyType(this_year))
+
+
+def _facts(namespace: str, raw: Any, vocabulary, file: str | None, where: str | None = None) -> dict:
+    if not isinstance(raw, Mapping):
+        raise invalid(f"{where or namespace} is a mapping of {namespace}.* facts", file, where or namespace)
+    try:
+        facts = check_case({namespace: dict(raw)}, vocabulary)
+    except CaseError as exc:
+        raise CaseError([problem("request_invalid", p.message, file=file,
+                                 path=(f"{where}.{p.path.split('.', 1)[1]}" if where and p.path and "." in p.path
+                                       else p.path), hint=p.hint) for p in exc.problems]) from None
+    return facts
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an expert was left out: a rule of the policy, or a condition of the request."""
+
+    kind: str  # recusal | exclusion | filter
+    rule: str
+    cite: str
+    quote: str
+    strength: str | None = None
+    title: str | None = None
+    detail: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"kind": self.kind, "rule": self.rule}
+        for key in ("title", "strength", "cite", "quote", "detail"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """One expert judged: the findings of every ground and exclusion, and what they mean."""
+
+    findings: tuple[tuple[str, Finding], ...]  # (kind: recusal | exclusion, finding)
+    excluded: tuple[Reason, ...]  # grounds/exclusions that leave the expert out
+    to_confirm: tuple[Finding, ...]  # unknown: the expert confirms at contact
+
+    @property
+    def out(self) -> bool:
+        return bool(self.excluded)
+
+
+def expert_rules(policy: Policy) -> tuple[tuple[str, Rule], ...]:
+    selection = policy.selection
+    return tuple(("recusal", r) for r in policy.grounds) + tuple(
+        ("exclusion", r) for r in (selection.exclusions if selection else ()))
+
+
+def assess(policy: Policy, facts: Mapping[str, Any], as_of: str) -> Assessment:
+    """Judge the recusal grounds and selection exclusions for one expert's facts."""
+    rules = expert_rules(policy)
+    compiled = policy.plans.get("selection.expert")
+    if compiled is None:
+        compiled = policy.plans.setdefault("selection.expert", plan(conditions_of(r for _, r in rules)))
+    state = Run(bind(facts, policy.vocabulary.facts, as_of), facts, as_of, compiled)
+    found, excluded, confirm = [], [], []
+    for kind, rule in rules:
+        f = judge(rule, state, "trigger")
+        found.append((kind, f))
+        if f.result == FIRED and f.strength != "discretionary":
+            excluded.append(Reason(kind, f.rule, f.cite, f.quote, f.strength, f.title,
+                                   _detail(f)))
+        elif f.result in (UNKNOWN, ERROR) or f.result == FIRED:
+            confirm.append(f)
+    return Assessment(tuple(found), tuple(excluded), tuple(confirm))
+
+
+def _detail(f: Finding) -> str | None:
+    if not f.values:
+        return None
+    return ", ".join(f"{k} = {v}" for k, v in f.values)
+
+
+def expert_facts(expert: Mapping[str, Any], eid: str, ctx: Context, panel: Mapping[str, Any]) -> dict:
+    """The facts one expert is judged on (see the module docstring)."""
+    facts = dict(expert)
+    facts.update(ctx.matter)
+    facts.update(ctx.relations.get(eid, {}))
+    facts["draw.selected_in_a_row"] = ctx.streak.get(eid, 0)
+    facts["draw.selected_this_year"] = ctx.this_year.get(eid, 0)
+    facts.update(panel)
+    return facts
+
+
+def judge_panel(policy: Policy, facts: Mapping[str, Any], as_of: str) -> tuple[tuple[Finding, ...], list, list]:
+    """The policy's panel rules on the panel's facts: findings, trace and errors."""
+    rules = policy.selection.panel if policy.selection else ()
+    compiled = policy.plans.get("selection.panel")
+    if compiled is None:
+        compiled = policy.plans.setdefault("selection.panel", plan(conditions_of(rules)))
+    state = Run(bind(facts, policy.vocabulary.facts, as_of), facts, as_of, compiled)
+    findings = tuple(judge(rule, state, "criterion") for rule in rules)
+    return findings, state.trace, state.errors
+
+
+def require_selection(policy: Policy, file: str | None):
+    if policy.selection is None:
+        raise CaseError([problem("unsupported_decision", f"{policy.id} {policy.version} has no selection rules",
+                                 file=file, hint="policies with a selection: section: see `policy-engine list`")])
+    return policy.selection
+
+
+def mode_of(policy: Policy, mode_id: str, file: str | None):
+    selection = require_selection(policy, file)
+    mode = selection.mode(mode_id)
+    if mode is None:
+        import difflib
+        ids = [m.id for m in selection.modes]
+        close = difflib.get_close_matches(mode_id, ids, n=1)
+        raise invalid(f"'{mode_id}' is not a selection mode of {policy.id}", file, "mode",
+                      (f"did you mean '{close[0]}'? " if close else "") + "modes: " + ", ".join(ids))
+    return mode
+
+
+def year_of(date: str) -> int:
+    return _dt.date.fromisoformat(date).year
