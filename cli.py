@@ -25,11 +25,12 @@ from policy_engine.golden import default_fixture_dir, run_all
 from policy_engine import workdays
 from policy_engine.loader import check_vocabulary, load_all, policy_files, shared_files
 from policy_engine.registry import default_policy_dir
-from policy_engine.render import render_verdict
+from policy_engine.render import render_receipt, render_verdict, render_verification
 from policy_engine.verdict import dumps
-from policy_engine.yamlio import YamlProblem, parse
+from policy_engine.yamlio import Document, YamlProblem, parse
 
 EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP, EXIT_INTERNAL = 1, 3, 4, 5, 70
+EXIT_MISMATCH = 1  # verify-draw: the receipt does not match
 
 
 # The CEL binding logs a failing function call (e.g. a date no calendar covers) as a warning;
@@ -215,6 +216,254 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
         click.echo(verdict.dumps(compact), nl=False)
     else:
         click.echo(render_verdict(verdict, policy))
+
+
+def _read_document(file: str, code: str = "request_invalid") -> Document:
+    """A request, panel, answers or receipt file (YAML or JSON; - for stdin), with positions where YAML gives them."""
+    name = "<stdin>" if file == "-" else file
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError([problem(code, f"cannot read the file: {exc}", file=name)]) from None
+    if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
+        try:
+            return Document(json.loads(text, object_pairs_hook=_no_duplicates), {}, name)
+        except json.JSONDecodeError as exc:
+            raise CaseError([problem(code, f"not valid JSON: {exc.msg}", file=name, line=exc.lineno,
+                                     column=exc.colno)]) from None
+        except ValueError as exc:
+            raise CaseError([problem(code, str(exc), file=name)]) from None
+    try:
+        return parse(text, name)
+    except YamlProblem as exc:
+        p = exc.problem
+        raise CaseError([Problem(code, p.message, p.file, p.line, p.column, p.path, p.hint)]) from None
+
+
+def _dated_policy(registry: Registry, policy_id: str, version: str | None, doc: Document, what: str):
+    """The policy version pinned, or in force on the request's date."""
+    if version:
+        return registry.get(policy_id, version)
+    date = doc.data.get("date") if isinstance(doc.data, dict) else None
+    if not isinstance(date, str):
+        raise CaseError([problem("request_invalid", f"the {what} needs a date: (YYYY-MM-DD, quoted)", file=doc.file,
+                                 path="date", hint='date: "2026-11-20"; it picks the policy version in force')])
+    return registry.in_force(policy_id, as_date(date))
+
+
+def _pool(path: str | None, policy, required: bool = True):
+    from policy_engine.pool import load_pool
+    if path is None:
+        if required:
+            raise CaseError([problem("request_invalid", "--pool is required: the experts come from the pool file",
+                                     hint="--pool pool.csv (CSV with a header) or pool.jsonl (JSON lines)")])
+        return None
+    return load_pool(path, policy.vocabulary)
+
+
+_POLICY_OPTIONS = [
+    click.option("--policy", "policy_id", required=True, help="Policy id, e.g. xj-iit-expert-pool (see `list`)."),
+    click.option("--version", "version", default=None,
+                 help="Use this policy version instead of the one in force on the request's date."),
+    click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+                 help="Policy folder(s) to load (default: the bundled policies/)."),
+]
+
+
+def _policy_options(f):
+    for option in reversed(_POLICY_OPTIONS):
+        f = option(f)
+    return f
+
+
+@main.command("seed")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+def seed_(fmt: str) -> None:
+    """Make a seed for a draw, and its commitment.
+
+    Publish the commitment (SHA-256 of the seed's bytes) before the draw, keep the seed
+    secret until then, and draw with `--seed SEED --commitment COMMITMENT`: the receipt
+    records both, and anyone can check that the seed is the one committed to.
+    """
+    from policy_engine.draw import commitment, new_seed
+    seed = new_seed()
+    if fmt == "json":
+        click.echo(dumps({"seed": seed, "commitment": commitment(seed)}), nl=False)
+    else:
+        click.echo(f"seed:       {seed}\ncommitment: {commitment(seed)}  (publish this before the draw)")
+
+
+@main.command("draw")
+@_policy_options
+@click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool: CSV with a header, or JSON lines.")
+@click.option("--request", "request_file", required=True, type=click.Path(allow_dash=True),
+              help="The draw request (YAML or JSON; - for stdin): date, mode, count or groups, filters, matter, "
+                   "supervisor, history, answers. See schemas/draw-request.schema.json.")
+@click.option("--seed", default=None, metavar="HEX",
+              help="The seed (hex, at least 16 bytes). Default: a new one, printed on stderr and kept in the receipt.")
+@click.option("--commitment", default=None, metavar="HEX",
+              help="SHA-256 of the seed published before the draw (from `policy-engine seed`); checked and recorded.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json: the receipt (schemas/receipt.schema.json); text: for a person, in Chinese.")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the receipt (JSON) to this file.")
+def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commitment, fmt, out) -> None:
+    """Draw a panel at random, verifiably, and print the receipt.
+
+    The pool is ordered by HMAC-SHA256 of each expert id under the seed, so the same
+    seed gives the same panel whatever the row order. Walking that order, every expert
+    reached is either a candidate or listed as passed over, with the reason and article:
+    the request's filters, the policy's recusal grounds for the matter, rotation and yearly
+    caps. Candidates are ranked; the first ones form the panel, the rest are backups.
+
+    \b
+    Example:
+      policy-engine seed > seed.json        # publish its commitment first
+      policy-engine draw --policy xj-iit-expert-pool --pool pool.csv \\
+          --request request.yaml --seed <seed> --commitment <commitment> --out receipt.json
+      policy-engine verify-draw receipt.json --pool pool.csv
+
+    Exit 0 when drawn (whatever the outcome: drawn, complete, shortfall, refused);
+    4 for a bad pool, request or seed; 5 when no version is in force on the request's date.
+    """
+    from policy_engine.draw import draw, new_seed
+    err_fmt = "json" if fmt == "json" else "text"
+    try:
+        registry = _registry(policy_dirs, err_fmt)
+        doc = _read_document(request_file)
+        policy = _dated_policy(registry, policy_id, version, doc, "draw request")
+        pool = _pool(pool_file, policy)
+        if seed is None:
+            seed = new_seed()
+            click.echo(f"policy-engine: seed generated: {seed} (recorded in the receipt)", err=True)
+        receipt = draw(policy, pool, doc, seed, commitment)
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    if out:
+        Path(out).write_text(receipt.dumps(), encoding="utf-8")
+    click.echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
+
+
+@main.command("replenish")
+@click.argument("receipt_file", type=click.Path(allow_dash=True))
+@click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the receipt was drawn from.")
+@click.option("--answers", "answers_file", required=True, type=click.Path(allow_dash=True),
+              help="Answers of contacted candidates (YAML or JSON): {E0042: accepted, E0007: declined, "
+                   "E0013: no_answer, E0021: recused}.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: the bundled policies/).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False), help="Also write the new receipt here.")
+def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> None:
+    """Record answers and replace those who cannot serve, in draw order.
+
+    The receipt is first verified against the pool (a receipt that does not verify is
+    refused, exit 1). The answers are added to its request; those who declined, did not
+    answer by the deadline or declared a ground are passed over and the next candidates
+    take their places; when the list runs out, the draw continues in the same order (a
+    new round) where the policy provides it. The new receipt is printed; it verifies
+    like the first.
+    """
+    from policy_engine.draw import draw, verify
+    err_fmt = "json" if fmt == "json" else "text"
+    try:
+        registry = _registry(policy_dirs, err_fmt)
+        doc = _read_document(receipt_file, "receipt_invalid")
+        data = doc.data if isinstance(doc.data, dict) else {}
+        policy = registry.get(str((data.get("policy") or {}).get("id")), str((data.get("policy") or {}).get("version")))
+        pool = _pool(pool_file, policy)
+        result = verify(registry, pool, doc)
+        if not result.ok:
+            click.echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
+            sys.exit(EXIT_MISMATCH)
+        answers = _read_document(answers_file).data
+        if not isinstance(answers, dict):
+            raise CaseError([problem("request_invalid", "answers are a mapping of expert id to answer",
+                                     file=answers_file, hint="E0042: accepted")])
+        request = dict(data["request"])
+        request["answers"] = {**(request.get("answers") or {}), **answers}
+        receipt = draw(policy, pool, request, data["seed"], data.get("commitment"))
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    if out:
+        Path(out).write_text(receipt.dumps(), encoding="utf-8")
+    click.echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
+
+
+@main.command("verify-draw")
+@click.argument("receipt_file", type=click.Path(allow_dash=True))
+@click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the draw says it read.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: the bundled policies/).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
+    """Recompute a draw from its receipt and the pool; say whether they match.
+
+    The policy version named in the receipt is reloaded, the pool's digest recomputed,
+    the seed checked against its commitment, and the whole draw done again from the
+    receipt's request and seed. Every difference is named: a pool edited after the draw
+    (with the rows that changed), a policy file changed, a receipt edited by hand (the
+    field, what the receipt says and what the draw gives).
+
+    Exit 0 when the receipt matches, 1 when it does not, 4 when the receipt or pool
+    cannot be read, 5 when the receipt names a policy version that is not loaded.
+    """
+    from policy_engine.draw import verify
+    try:
+        registry = _registry(policy_dirs, fmt)
+        doc = _read_document(receipt_file, "receipt_invalid")
+        data = doc.data if isinstance(doc.data, dict) else {}
+        policy = registry.get(str((data.get("policy") or {}).get("id")), str((data.get("policy") or {}).get("version")))
+        pool = _pool(pool_file, policy)
+        result = verify(registry, pool, doc)
+    except EngineError as exc:
+        _fail(exc, fmt)
+        return
+    click.echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
+    sys.exit(0 if result.ok else EXIT_MISMATCH)
+
+
+@main.command("check-panel")
+@_policy_options
+@click.option("--pool", "pool_file", default=None, type=click.Path(),
+              help="The pool the members come from (not needed when every member is from outside it).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json: a verdict (decision panel); text: for a person, in Chinese with the quotes.")
+@click.argument("panel_file", type=click.Path(allow_dash=True))
+def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) -> None:
+    """Check a panel as formed (designated, mixed, or drawn): size, parity, interests,
+    rotation, field balance and approvals, each with its article.
+
+    PANEL (YAML or JSON) gives the date, the mode (a selection mode of the policy), the
+    members (ids in the pool; `how: designated|drawn|outside`), the facts of the forming
+    (panel: approved, filed_with_discipline_body, designation_ground, ratio_designated,
+    ratio_drawn, draw_supervised, pool_insufficient, attested.field_balance ...), the
+    matter and the history of earlier draws. See schemas/panel-request.schema.json.
+
+    Outcomes: compliant, non_compliant, needs_review, undetermined (facts missing: named).
+
+    \b
+    Example:
+      policy-engine check-panel --policy guiyang-petition-expert-pool --pool pool.csv panel.yaml
+    """
+    from policy_engine.panel import check_panel
+    err_fmt = "json" if fmt == "json" else "text"
+    try:
+        registry = _registry(policy_dirs, err_fmt)
+        doc = _read_document(panel_file)
+        policy = _dated_policy(registry, policy_id, version, doc, "panel")
+        pool = _pool(pool_file, policy, required=False)
+        if pool is None:
+            from policy_engine.pool import Pool
+            from types import MappingProxyType
+            pool = Pool("(no pool given)", (), MappingProxyType({}), "")
+        verdict = check_panel(policy, pool, doc)
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    click.echo(verdict.dumps() if fmt == "json" else render_verdict(verdict, policy), nl=fmt != "json")
 
 
 @main.command("facts")

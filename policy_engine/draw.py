@@ -43,7 +43,7 @@ from .evaluate import Run
 from .expr import Span, Unknown, bind, compile_condition, evaluate
 from .model import Mode, Policy
 from .pool import Pool, PoolExpert
-from .selection import (Context, Reason, assess, context, expert_facts, invalid, judge_panel, mode_of)
+from .selection import Context, Reason, assess, context, expert_facts, expert_rules, invalid, judge_panel, mode_of
 from .verdict import FAILED, PASSED, Finding, dumps
 from .yamlio import Document
 
@@ -231,29 +231,29 @@ def _mismatch(filters: Filters, expert: PoolExpert, policy: Policy, as_of: str) 
         if wanted:
             have = facts.get(f"expert.{name}")
             if have is None:
-                return f"{name}: none recorded (wanted one of {'、'.join(wanted)})"
+                return f"{name}: 未登记（要求其一：{'、'.join(wanted)}）"
             if not any(w in have for w in wanted):
-                return f"{name}: {'、'.join(have) or '(none)'} (wanted one of {'、'.join(wanted)})"
+                return f"{name}: {'、'.join(have) or '（无）'}（要求其一：{'、'.join(wanted)}）"
     if filters.sub_pools:
         have = facts.get("expert.sub_pool")
         if have not in filters.sub_pools:
-            return f"sub_pool: {have or 'none recorded'} (wanted one of {'、'.join(filters.sub_pools)})"
+            return f"sub_pool: {have or '未登记'}（要求其一：{'、'.join(filters.sub_pools)}）"
     if filters.min_title_rank:
         ranks = policy.vocabulary.facts["expert.title_rank"].values
         have = facts.get("expert.title_rank")
         if have is None:
-            return f"title_rank: none recorded (wanted at least {filters.min_title_rank})"
+            return f"title_rank: 未登记（要求不低于 {filters.min_title_rank}）"
         if ranks.index(have) < ranks.index(filters.min_title_rank):
-            return f"title_rank: {have} (wanted at least {filters.min_title_rank})"
+            return f"title_rank: {have}（要求不低于 {filters.min_title_rank}）"
     for condition in filters.where:
         context = bind(facts, policy.vocabulary.facts, as_of)
         value = evaluate(condition, context, facts)
         if value is not True:
             if isinstance(value, Unknown):
-                why = ("unknown: " + ", ".join(value.missing)) if value.missing else f"cannot be computed: {value.error}"
+                why = ("无法判断，缺少 " + "、".join(value.missing)) if value.missing else f"无法计算：{value.error}"
             else:
-                why = "does not hold"
-            return f"where: {condition.source} {why}"
+                why = "不成立"
+            return f"where: {condition.source}（{why}）"
     return None
 
 
@@ -375,6 +375,28 @@ class Provision:
 
 
 @dataclass(frozen=True, slots=True)
+class Applied:
+    """A recusal ground or selection exclusion, applied to every expert the walk reached."""
+
+    kind: str  # recusal | exclusion
+    rule: str
+    title: str | None
+    strength: str
+    cite: str
+    quote: str
+    excluded: int  # experts it left out
+    to_confirm: int  # candidates for whom it is unknown
+
+    def to_json(self) -> dict:
+        out = {"kind": self.kind, "rule": self.rule}
+        if self.title:
+            out["title"] = self.title
+        out.update({"strength": self.strength, "cite": self.cite, "quote": self.quote, "excluded": self.excluded,
+                    "to_confirm": self.to_confirm})
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     policy: tuple[str, str, str]
     as_of: str
@@ -385,6 +407,7 @@ class Receipt:
     outcome: str
     findings: tuple[Finding, ...]
     provisions: tuple[Provision, ...]
+    rules: tuple[Applied, ...]
     groups: tuple[GroupResult, ...]
     errors: tuple[str, ...] = ()
 
@@ -411,6 +434,7 @@ class Receipt:
             "backups": list(self.backups),
             "findings": [f.to_json() for f in self.findings],
             "provisions": [p.to_json() for p in self.provisions],
+            "rules": [r.to_json() for r in self.rules],
             "groups": [g.to_json() for g in self.groups],
         }
         if self.errors:
@@ -456,11 +480,11 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
                    "panel.draw_supervised": req.supervisor is not None}
     findings, _, errors = judge_panel(policy, {**req.context.matter, **panel_facts}, req.date)
     provisions = [Provision("mode", req.mode.title, req.mode.cite.label, req.mode.quote,
-                            f"mode {req.mode.id}" + (f", supervised by {req.supervisor}" if req.supervisor else ""),
+                            f"按 {req.mode.id} 方式抽取" + (f"，监督：{req.supervisor}" if req.supervisor else "，未写明监督"),
                             req.mode.note)]
     if any(f.result == FAILED and f.strength == "mandatory" for f in findings):
         return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text,
-                       seed_hex, commitment_hex, "refused", findings, tuple(provisions), (), tuple(errors))
+                       seed_hex, commitment_hex, "refused", findings, tuple(provisions), (), (), tuple(errors))
     order = _Order(key, pool)
     assessed: dict[str, Any] = {}
     taken: set[str] = set()
@@ -489,7 +513,17 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     else:
         outcome = "drawn"
     return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text, seed_hex,
-                   commitment_hex, outcome, tuple(findings), tuple(provisions), tuple(results), tuple(errors))
+                   commitment_hex, outcome, tuple(findings), tuple(provisions), _applied(policy, results), tuple(results),
+                   tuple(errors))
+
+
+def _applied(policy: Policy, results) -> tuple[Applied, ...]:
+    out = []
+    for kind, rule in expert_rules(policy):
+        excluded = sum(1 for g in results for e in g.excluded for r in e.reasons if r.kind == kind and r.rule == rule.id)
+        confirm = sum(1 for g in results for c in g.candidates for f in c.to_confirm if f.rule == rule.id)
+        out.append(Applied(kind, rule.id, rule.title, rule.strength, rule.cite.label, rule.quote, excluded, confirm))
+    return tuple(out)
 
 
 def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, answers):
@@ -564,12 +598,13 @@ def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, 
             break
     final = []
     backups_left = group.backups
+    ranked = rules is not None and (rules.backups is not None or rules.replenish is not None)
     for j, c in enumerate(candidates):
         s = status.get(j)
         if s is None:
             if answers.get(c.expert) in NEGATIVE:
                 s = answers[c.expert]
-            elif backups_left is None or backups_left > 0:
+            elif ranked and (backups_left is None or backups_left > 0):
                 s = "backup"
                 backups_left = None if backups_left is None else backups_left - 1
             else:
@@ -583,7 +618,7 @@ def _provisions(req: DrawRequest, results, rules, short: bool) -> list[Provision
     out = []
     mf = req.mode.filters
     if mf is not None and any(_filters_json(g.filters) for g in results):
-        out.append(Provision("filters", mf.title, mf.cite.label, mf.quote, "the request's conditions on experts",
+        out.append(Provision("filters", mf.title, mf.cite.label, mf.quote, "按抽取请求提出的专家条件筛选",
                              mf.note))
     if rules is None:
         return out
@@ -594,32 +629,42 @@ def _provisions(req: DrawRequest, results, rules, short: bool) -> list[Provision
 
     if rules.candidates is not None:
         add("candidates", rules.candidates,
-            "; ".join(f"{g.id}: {len(g.candidates)} candidates for {g.count}" for g in results))
-    add("contact", rules.contact, "candidates contacted in rank order")
+            "；".join(f"{g.id}：需 {g.count} 名，候选 {len(g.candidates)} 名" for g in results))
+    add("contact", rules.contact, "按抽取顺序联系候选专家")
     passed = sum(1 for g in results for c in g.candidates if c.status in NEGATIVE)
     if passed:
-        add("replenish", rules.replenish, f"{passed} candidate(s) passed over, the next in order took the place")
+        add("replenish", rules.replenish, f"{passed} 名候选专家不能参加，由其后的候选专家按顺序递补")
     redraws = sum(1 for g in results for r in g.rounds if r.reason == "redraw")
     if redraws:
-        add("redraw", rules.redraw, f"{redraws} further round(s) in the same order")
+        add("redraw", rules.redraw, f"候选名单用尽，沿同一抽取顺序再次抽取 {redraws} 轮")
     if any(g.backups for g in results):
-        add("backups", rules.backups, f"{sum(len(g.backups) for g in results)} backup(s) ranked after the panel")
+        add("backups", rules.backups, f"确定候补专家 {sum(len(g.backups) for g in results)} 名，按先后顺序递补")
     if short:
-        add("shortfall", rules.shortfall, "the pool could not supply the panel")
+        add("shortfall", rules.shortfall, "库中符合条件的专家不能满足要求")
     return out
 
 
 # -- verification ---------------------------------------------------------------------------
 
+DIFFERENCE_KINDS = ("policy_changed", "pool_changed", "row_changed", "row_removed", "commitment", "differs",
+                    "extra", "missing", "undrawable", "truncated")
+
+
 @dataclass(frozen=True, slots=True)
 class Difference:
+    kind: str  # one of DIFFERENCE_KINDS: a stable code for machines
     path: str
     receipt: Any
     recomputed: Any
     message: str
+    expert: str | None = None  # the expert whose row changed or went
 
     def to_json(self) -> dict:
-        return {"path": self.path, "receipt": self.receipt, "recomputed": self.recomputed, "message": self.message}
+        out = {"kind": self.kind, "path": self.path, "receipt": self.receipt, "recomputed": self.recomputed,
+               "message": self.message}
+        if self.expert is not None:
+            out["expert"] = self.expert
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -657,10 +702,10 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Ve
     diffs: list[Difference] = []
     policy = registry.get(data["policy"]["id"], data["policy"]["version"])
     if policy.sha256 != data["policy"]["sha256"]:
-        diffs.append(Difference("policy.sha256", data["policy"]["sha256"], policy.sha256,
+        diffs.append(Difference("policy_changed", "policy.sha256", data["policy"]["sha256"], policy.sha256,
                                 f"the policy {policy.id} {policy.version} (or a file it reads) changed since the draw"))
     if pool.sha256 != data["pool"]["sha256"]:
-        diffs.append(Difference("pool.sha256", data["pool"]["sha256"], pool.sha256,
+        diffs.append(Difference("pool_changed", "pool.sha256", data["pool"]["sha256"], pool.sha256,
                                 "the pool differs from the one drawn from"))
         diffs.extend(_row_differences(data, pool))
     if data.get("commitment") is not None:
@@ -669,19 +714,22 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Ve
         except CaseError:
             expected = None
         if expected != data["commitment"]:
-            diffs.append(Difference("commitment", data["commitment"], expected,
+            diffs.append(Difference("commitment", "commitment", data["commitment"], expected,
                                     "the seed does not match the commitment published before the draw"))
     try:
         recomputed = draw(policy, pool, data["request"], data["seed"])
     except CaseError as exc:
-        diffs.append(Difference("request", None, None, "the receipt's request or seed cannot be drawn: "
+        diffs.append(Difference("undrawable", "request", None, None, "the receipt's request or seed cannot be drawn: "
                                 + "; ".join(p.message for p in exc.problems)))
         return Verification(False, tuple(diffs))
     mine = recomputed.to_json()
     mine["commitment"] = data.get("commitment")  # checked above, against the seed
-    _compare(data, mine, "", diffs)
+    found: list[Difference] = []
+    _compare(data, mine, "", found)
+    named = {d.path for d in diffs}
+    diffs.extend(d for d in found if d.path not in named)  # a difference already named is not repeated
     return Verification(not diffs, tuple(diffs[:MAX_DIFFERENCES]) + (
-        (Difference("", None, None, f"... {len(diffs) - MAX_DIFFERENCES} more differences"),)
+        (Difference("truncated", "", None, None, f"... {len(diffs) - MAX_DIFFERENCES} more differences"),)
         if len(diffs) > MAX_DIFFERENCES else ()), recomputed)
 
 
@@ -694,11 +742,13 @@ def _row_differences(data: Mapping, pool: Pool) -> list[Difference]:
                 now = pool.by_id.get(eid)
                 path = f"groups[{gi}].{kind}[{j}].row"
                 if now is None:
-                    out.append(Difference(path, entry.get("row"), None,
-                                          f"expert {eid} (position {entry.get('position')}) is no longer in the pool"))
+                    out.append(Difference("row_removed", path, entry.get("row"), None,
+                                          f"expert {eid} (position {entry.get('position')}) is no longer in the pool",
+                                          eid))
                 elif now.digest != entry.get("row"):
-                    out.append(Difference(path, entry.get("row"), now.digest,
-                                          f"the row of expert {eid} (line {now.line} of {pool.file}) changed since the draw"))
+                    out.append(Difference("row_changed", path, entry.get("row"), now.digest,
+                                          f"the row of expert {eid} (line {now.line} of {pool.file}) changed since the draw",
+                                          eid))
     return out
 
 
@@ -707,9 +757,9 @@ def _compare(old: Any, new: Any, path: str, out: list[Difference]) -> None:
         for k in sorted(set(old) | set(new), key=str):
             sub = f"{path}.{k}" if path else str(k)
             if k not in new:
-                out.append(Difference(sub, old[k], None, "in the receipt, not in the recomputed draw"))
+                out.append(Difference("extra", sub, old[k], None, "in the receipt, not in the recomputed draw"))
             elif k not in old:
-                out.append(Difference(sub, None, new[k], "missing from the receipt"))
+                out.append(Difference("missing", sub, None, new[k], "missing from the receipt"))
             else:
                 _compare(old[k], new[k], sub, out)
         return
@@ -717,11 +767,11 @@ def _compare(old: Any, new: Any, path: str, out: list[Difference]) -> None:
         for i in range(max(len(old), len(new))):
             sub = f"{path}[{i}]"
             if i >= len(new):
-                out.append(Difference(sub, old[i], None, "in the receipt, not in the recomputed draw"))
+                out.append(Difference("extra", sub, old[i], None, "in the receipt, not in the recomputed draw"))
             elif i >= len(old):
-                out.append(Difference(sub, None, new[i], "missing from the receipt"))
+                out.append(Difference("missing", sub, None, new[i], "missing from the receipt"))
             else:
                 _compare(old[i], new[i], sub, out)
         return
     if old != new or type(old) is not type(new):
-        out.append(Difference(path, old, new, "the receipt says one thing, the recomputed draw another"))
+        out.append(Difference("differs", path, old, new, "the receipt says one thing, the recomputed draw another"))

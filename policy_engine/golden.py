@@ -1,5 +1,9 @@
 """Golden cases: fixtures/<policy>/<decision>/<name>.yaml, each with its verdict beside it.
 
+Draw fixtures (decision: draw) and panel fixtures (decision: panel) also name a pool
+file (`pool:`, relative to the fixture; the bundled ones are under fixtures/pools/) and,
+for a draw, the seed; a draw's golden file is its receipt, `<name>.receipt.json`.
+
 A fixture names the article and quote it exercises, its facts, the date, and the
 outcome it expects; `<name>.verdict.json` holds the engine's whole verdict for it. A run
 compares the verdict byte for byte with the stored one. `update=True` rewrites the
@@ -37,7 +41,13 @@ def fixture_files(root) -> list[Path]:
     return sorted(p for p in root.rglob("*.yaml"))
 
 
-def golden_path(fixture: Path) -> Path:
+SELECTION = ("draw", "panel")  # decisions answered by policy-engine draw and check-panel, with a pool
+
+
+def golden_path(fixture: Path, decision: str | None = None) -> Path:
+    """<name>.verdict.json beside the fixture; <name>.receipt.json for a draw."""
+    if decision == "draw":
+        return fixture.with_suffix(".receipt.json")
     return fixture.with_suffix(".verdict.json")
 
 
@@ -57,37 +67,66 @@ def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Resu
         as_of = str(data["as_of"])
         policy = (registry.get(data["policy"], data["version"]) if data.get("version")
                   else registry.in_force(data["policy"], as_of))
-        verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
+        if data["decision"] in SELECTION:
+            outcome, text, quotes = _selection(policy, fixture, data, name)
+        else:
+            verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
+            outcome, text = verdict.outcome, verdict.dumps()
+            quotes = {f.quote for f in verdict.findings} | {f.exception[2] for f in verdict.findings if f.exception}
     except EngineError as exc:
         return Result(name, False, f"{exc.code}: {exc}")
-    quotes = {f.quote for f in verdict.findings} | {f.exception[2] for f in verdict.findings if f.exception}
+    except ValueError as exc:
+        return Result(name, False, str(exc))
     if not any(data["quote"] in q or q in data["quote"] for q in quotes):
-        return Result(name, False, f"the fixture's quote {data['quote']!r} is not among the quotes of its verdict's findings")
-    if verdict.outcome != data["expect"]:
-        return Result(name, False, f"outcome {verdict.outcome!r}, the fixture expects {data['expect']!r}")
-    text = verdict.dumps()
-    golden = golden_path(fixture)
+        return Result(name, False, f"the fixture's quote {data['quote']!r} is not among the quotes of its verdict")
+    if outcome != data["expect"]:
+        return Result(name, False, f"outcome {outcome!r}, the fixture expects {data['expect']!r}")
+    golden = golden_path(fixture, data["decision"])
     if update:
         if not golden.exists() or golden.read_text(encoding="utf-8") != text:
             golden.write_text(text, encoding="utf-8")
             return Result(name, True, "updated")
         return Result(name, True)
     if not golden.exists():
-        return Result(name, False, f"no golden verdict {golden.name}: run `policy-engine test --update` and review it")
+        return Result(name, False, f"no golden file {golden.name}: run `policy-engine test --update` and review it")
     stored = golden.read_text(encoding="utf-8")
     if stored != text:
         diff = "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
                                             fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
-        return Result(name, False, "the verdict differs from the stored golden verdict", diff)
+        return Result(name, False, "the result differs from the stored golden file", diff)
     return Result(name, True)
+
+
+def _selection(policy, fixture: Path, data: dict, name: str):
+    """A draw (receipt) or a panel check (verdict) from the fixture's pool and request."""
+    from .draw import draw
+    from .panel import check_panel
+    from .pool import load_pool
+    if str(data["case"].get("date")) != str(data["as_of"]):
+        raise ValueError(f"the request's date {data['case'].get('date')!r} differs from the fixture's as_of {data['as_of']!r}")
+    if "pool" not in data:
+        raise ValueError(f"a {data['decision']} fixture names its pool (pool: ../../pools/<file>)")
+    pool = load_pool(fixture.parent / data["pool"], policy.vocabulary, display=data["pool"])
+    if data["decision"] == "panel":
+        verdict = check_panel(policy, pool, data["case"], file=name)
+        quotes = {f.quote for f in verdict.findings}
+        return verdict.outcome, verdict.dumps(), quotes
+    if "seed" not in data:
+        raise ValueError("a draw fixture states its seed (seed: <hex>)")
+    receipt = draw(policy, pool, data["case"], data["seed"], data.get("commitment"), request_file=name)
+    quotes = ({f.quote for f in receipt.findings} | {p.quote for p in receipt.provisions}
+              | {r.quote for r in receipt.rules})
+    return receipt.outcome, receipt.dumps(), quotes
 
 
 def run_all(registry: Registry, root, update: bool = False) -> list[Result]:
     results = [run_fixture(registry, f, update) for f in fixture_files(root)]
     if not update:
         # a stored verdict without its fixture is a leftover: report it
-        for golden in sorted(Path(root).rglob("*.verdict.json")) if Path(root).is_dir() else []:
-            if not golden.with_name(golden.name.replace(".verdict.json", ".yaml")).exists():
+        stored = sorted([*Path(root).rglob("*.verdict.json"), *Path(root).rglob("*.receipt.json")]) \
+            if Path(root).is_dir() else []
+        for golden in stored:
+            if not golden.with_name(golden.name.replace(".verdict.json", ".yaml").replace(".receipt.json", ".yaml")).exists():
                 results.append(Result(str(golden), False, "golden verdict without a fixture"))
     return results
 

@@ -88,8 +88,8 @@ DRAW_OUTCOME = {
     "shortfall": "专家不足（库中符合条件的专家不能满足要求）", "refused": "不予抽取（抽取请求不符合规定）",
 }
 STATUS = {
-    "accepted": "已确认参加", "awaiting": "待联系确认", "declined": "不能参加（已递补）", "no_answer": "未在规定时间内答复（已递补）",
-    "recused": "联系时申请回避（已递补）", "backup": "候补", "reserve": "备选",
+    "accepted": "已确认参加", "awaiting": "待联系确认", "declined": "不能参加", "no_answer": "未在规定时间内答复",
+    "recused": "联系时申请回避", "backup": "候补", "reserve": "备选",
 }
 KIND = {"recusal": "回避", "exclusion": "排除", "filter": "不符合抽取条件"}
 
@@ -173,10 +173,25 @@ def render_verification(result) -> str:
         return "抽取凭证核验：一致（ok）——按凭证中的政策版本、请求和种子重新抽取，结果与凭证完全相同。"
     lines = [f"抽取凭证核验：不一致（{len(result.differences)} 处）"]
     for d in result.differences:
-        lines.append(f"  {d.path or '（凭证）'}：{d.message}")
+        who = f"专家 {d.expert}：" if d.expert else ""
+        lines.append(f"  {d.path or '（凭证）'}：{who}{DIFFERENCE.get(d.kind, d.message)}")
         if d.receipt is not None or d.recomputed is not None:
             lines.append(f"    凭证：{_short(d.receipt)}　重算：{_short(d.recomputed)}")
     return "\n".join(lines)
+
+
+DIFFERENCE = {
+    "policy_changed": "抽取后政策文件（或其引用的文件）已改变",
+    "pool_changed": "专家库与抽取时不同",
+    "row_changed": "该专家的专家库记录在抽取后被修改",
+    "row_removed": "该专家已不在专家库中",
+    "commitment": "种子与事先公布的承诺值不符",
+    "differs": "凭证所载与重新抽取的结果不同",
+    "extra": "凭证中有、重新抽取的结果中没有",
+    "missing": "重新抽取的结果中有、凭证中没有",
+    "undrawable": "凭证中的请求或种子无法抽取",
+    "truncated": "其余差异从略",
+}
 
 
 def _short(v) -> str:
