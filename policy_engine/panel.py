@@ -5,8 +5,9 @@ members (from the pool by id, or from outside it with their facts), how each was
 the approvals and other facts of the forming, and the matter. The engine computes the
 panel's size, counts by how chosen and fields, judges the policy's panel rules on them
 (size, parity, ratio, approvals, field balance ...), and judges the recusal grounds and
-selection exclusions (rotation, yearly caps) on every member. Each ground or exclusion
-gives one finding naming the members it concerns.
+selection exclusions (rotation, yearly caps) on every member. The first finding names
+the mode and its article; each ground or exclusion then gives one finding naming the
+members it concerns.
 
 Combining table (first row that matches wins):
 
@@ -27,7 +28,7 @@ from .model import Policy
 from .pool import Pool
 from .selection import (COMPUTED_PANEL_FACTS, assess, context, expert_facts, expert_rules, invalid, judge_panel,
                         mode_of, _facts)
-from .verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, UNKNOWN, Finding, Verdict
+from .verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
 from .yamlio import Document
 
 NAME = "panel"
@@ -87,7 +88,9 @@ def check_panel(policy: Policy, pool: Pool, request: Any, *, file: str | None = 
     assessments = [(eid, assess(policy, expert_facts(facts, eid, ctx, panel_facts), as_of))
                    for eid, _, facts in members]
     member_findings = tuple(_aggregate(rule, i, assessments) for i, (_, rule) in enumerate(expert_rules(policy)))
-    findings = panel_findings + member_findings
+    formed = Finding(rule=mode.id, result=PASSED, strength="mandatory", cite=mode.cite.label, quote=mode.quote,
+                     title=mode.title, values=(("mode", mode.method), ("size", len(members))), note=mode.note)
+    findings = (formed,) + panel_findings + member_findings
     outcome = combine(findings, (FAILED, FIRED), "non_compliant", "needs_review", "compliant")
     missing = sorted({m for f in findings for m in f.missing_facts})
     return Verdict(policy=(policy.id, policy.version, policy.sha256), decision=NAME, as_of=as_of, outcome=outcome,
