@@ -240,6 +240,14 @@ def _read_document(file: str, code: str = "request_invalid") -> Document:
         raise CaseError([Problem(code, p.message, p.file, p.line, p.column, p.path, p.hint)]) from None
 
 
+def _unwrap(doc: Document) -> Document:
+    """A golden fixture file stands for its case (the request or panel it states)."""
+    data = doc.data
+    if isinstance(data, dict) and "case" in data and "expect" in data and isinstance(data["case"], dict):
+        return doc.sub("case")
+    return doc
+
+
 def _dated_policy(registry: Registry, policy_id: str, version: str | None, doc: Document, what: str):
     """The policy version pinned, or in force on the request's date."""
     if version:
@@ -330,7 +338,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
     err_fmt = "json" if fmt == "json" else "text"
     try:
         registry = _registry(policy_dirs, err_fmt)
-        doc = _read_document(request_file)
+        doc = _unwrap(_read_document(request_file))
         policy = _dated_policy(registry, policy_id, version, doc, "draw request")
         pool = _pool(pool_file, policy)
         if seed is None:
@@ -452,7 +460,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
     err_fmt = "json" if fmt == "json" else "text"
     try:
         registry = _registry(policy_dirs, err_fmt)
-        doc = _read_document(panel_file)
+        doc = _unwrap(_read_document(panel_file))
         policy = _dated_policy(registry, policy_id, version, doc, "panel")
         pool = _pool(pool_file, policy, required=False)
         if pool is None:

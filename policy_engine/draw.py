@@ -43,7 +43,8 @@ from .evaluate import Run
 from .expr import Span, Unknown, bind, compile_condition, evaluate
 from .model import Mode, Policy
 from .pool import Pool, PoolExpert
-from .selection import Context, Reason, assess, context, expert_facts, expert_rules, invalid, judge_panel, mode_of
+from .selection import (Context, Reason, assess, context, expert_facts, expert_rules, invalid, judge_panel, located,
+                        mode_of)
 from .verdict import FAILED, PASSED, Finding, dumps
 from .yamlio import Document
 
@@ -160,6 +161,13 @@ class DrawRequest:
 def parse_request(request: Any, policy: Policy, file: str | None = None) -> DrawRequest:
     """Validate a draw request (a mapping, or a yamlio Document to locate problems) under `policy`."""
     doc = request if isinstance(request, Document) else Document(request, {}, file or "<request>")
+    try:
+        return _parse_request(doc, policy)
+    except CaseError as exc:
+        raise located(exc, doc) from None
+
+
+def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
     file = doc.file
     if not isinstance(doc.data, Mapping):
         raise invalid("a draw request is a mapping (date, mode, count, ...)", file)

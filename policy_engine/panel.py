@@ -26,7 +26,7 @@ from .errors import CaseError, problem
 from .evaluate import combine
 from .model import Policy
 from .pool import Pool
-from .selection import (COMPUTED_PANEL_FACTS, assess, context, expert_facts, expert_rules, invalid, judge_panel,
+from .selection import (COMPUTED_PANEL_FACTS, assess, context, expert_facts, expert_rules, invalid, judge_panel, located,
                         mode_of, _facts)
 from .verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
 from .yamlio import Document
@@ -39,6 +39,13 @@ DEFAULT_HOW = {"random": "drawn", "outside": "outside", "institution": "outside"
 def check_panel(policy: Policy, pool: Pool, request: Any, *, file: str | None = None) -> Verdict:
     """Judge a formed panel under `policy`; the members' facts come from `pool` (or the request)."""
     doc = request if isinstance(request, Document) else Document(request, {}, file or "<panel>")
+    try:
+        return _check(policy, pool, doc)
+    except CaseError as exc:
+        raise located(exc, doc) from None
+
+
+def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
     file = doc.file
     if not isinstance(doc.data, Mapping):
         raise invalid("a panel request is a mapping (date, mode, members, ...)", file)

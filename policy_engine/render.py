@@ -46,38 +46,6 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
     for f in verdict.findings:
         lines.extend(_finding_lines(f))
     if verdict.missing_facts:
-        causes.append("缺少事实")
-    if verdict.errors:
-        causes.append("有条件无法计算")
-    return "无法确定（" + "、".join(causes or ["缺少事实"]) + "）"
-
-
-def render_verdict(verdict: Verdict, policy: Policy) -> str:
-    lines = [
-        f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
-        f"问题：{DECISION.get(verdict.decision, verdict.decision)}　基准日：{verdict.as_of}",
-        f"结论：{_outcome(verdict)}（{verdict.outcome}）",
-        "",
-    ]
-    for f in verdict.findings:
-        mark = {"passed": "✓", "not_fired": "✓", "running": "✓", "exempt": "✓", "not_applicable": "–"}.get(f.result, "✗")
-        if f.result in ("unknown", "error"):
-            mark = "?"
-        title = f"{f.title}　" if f.title else ""
-        lines.append(f"{mark} {f.cite}　{title}{RESULT.get(f.result, f.result)}　[{STRENGTH.get(f.strength, f.strength)}]")
-        lines.append(f"    “{f.quote}”")
-        if f.values:
-            lines.append("    " + "，".join(f"{k} = {v}" for k, v in f.values))
-        if f.exception:
-            effect = "不受此限" if f.exception[0] == "exempt" else "可以放宽"
-            lines.append(f"    除外（{effect}）：{f.exception[1]}“{f.exception[2]}”")
-        if f.missing_facts:
-            lines.append("    缺少事实：" + "、".join(f.missing_facts))
-        if f.error:
-            lines.append(f"    错误：{f.error}")
-        if f.note:
-            lines.append(f"    说明：{f.note}")
-    if verdict.missing_facts:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
     return "\n".join(lines)
@@ -116,7 +84,7 @@ def _finding_lines(f) -> list[str]:
 
 
 def _value(v) -> str:
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return "、".join(str(x) for x in v) or "（无）"
     if isinstance(v, dict):
         return "；".join(f"{k}: {_value(x)}" for k, x in v.items())
@@ -158,6 +126,11 @@ def render_receipt(receipt, policy: Policy) -> str:
                                  f"{'　' + r.title if r.title else ''}{detail}")
         lines.append("  入选：" + ("、".join(c.expert for c in g.panel) or "（无）"))
         lines.append("  候补：" + ("、".join(c.expert for c in g.backups) or "（无）"))
+    if receipt.rules:
+        lines += ["", "对经过的每一位专家适用的回避和排除规则："]
+        for r in receipt.rules:
+            lines.append(f"  {r.cite}{'　' + r.title if r.title else ''}：跳过 {r.excluded} 名"
+                         + (f"，待联系时核实 {r.to_confirm} 名" if r.to_confirm else ""))
     if receipt.provisions:
         lines += ["", "适用的程序条款："]
         for p in receipt.provisions:

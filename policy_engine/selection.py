@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .errors import CaseError, problem
+from .errors import CaseError, Problem, problem
 from .evaluate import Run, conditions_of, judge, plan
 from .expr import bind
 from .model import Policy, Rule
@@ -34,6 +34,22 @@ COMPUTED_PANEL_FACTS = ("panel.mode", "panel.size", "panel.designated_count", "p
 
 def invalid(message: str, file: str | None, path: str | None = None, hint: str | None = None) -> CaseError:
     return CaseError([problem("request_invalid", message, file=file, path=path, hint=hint)])
+
+
+def located(exc: CaseError, doc) -> CaseError:
+    """The same problems, with file:line:column filled in from the request document's positions."""
+    import re
+    out = []
+    for p in exc.problems:
+        if p.line is None and p.path and p.file in (None, doc.file):
+            parts: list = []
+            for piece in re.findall(r"[^.\[\]]+|\[\d+\]", p.path):
+                parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+            mark = doc.mark(tuple(parts))
+            if mark is not None:
+                p = Problem(p.code, p.message, doc.file, mark.line, mark.column, p.path, p.hint)
+        out.append(p)
+    return type(exc)(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,19 @@ class Document:
                 return None
             path = path[:-1]
 
+    def sub(self, key: str) -> "Document":
+        """The document under one top-level key, its positions kept (e.g. a golden fixture's case)."""
+        marks: dict = {}
+        for k, m in self.marks.items():
+            if not k:
+                continue
+            if k[-1] == "key" and isinstance(k[0], tuple):
+                if k[0][:1] == (key,):
+                    marks[(k[0][1:], "key")] = m
+            elif k[:1] == (key,):
+                marks[k[1:]] = m
+        return Document(self.data[key], marks, self.file)
+
     def key_mark(self, path: Path) -> Mark | None:
         return self.marks.get((tuple(path), "key")) or self.mark(path)
 
