@@ -154,3 +154,105 @@ def test_compact_json_is_the_same_verdict(run):
     pretty = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23", FIXTURE).output
     compact = run("decide", "--policy", XJ, "--decision", "entry", "--as-of", "2026-11-23", "--compact", FIXTURE).output
     assert compact.count("\n") == 1 and json.loads(compact) == json.loads(pretty)
+
+
+# -- draws, receipts, panels --------------------------------------------------------------------
+
+POOL = ROOT / "fixtures" / "pools" / "xj-pool.csv"
+DRAW_FIXTURE = ROOT / "fixtures" / XJ / "draw" / "five-experts-fifteen-candidates.yaml"
+SEED = "5eed" * 16
+
+
+def test_seed_prints_a_seed_and_its_commitment(run):
+    import hashlib
+    r = run("seed")
+    out = json.loads(r.output)
+    assert r.exit_code == 0 and len(out["seed"]) == 64
+    assert out["commitment"] == hashlib.sha256(bytes.fromhex(out["seed"])).hexdigest()
+
+
+def test_draw_verify_replenish_round_trip(run, tmp_path):
+    receipt = tmp_path / "receipt.json"
+    r = run("draw", "--policy", XJ, "--pool", POOL, "--request", DRAW_FIXTURE, "--seed", SEED, "--out", receipt)
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.output)
+    assert printed == json.loads(receipt.read_text(encoding="utf-8"))
+    assert printed["outcome"] == "drawn" and len(printed["selected"]) == 5
+    assert run("verify-draw", receipt, "--pool", POOL).exit_code == 0
+    first = printed["selected"][0]
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(f"{first}: declined\n", encoding="utf-8")
+    again = tmp_path / "receipt2.json"
+    r = run("replenish", receipt, "--pool", POOL, "--answers", answers, "--out", again)
+    assert r.exit_code == 0, r.output
+    replenished = json.loads(r.output)
+    assert first not in replenished["selected"] and replenished["selected"][:4] == printed["selected"][1:]
+    assert replenished["request"]["answers"] == {first: "declined"}
+    r = run("verify-draw", again, "--pool", POOL, "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.output) == {"ok": True, "differences": []}
+
+
+def test_verify_draw_names_a_hand_edit_and_exits_1(run, tmp_path):
+    receipt = tmp_path / "receipt.json"
+    run("draw", "--policy", XJ, "--pool", POOL, "--request", DRAW_FIXTURE, "--seed", SEED, "--out", receipt)
+    data = json.loads(receipt.read_text(encoding="utf-8"))
+    data["selected"][0], data["selected"][1] = data["selected"][1], data["selected"][0]
+    receipt.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    r = run("verify-draw", receipt, "--pool", POOL)
+    assert r.exit_code == 1
+    assert "不一致" in r.output and "selected[0]" in r.output
+    r = run("replenish", receipt, "--pool", POOL, "--answers", "-", input="{}")
+    assert r.exit_code == 1, "a receipt that does not verify is not replenished"
+
+
+def test_draw_without_a_seed_makes_one_and_says_so(run):
+    r = run("draw", "--policy", XJ, "--pool", POOL, "--request", DRAW_FIXTURE)
+    assert r.exit_code == 0
+    seed = json.loads(r.stdout)["seed"]
+    assert f"seed generated: {seed}" in r.stderr
+
+
+def test_draw_text_output_is_chinese_with_the_articles(run):
+    r = run("draw", "--policy", XJ, "--pool", POOL, "--request", DRAW_FIXTURE, "--seed", SEED, "--format", "text")
+    assert r.exit_code == 0
+    assert "结论：已抽取" in r.output and "第十三条第（二）项" in r.output and "候补：" in r.output
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--pool", ROOT / "fixtures" / "pools" / "missing.csv"], 4, ["cannot read the pool"]),
+    (["--seed", "abc"], 4, ["seed"]),
+    (["--commitment", "0" * 64], 4, ["does not match the commitment"]),
+    (["--policy", "xj-iit-expert-poo"], 5, ["did you mean 'xj-iit-expert-pool'"]),
+])
+def test_draw_errors_are_json_with_a_code(run, args, code, words):
+    base = {"--policy": XJ, "--pool": POOL, "--request": DRAW_FIXTURE, "--seed": SEED}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    r = run("draw", *[x for kv in base.items() for x in kv])
+    assert r.exit_code == code, r.output
+    out = json.loads(r.output)
+    assert out["error"] and all(w in r.output for w in words)
+
+
+def test_check_panel_json_and_text(run):
+    panel = ROOT / "fixtures" / XJ / "panel" / "member-at-ten-reviews.yaml"
+    r = run("check-panel", "--policy", XJ, "--pool", POOL, panel)
+    assert r.exit_code == 0
+    verdict = json.loads(r.output)
+    assert verdict["decision"] == "panel" and verdict["outcome"] == "needs_review"
+    assert verdict == json.loads(panel.with_suffix(".verdict.json").read_text(encoding="utf-8"))
+    r = run("check-panel", "--policy", XJ, "--pool", POOL, "--format", "text", panel)
+    assert "原则上每位专家每年度参与评审工作不超过10次" in r.output and "需管理部门审查决定" in r.output
+
+
+def test_check_panel_without_a_pool_for_pool_members(run):
+    panel = ROOT / "fixtures" / XJ / "panel" / "drawn-under-supervision.yaml"
+    r = run("check-panel", "--policy", XJ, "--format", "text", panel)
+    assert r.exit_code == 4 and "is not in the pool" in r.output
+
+
+@pytest.mark.parametrize("command", ["draw", "verify-draw", "replenish", "check-panel", "seed"])
+def test_selection_commands_have_help_with_an_example_or_exit_codes(run, command):
+    r = run(command, "--help")
+    assert r.exit_code == 0
+    assert len(r.output) > 400
