@@ -266,7 +266,12 @@ def _pool(path: str | None, policy, required: bool = True):
             raise CaseError([problem("request_invalid", "--pool is required: the experts come from the pool file",
                                      hint="--pool pool.csv (CSV with a header) or pool.jsonl (JSON lines)")])
         return None
-    return load_pool(path, policy.vocabulary)
+    pool = load_pool(path, policy.vocabulary)
+    # The command ends after one draw or check: keep the loaded policies and pool out of the
+    # collector's scans (a full collection over a 100,000-expert pool costs more than the draw).
+    import gc
+    gc.freeze()
+    return pool
 
 
 _POLICY_OPTIONS = [

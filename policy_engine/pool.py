@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import gc
 import hashlib
 import io
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -60,6 +62,19 @@ class Pool:
         return len(self.experts)
 
 
+@contextmanager
+def no_gc():
+    """Pause the cyclic garbage collector while building many small acyclic objects (a pool,
+    a draw order): a collection then would only rescan them. Its state is restored after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def row_digest(facts: Mapping[str, Any]) -> str:
     text = json.dumps(facts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -81,10 +96,9 @@ def load_pool(path, vocabulary: Vocabulary, display: str | None = None) -> Pool:
         raise CaseError([problem("pool_invalid", "the pool is not UTF-8 text", file=name,
                                  hint="save the file as UTF-8 (in Excel: CSV UTF-8)")]) from None
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pool_from_csv(text, vocabulary, name)
-    if suffix in (".jsonl", ".ndjson"):
-        return pool_from_json_lines(text, vocabulary, name)
+    if suffix in (".csv", ".jsonl", ".ndjson"):
+        with no_gc():  # building many small acyclic objects: collections would only rescan them
+            return (pool_from_csv if suffix == ".csv" else pool_from_json_lines)(text, vocabulary, name)
     raise CaseError([problem("pool_invalid", f"a pool is a .csv or .jsonl file, not '{path.suffix or path.name}'",
                              file=name, hint="export the pool as CSV with a header row, or as JSON lines")])
 
