@@ -120,7 +120,8 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
               help="Policy folder(s) to load (default: the bundled policies/).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
-    """List policies, their versions, in-force windows and the decisions each answers."""
+    """List policies, their versions, in-force windows and what each answers: the decisions
+    of `decide`, and draw / check-panel where the policy has a selection section."""
     registry = _registry(policy_dirs, fmt)
     rows = []
     for pid in registry.ids():
@@ -128,14 +129,17 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
             rows.append({"id": p.id, "version": p.version, "title": p.title, "document_number": p.document_number,
                          "in_force": {"from": p.in_force.start.isoformat(),
                                       "until": p.in_force.until.isoformat() if p.in_force.until else None},
-                         "decisions": list(p.decisions()), "sha256": p.sha256, "file": p.file})
+                         "decisions": list(p.decisions()), "selection": list(p.selection_commands()),
+                         "sha256": p.sha256, "file": p.file})
     if fmt == "json":
         click.echo(dumps(rows), nl=False)
         return
     for r in rows:
         until = r["in_force"]["until"] or "open-ended"
+        selection = {"draw": "draw", "panel": "check-panel"}
+        extra = f"; {', '.join(selection[c] for c in r['selection'])}" if r["selection"] else ""
         click.echo(f"{r['id']}  {r['version']}  in force {r['in_force']['from']} to {until}  "
-                   f"decisions: {', '.join(r['decisions']) or '(none yet)'}\n    {r['title']}")
+                   f"decisions: {', '.join(r['decisions']) or '(none yet)'}{extra}\n    {r['title']}")
 
 
 def _read_case(case: str) -> tuple[object, str]:

@@ -278,7 +278,10 @@ class _Builder:
         """A deadline rule becomes a criterion whose condition is generated from from/to/days/unit.
 
         The due date is the N-th (working) day after `from` (民法典第二百零一条: the day of the
-        event is not counted). within: `to` <= due; at_least: `to` >= due.
+        event is not counted). within: `to` <= due; at_least: `to` >= due. For working days
+        the condition first compares calendar days (within: any_of [days <= N, to <= due];
+        at_least: all_of [days >= N, to >= due]), which gives the same answer wherever the
+        calendar is known and still decides the clear cases where it is not.
         """
         start = self.condition(raw["from"], at + ("from",), vocabulary)
         end = self.condition(raw["to"], at + ("to",), vocabulary)
@@ -288,7 +291,15 @@ class _Builder:
         f, to, n = f"({raw['from'].strip()})", f"({raw['to'].strip()})", raw["days"]
         working = raw["unit"] == "working_days"
         due = f"add_working_days({f}, {n})" if working else f"add_days({f}, {n})"
-        require = f"{to} <= {due}" if raw["measure"] == "within" else f"{to} >= {due}"
+        require: Any = f"{to} <= {due}" if raw["measure"] == "within" else f"{to} >= {due}"
+        if working:
+            # N working days take at least N calendar days, so calendar days alone settle a step
+            # done within N days (within) or a period shorter than N days (at_least), even in a
+            # year whose 调休 is not yet known; otherwise the working days decide.
+            if raw["measure"] == "within":
+                require = {"any_of": [f"days_between({f}, {to}) <= {n}", require]}
+            else:
+                require = {"all_of": [f"days_between({f}, {to}) >= {n}", require]}
         counted = f"working_days_between(add_days({f}, 1), {to})" if working else f"days_between({f}, {to})"
         generated = dict(raw)
         generated["require"] = require

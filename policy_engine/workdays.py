@@ -6,6 +6,11 @@ extend when the State Council publishes the next year's schedule; a year listed 
 overrides the package. A date in a year that neither covers is an error naming the year
 and the file: never a guess, and never a fallback to Monday-Friday.
 
+Before a year's notice is published, the file may list the year with `status:
+statutory_only` and the statutory holidays of 《全国年节及纪念日放假办法》: those days are
+known to be off; every other day of that year is unknown (a weekday may be bridged to a
+holiday, a weekend day may be worked), so asking about it is the same error.
+
 Counting conventions (民法典第二百零一条: a period starts the day after the event):
 - `working_days_between(a, b)` counts the working days from a to b, both ends included.
 - `add_working_days(d, n)` is the n-th working day after d (d itself is not counted).
@@ -39,6 +44,7 @@ class Year:
     holidays: frozenset[_dt.date]  # weekdays off (法定节假日 and bridging days)
     workdays: frozenset[_dt.date]  # weekend days worked (调休上班)
     source: str  # the notice, e.g. 国办发明电〔2026〕N号
+    complete: bool = True  # False: statutory holidays only, the year's 调休 not yet published
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,10 @@ class WorkCalendar:
                 return True
             if day in entry.holidays:
                 return False
+            if not entry.complete:
+                raise CalendarGap(
+                    f"{day.isoformat()}: only the statutory holidays of {day.year} are known; the State Council's "
+                    f"schedule for {day.year} (调休) is not entered yet; add it to {self.file} when it is published")
             return day.weekday() < 5
         if PACKAGE_YEARS[0] <= day.year <= PACKAGE_YEARS[1]:
             return chinese_calendar.is_workday(day)
@@ -108,6 +118,11 @@ def check_file(path: Path) -> list[Problem]:
     for year, raw in (doc.data.get("years") or {}).items():
         holidays = {_dt.date.fromisoformat(d) for d in raw.get("holidays", ())}
         workdays = {_dt.date.fromisoformat(d) for d in raw.get("workdays", ())}
+        partial = raw.get("status") == "statutory_only"
+        if partial and workdays:
+            out.append(problem("schema", f"{year} lists only statutory holidays (status: statutory_only), so it has "
+                                         "no make-up workdays", **doc.where(("years", year, "workdays")),
+                               hint="enter the whole notice and remove status: statutory_only when it is published"))
         for d in sorted(holidays | workdays):
             if d.year != int(year):
                 out.append(problem("schema", f"{d.isoformat()} is not in {year}", **doc.where(("years", year))))
@@ -118,7 +133,7 @@ def check_file(path: Path) -> list[Problem]:
             if d.weekday() < 5:
                 out.append(problem("schema", f"{d.isoformat()} is a weekday; list only weekend days worked (调休上班)",
                                    **doc.where(("years", year, "workdays"))))
-        for d in sorted(holidays):
+        for d in sorted(holidays) if not partial else ():
             if d.weekday() >= 5:
                 out.append(problem("schema", f"{d.isoformat()} falls on a weekend; list only weekdays off",
                                    **doc.where(("years", year, "holidays"))))
@@ -129,7 +144,8 @@ def _parse(data: dict, display: str) -> WorkCalendar:
     years = {}
     for year, raw in (data.get("years") or {}).items():
         years[int(year)] = Year(int(year), frozenset(_dt.date.fromisoformat(d) for d in raw.get("holidays", ())),
-                                frozenset(_dt.date.fromisoformat(d) for d in raw.get("workdays", ())), raw["source"])
+                                frozenset(_dt.date.fromisoformat(d) for d in raw.get("workdays", ())), raw["source"],
+                                raw.get("status", "published") == "published")
     return WorkCalendar(MappingProxyType(years), display)
 
 

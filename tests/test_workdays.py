@@ -72,3 +72,29 @@ def test_a_bad_calendar_file_is_located(tmp_path, body, words):
 def test_the_shipped_calendar_file_is_valid():
     from policy_engine.workdays import CALENDAR_FILE
     assert check_file(CALENDAR_FILE) == []
+
+
+def test_2027_statutory_holidays_are_known_and_nothing_else():
+    cal = default()
+    for day in ("2027-01-01", "2027-02-05", "2027-02-06", "2027-02-08", "2027-04-05", "2027-06-09", "2027-09-15",
+                "2027-10-01", "2027-10-03"):
+        assert cal.is_workday(D.fromisoformat(day)) is False, day
+    for day in ("2027-02-09", "2027-01-30", "2027-07-01"):  # a weekday, a weekend day, an ordinary day: 调休 unknown
+        with pytest.raises(CalendarGap) as info:
+            cal.is_workday(D.fromisoformat(day))
+        assert "only the statutory holidays of 2027" in str(info.value) and "cn-workdays.calendar.yaml" in str(info.value)
+    with pytest.raises(CalendarGap) as info:
+        cal.is_workday(D(2028, 3, 1))
+    assert "no holiday schedule for 2028" in str(info.value)
+
+
+def test_a_statutory_only_year_lists_no_workdays(tmp_path):
+    f = tmp_path / "x.calendar.yaml"
+    f.write_text("id: test\ntitle: t\nyears:\n  2028:\n    status: statutory_only\n    source: 放假办法\n"
+                 "    holidays: ['2028-01-01']\n    workdays: ['2028-01-08']\n", encoding="utf-8")
+    problems = check_file(f)
+    assert any("no make-up workdays" in p.message for p in problems)
+    f.write_text("id: test\ntitle: t\nyears:\n  2028:\n    status: statutory_only\n    source: 放假办法\n"
+                 "    holidays: ['2028-01-01']\n    workdays: []\n", encoding="utf-8")
+    assert check_file(f) == []  # a statutory holiday on a Saturday is allowed here
+    assert load(f).is_workday(D(2028, 1, 1)) is False
