@@ -103,7 +103,8 @@ def render_receipt(receipt, policy: Policy) -> str:
         "",
     ]
     for f in receipt.findings:
-        lines.extend(_finding_lines(f))
+        if f.result != "not_applicable":  # the JSON receipt keeps them; a reader needs the rules that bit
+            lines.extend(_finding_lines(f))
     for g in receipt.groups:
         lines += ["", f"【{g.id}】需 {g.count} 名，候选名单 {g.wanted} 名"]
         for r in g.rounds:
