@@ -263,6 +263,19 @@ def _dated_policy(registry: Registry, policy_id: str, version: str | None, doc: 
     return registry.in_force(policy_id, as_date(date))
 
 
+def _receipt(registry: Registry, file: str):
+    """A receipt file and the policy version it names."""
+    doc = _read_document(file, "receipt_invalid")
+    named = (doc.data.get("policy") if isinstance(doc.data, dict) else None) or {}
+    return doc, registry.get(str(named.get("id")), str(named.get("version")))
+
+
+def _emit_receipt(receipt, policy, fmt: str, out: str | None) -> None:
+    if out:
+        Path(out).write_text(receipt.dumps(), encoding="utf-8")
+    click.echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
+
+
 def _pool(path: str | None, policy, required: bool = True):
     from policy_engine.pool import load_pool
     if path is None:
@@ -357,9 +370,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
     except EngineError as exc:
         _fail(exc, err_fmt)
         return
-    if out:
-        Path(out).write_text(receipt.dumps(), encoding="utf-8")
-    click.echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
+    _emit_receipt(receipt, policy, fmt, out)
 
 
 @main.command("replenish")
@@ -386,9 +397,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
     err_fmt = "json" if fmt == "json" else "text"
     try:
         registry = _registry(policy_dirs, err_fmt)
-        doc = _read_document(receipt_file, "receipt_invalid")
-        data = doc.data if isinstance(doc.data, dict) else {}
-        policy = registry.get(str((data.get("policy") or {}).get("id")), str((data.get("policy") or {}).get("version")))
+        doc, policy = _receipt(registry, receipt_file)
         pool = _pool(pool_file, policy)
         result = verify(registry, pool, doc)
         if not result.ok:
@@ -398,15 +407,13 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
         if not isinstance(answers, dict):
             raise CaseError([problem("request_invalid", "answers are a mapping of expert id to answer",
                                      file=answers_file, hint="E0042: accepted")])
-        request = dict(data["request"])
+        request = dict(doc.data["request"])
         request["answers"] = {**(request.get("answers") or {}), **answers}
-        receipt = draw(policy, pool, request, data["seed"], data.get("commitment"))
+        receipt = draw(policy, pool, request, doc.data["seed"], doc.data.get("commitment"))
     except EngineError as exc:
         _fail(exc, err_fmt)
         return
-    if out:
-        Path(out).write_text(receipt.dumps(), encoding="utf-8")
-    click.echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
+    _emit_receipt(receipt, policy, fmt, out)
 
 
 @main.command("verify-draw")
@@ -430,9 +437,7 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
     from policy_engine.draw import verify
     try:
         registry = _registry(policy_dirs, fmt)
-        doc = _read_document(receipt_file, "receipt_invalid")
-        data = doc.data if isinstance(doc.data, dict) else {}
-        policy = registry.get(str((data.get("policy") or {}).get("id")), str((data.get("policy") or {}).get("version")))
+        doc, policy = _receipt(registry, receipt_file)
         pool = _pool(pool_file, policy)
         result = verify(registry, pool, doc)
     except EngineError as exc:

@@ -37,14 +37,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import schema as _schema
-from .errors import CaseError, LookupFailure, problem
-from .evaluate import Run
+from .errors import CaseError, problem
 from .expr import Span, Unknown, bind, compile_condition, evaluate
 from .model import Mode, Policy
 from .pool import Pool, PoolExpert, no_gc
-from .selection import (Context, Reason, assess, context, expert_facts, expert_rules, invalid, judge_panel, located,
-                        mode_of)
+from .selection import (Context, Reason, assess, checked, context, expert_facts, expert_rules, in_force_on, invalid,
+                        judge_panel, located, mode_of)
 from .verdict import FAILED, PASSED, Finding, dumps
 from .yamlio import Document
 
@@ -172,13 +170,7 @@ def parse_request(request: Any, policy: Policy, file: str | None = None) -> Draw
 
 def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
     file = doc.file
-    if not isinstance(doc.data, Mapping):
-        raise invalid("a draw request is a mapping (date, mode, count, ...)", file)
-    found = _schema.check(doc, "draw-request")
-    if found:
-        raise CaseError([problem("request_invalid", p.message, file=p.file, line=p.line, column=p.column,
-                                 path=p.path, hint=p.hint) for p in found])
-    data = _plain(doc.data)
+    data = _plain(checked(doc, "draw-request", "draw request (date, mode, count, ...)"))
     mode = mode_of(policy, data["mode"], file)
     if not mode.draws:
         raise invalid(f"mode '{mode.id}' ({mode.title or mode.method}) is not drawn by lot", file, "mode",
@@ -477,11 +469,7 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
                                      hint=f"SHA-256 of this seed is {expected}; use the seed whose commitment was "
                                           "published")])
         commitment_hex = expected
-    import datetime as _dt
-    if not policy.in_force.covers(_dt.date.fromisoformat(req.date)):
-        raise LookupFailure([problem("not_in_force", f"{policy.id} version {policy.version} is in force "
-                                     f"{policy.in_force.describe()}, not on {req.date} (the request's date)",
-                                     hint="use Registry.in_force(policy_id, date) to pick the version in force")])
+    in_force_on(policy, req.date, "request")
     selection = policy.selection
     rules = selection.draw
     multiplier = rules.multiplier if rules else 1
@@ -693,13 +681,7 @@ MAX_DIFFERENCES = 50
 
 def check_receipt(data: Any, file: str | None = None) -> Mapping:
     doc = data if isinstance(data, Document) else Document(data, {}, file or "<receipt>")
-    if not isinstance(doc.data, Mapping):
-        raise CaseError([problem("receipt_invalid", "a receipt is a JSON object", file=doc.file)])
-    found = _schema.check(doc, "receipt")
-    if found:
-        raise CaseError([problem("receipt_invalid", p.message, file=p.file, line=p.line, column=p.column, path=p.path,
-                                 hint=p.hint) for p in found])
-    return doc.data
+    return checked(doc, "receipt", "receipt (a JSON object)", "receipt_invalid")
 
 
 def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Verification:

@@ -19,15 +19,14 @@ Combining table (first row that matches wins):
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
-from . import schema as _schema
-from .errors import CaseError, problem
+from .errors import CaseError
 from .evaluate import combine
 from .model import Policy
 from .pool import Pool
-from .selection import (COMPUTED_PANEL_FACTS, assess, context, expert_facts, expert_rules, invalid, judge_panel, located,
-                        mode_of, _facts)
+from .selection import (COMPUTED_PANEL_FACTS, _facts, assess, checked, context, expert_facts, expert_rules,
+                        in_force_on, invalid, judge_panel, located, mode_of)
 from .verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
 from .yamlio import Document
 
@@ -47,19 +46,9 @@ def check_panel(policy: Policy, pool: Pool, request: Any, *, file: str | None = 
 
 def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
     file = doc.file
-    if not isinstance(doc.data, Mapping):
-        raise invalid("a panel request is a mapping (date, mode, members, ...)", file)
-    found = _schema.check(doc, "panel-request")
-    if found:
-        raise CaseError([problem("request_invalid", p.message, file=p.file, line=p.line, column=p.column,
-                                 path=p.path, hint=p.hint) for p in found])
-    data = doc.data
-    import datetime as _dt
+    data = checked(doc, "panel-request", "panel (date, mode, members, ...)")
     as_of = str(data["date"])
-    if not policy.in_force.covers(_dt.date.fromisoformat(as_of)):
-        from .errors import LookupFailure
-        raise LookupFailure([problem("not_in_force", f"{policy.id} version {policy.version} is in force "
-                                     f"{policy.in_force.describe()}, not on {as_of} (the panel's date)")])
+    in_force_on(policy, as_of, "panel")
     mode = mode_of(policy, data["mode"], file)
     ctx = context(data, policy, file)
     members = []

@@ -23,7 +23,6 @@ from .errors import CaseError, Problem, problem
 from .evaluate import Run, conditions_of, judge, plan
 from .expr import bind
 from .model import Policy, Rule
-from .pool import PoolExpert
 from .verdict import ERROR, FIRED, UNKNOWN, Finding
 from .vocabulary import check_case
 
@@ -34,6 +33,28 @@ COMPUTED_PANEL_FACTS = ("panel.mode", "panel.size", "panel.designated_count", "p
 
 def invalid(message: str, file: str | None, path: str | None = None, hint: str | None = None) -> CaseError:
     return CaseError([problem("request_invalid", message, file=file, path=path, hint=hint)])
+
+
+def checked(doc, schema_name: str, what: str, code: str = "request_invalid") -> Mapping:
+    """The document's data, once it is a mapping valid under schemas/<schema_name>.schema.json."""
+    from . import schema as _schema
+    if not isinstance(doc.data, Mapping):
+        raise CaseError([problem(code, f"a {what} is a mapping", file=doc.file,
+                                 hint=f"see schemas/{schema_name}.schema.json")])
+    found = _schema.check(doc, schema_name)
+    if found:
+        raise CaseError([problem(code, p.message, file=p.file, line=p.line, column=p.column, path=p.path,
+                                 hint=p.hint) for p in found])
+    return doc.data
+
+
+def in_force_on(policy: Policy, date: str, what: str) -> None:
+    """LookupFailure unless `policy` is in force on the request's date."""
+    from .errors import LookupFailure
+    if not policy.in_force.covers(_dt.date.fromisoformat(date)):
+        raise LookupFailure([problem("not_in_force", f"{policy.id} version {policy.version} is in force "
+                                     f"{policy.in_force.describe()}, not on {date} (the {what}'s date)",
+                                     hint="use Registry.in_force(policy_id, date) to pick the version in force")])
 
 
 def located(exc: CaseError, doc) -> CaseError:
@@ -226,6 +247,3 @@ def mode_of(policy: Policy, mode_id: str, file: str | None):
                       (f"did you mean '{close[0]}'? " if close else "") + "modes: " + ", ".join(ids))
     return mode
 
-
-def year_of(date: str) -> int:
-    return _dt.date.fromisoformat(date).year

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from policy_engine import CaseError, LookupFailure, Registry
