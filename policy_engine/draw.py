@@ -146,6 +146,7 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class DrawRequest:
+    file: str  # where the request came from, for problems
     text: str  # the request as JSON (canonical), recorded in the receipt
     date: str
     mode: Mode
@@ -194,7 +195,7 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
             where = f"groups[{i}].candidates" if "groups" in data else "candidates"
             raise invalid(f"{g.candidates} candidates are fewer than {g.count} x {multiplier}", file, where,
                           "leave candidates out to list the policy's minimum")
-    return DrawRequest(json.dumps(data, ensure_ascii=False, sort_keys=True), data["date"], mode, tuple(groups), ctx,
+    return DrawRequest(file, json.dumps(data, ensure_ascii=False, sort_keys=True), data["date"], mode, tuple(groups), ctx,
                        data.get("supervisor"), dict(data.get("answers") or {}))
 
 
@@ -499,8 +500,9 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
         taken.update(c.expert for c in result.candidates)
     stray = sorted(set(answers) - known)
     if stray:
-        raise invalid(f"answers name experts who are not candidates of this draw: {', '.join(stray)}",
-                      request_file, "answers", "answers are for the candidates listed in the receipt")
+        exc = invalid(f"answers name experts who are not candidates of this draw: {', '.join(stray)}",
+                      req.file, "answers", "answers are for the candidates listed in the receipt")
+        raise located(exc, request) if isinstance(request, Document) else exc
     findings = list(findings) + extra
     short = any(len(g.panel) < g.count for g in results) or any(
         f.rule == "candidates" and f.result == FAILED for f in extra)
