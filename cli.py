@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from policy_engine import CaseError, EngineError, PolicyError, Registry, decide
+from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide
 from policy_engine.engine import as_date
 from policy_engine.errors import Problem, problem
 from policy_engine.golden import default_fixture_dir, run_all
@@ -169,10 +169,13 @@ def _no_duplicates(pairs):
 
 @main.command("decide")
 @click.option("--policy", "policy_id", required=True, help="Policy id, e.g. xj-iit-expert-pool (see `list`).")
-@click.option("--decision", required=True, type=click.Choice(["entry", "exit", "recusal", "deadline"]),
+@click.option("--decision", required=True, type=click.Choice(list(DECISIONS)),
               help="entry: may this person enter? exit: must this expert leave, or has the term lapsed? "
                    "recusal: must this expert step aside from this matter? deadline: was this procedural "
-                   "step (step.kind) within its time limit or long enough, in days or working days?")
+                   "step (step.kind) within its time limit or long enough, in days or working days? "
+                   "sanction: which step of the sanction ladder applies, with which measures? "
+                   "apportion: which responsibility does each person involved bear? "
+                   "score: the grade of an evaluation sheet? gate: may this matter go on to its next step?")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="The date the question is asked for; picks the policy version in force then. Default: today.")
 @click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")

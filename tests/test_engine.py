@@ -272,12 +272,13 @@ def test_every_policy_file_carries_the_schema_modeline():
 
 
 def test_chongqing_before_it_took_effect_and_without_pool_rules(registry):
+    """003 answers accountability questions only: it has no pool, so no entry, exit or recusal."""
     cq = "chongqing-petition-responsibility"
     with pytest.raises(LookupFailure) as info:
         registry.in_force(cq, dt.date(2017, 5, 22))
     assert info.value.code == "not_in_force" and "2017-05-23" in str(info.value)
     policy = registry.in_force(cq, dt.date(2017, 5, 23))
-    assert policy.decisions() == ()
+    assert policy.decisions() == ("sanction", "apportion")
     with pytest.raises(LookupFailure) as info:
         decide(policy, "entry", {}, "2020-01-01")
     assert info.value.code == "unsupported_decision"
