@@ -7,6 +7,11 @@ stored verdicts (a deliberate act: review the diff).
 
 The fixture's quote must be one of the quotes the verdict's findings carry, so a fixture
 cannot claim to exercise an article its verdict never touches.
+
+A fixture whose `expect` is an error code (case_invalid) is a rejected input: deciding it
+must raise that error, whose problems are stored in `<name>.rejected.json` (without the
+file name, so the stored bytes do not depend on where the fixtures are), and whose
+messages must contain the fixture's quote.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from pathlib import Path
 
 from . import schema as _schema
 from .engine import decide
-from .errors import EngineError
+from .errors import CODES, EngineError
+from .verdict import dumps
 from .registry import Registry
 from .yamlio import YamlProblem, read
 
@@ -37,8 +43,36 @@ def fixture_files(root) -> list[Path]:
     return sorted(p for p in root.rglob("*.yaml"))
 
 
-def golden_path(fixture: Path) -> Path:
-    return fixture.with_suffix(".verdict.json")
+def golden_path(fixture: Path, rejected: bool = False) -> Path:
+    return fixture.with_suffix(".rejected.json" if rejected else ".verdict.json")
+
+
+def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
+    name = str(fixture)
+    if update:
+        if not golden.exists() or golden.read_text(encoding="utf-8") != text:
+            golden.write_text(text, encoding="utf-8")
+            return Result(name, True, "updated")
+        return Result(name, True)
+    if not golden.exists():
+        return Result(name, False, f"no golden file {golden.name}: run `policy-engine test --update` and review it")
+    stored = golden.read_text(encoding="utf-8")
+    if stored != text:
+        diff = "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
+                                            fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
+        return Result(name, False, "the verdict differs from the stored golden verdict", diff)
+    return Result(name, True)
+
+
+def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool) -> Result:
+    name = str(fixture)
+    if exc.code != data["expect"]:
+        return Result(name, False, f"rejected with {exc.code}, the fixture expects {data['expect']!r}: {exc}")
+    if data["quote"] not in str(exc):
+        return Result(name, False, f"the fixture's quote {data['quote']!r} is not in the error: {exc}")
+    stored = {"error": exc.code, "problems": [{k: v for k, v in p.to_json().items() if k != "file"}
+                                              for p in exc.problems]}
+    return _compare(fixture, golden_path(fixture, rejected=True), dumps(stored), update)
 
 
 def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
@@ -59,36 +93,30 @@ def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Resu
                   else registry.in_force(data["policy"], as_of))
         verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
     except EngineError as exc:
+        if data["expect"] in CODES:
+            return _rejected(fixture, exc, data, update)
         return Result(name, False, f"{exc.code}: {exc}")
+    if data["expect"] in CODES:
+        return Result(name, False, f"the fixture expects the input to be rejected ({data['expect']}), "
+                                   f"but it was decided: {verdict.outcome}")
     quotes = {f.quote for f in verdict.findings} | {f.exception[2] for f in verdict.findings if f.exception}
     if not any(data["quote"] in q or q in data["quote"] for q in quotes):
         return Result(name, False, f"the fixture's quote {data['quote']!r} is not among the quotes of its verdict's findings")
     if verdict.outcome != data["expect"]:
         return Result(name, False, f"outcome {verdict.outcome!r}, the fixture expects {data['expect']!r}")
-    text = verdict.dumps()
-    golden = golden_path(fixture)
-    if update:
-        if not golden.exists() or golden.read_text(encoding="utf-8") != text:
-            golden.write_text(text, encoding="utf-8")
-            return Result(name, True, "updated")
-        return Result(name, True)
-    if not golden.exists():
-        return Result(name, False, f"no golden verdict {golden.name}: run `policy-engine test --update` and review it")
-    stored = golden.read_text(encoding="utf-8")
-    if stored != text:
-        diff = "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
-                                            fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
-        return Result(name, False, "the verdict differs from the stored golden verdict", diff)
-    return Result(name, True)
+    return _compare(fixture, golden_path(fixture), verdict.dumps(), update)
 
 
 def run_all(registry: Registry, root, update: bool = False) -> list[Result]:
     results = [run_fixture(registry, f, update) for f in fixture_files(root)]
     if not update:
         # a stored verdict without its fixture is a leftover: report it
-        for golden in sorted(Path(root).rglob("*.verdict.json")) if Path(root).is_dir() else []:
-            if not golden.with_name(golden.name.replace(".verdict.json", ".yaml")).exists():
-                results.append(Result(str(golden), False, "golden verdict without a fixture"))
+        stored = sorted([*Path(root).rglob("*.verdict.json"), *Path(root).rglob("*.rejected.json")]) \
+            if Path(root).is_dir() else []
+        for golden in stored:
+            suffix = ".verdict.json" if golden.name.endswith(".verdict.json") else ".rejected.json"
+            if not golden.with_name(golden.name.replace(suffix, ".yaml")).exists():
+                results.append(Result(str(golden), False, "golden file without a fixture"))
     return results
 
 

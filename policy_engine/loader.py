@@ -351,7 +351,9 @@ class _Builder:
     def sanctions(self, raw: dict, index, vocabulary: Vocabulary, has_exit: bool) -> Sanctions | None:
         at = ("accountability", "sanctions")
         grounds = [self.rule(r, at + ("grounds", i), "when", index, vocabulary) for i, r in enumerate(raw["grounds"])]
-        levels = [self.level(lv, at + ("levels", i), index, vocabulary, has_exit) for i, lv in enumerate(raw["levels"])]
+        ground_ids = [g["id"] for g in raw["grounds"]]
+        levels = [self.level(lv, at + ("levels", i), index, vocabulary, has_exit, ground_ids)
+                  for i, lv in enumerate(raw["levels"])]
         also = [self.rule(r, at + ("also", i), "when", index, vocabulary) for i, r in enumerate(raw.get("also", ()))]
         provisions = [self.provision(r, at + ("provisions", i), index, vocabulary)
                       for i, r in enumerate(raw.get("provisions", ()))]
@@ -359,17 +361,25 @@ class _Builder:
             return None
         return Sanctions(tuple(grounds), tuple(levels), tuple(also), tuple(provisions), raw.get("note"))
 
-    def level(self, raw: dict, at: tuple, index, vocabulary: Vocabulary, has_exit: bool) -> Level | None:
+    def level(self, raw: dict, at: tuple, index, vocabulary: Vocabulary, has_exit: bool,
+              ground_ids: list[str]) -> Level | None:
         applies = self.test(raw["applies_when"], at + ("applies_when",), vocabulary) if "applies_when" in raw else None
         branches = []
         for j, br in enumerate(raw["branches"]):
             b_at = at + ("branches", j)
             cite = self.citation(br["cite"], b_at, index, br["quote"])
             test = self.test(br["when"], b_at + ("when",), vocabulary) if "when" in br else Test("all")
+            needs = br.get("ground", True)
+            named = tuple(needs) if isinstance(needs, list) else ()
+            for k, gid in enumerate(named):
+                if gid not in ground_ids:
+                    close = difflib.get_close_matches(gid, ground_ids, n=1)
+                    self.add("reference", b_at + ("ground", k), f"'{gid}' is not a ground of this ladder",
+                             f"did you mean '{close[0]}'?" if close else "grounds: " + ", ".join(ground_ids))
             if test is not None:
                 rule = Rule(br["id"], br.get("title") or raw["title"], cite, br["quote"], raw["strength"], test,
                             applies, (), (), br.get("note"))
-                branches.append(Branch(rule, bool(br.get("ground", True))))
+                branches.append(Branch(rule, needs is not False, named))
         measures = []
         for j, m in enumerate(raw["measures"]):
             m_at = at + ("measures", j)
@@ -571,6 +581,10 @@ class _Builder:
                 close = difflib.get_close_matches(rid, list(by_id), n=1)
                 self.add("reference", at + ("feeds", k), f"'{rid}' is not an exit trigger of this policy",
                          f"did you mean '{close[0]}'?" if close else "exit triggers: " + (", ".join(by_id) or "none"))
+            elif not any(vocabulary.facts[f].type == "events" and "evaluation" in vocabulary.facts[f].kinds
+                         for f in by_id[rid].test.facts()):
+                self.add("reference", at + ("feeds", k), f"exit trigger '{rid}' counts no evaluation events",
+                         "feeds: lists triggers whose condition reads events of kind evaluation (expert.events)")
             else:
                 feeds.append(by_id[rid])
         if raw.get("feeds") and "date" not in s:

@@ -127,7 +127,8 @@ class Branch:
     """One alternative of a level: a rule (cite, quote, when) that may also need a ground."""
 
     rule: Rule
-    ground: bool
+    ground: bool  # needs a ground
+    grounds: tuple[str, ...] = ()  # ...one of these (ids); empty: any ground of the ladder
 
 
 @dataclass(frozen=True, slots=True)

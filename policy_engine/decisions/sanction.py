@@ -4,8 +4,9 @@ The ladder is declared in the policy (accountability.sanctions): grounds (情形
 the lightest to the heaviest, each with branches (the article's alternatives, 或) and
 measures, measures that apply beside any level (`also`), and procedural provisions.
 
-A branch holds when its `when` holds and, unless it says `ground: false` (escalation by
-history), a ground is present. A level holds when any branch holds. Everything is
+A branch holds when its `when` holds and a ground is present: any ground of the ladder,
+or one of the grounds it lists (`ground: [ids]`); `ground: false` needs none (escalation
+by history). A level holds when any branch holds. Everything is
 three-valued. Combining table (first row that matches wins):
 
   | a level heavier than every level that holds is unknown | undetermined       |
@@ -59,7 +60,7 @@ def conditions(policy):
 def run(policy, state):
     s = policy.sanctions
     findings = [judge(rule, state, "trigger") for rule in s.grounds]
-    ground = any_of([_value(f) for f in findings])
+    grounds = {f.rule: _value(f) for f in findings}
     held = []
     for level in s.levels:
         values = []
@@ -67,6 +68,7 @@ def run(policy, state):
             f = judge(branch.rule, state, "trigger")
             v = _value(f)
             if branch.ground and f.result != NOT_APPLICABLE:
+                ground = any_of([grounds[g] for g in branch.grounds] if branch.grounds else list(grounds.values()))
                 v = all_of([ground, v])
                 f = _settle(f, v)
             findings.append(f)
