@@ -208,7 +208,7 @@ def test_unknown_policy_suggests(registry):
 
 def test_unsupported_decision(xj):
     with pytest.raises(LookupFailure) as info:
-        decide(xj, "sanction", clean_expert(), "2026-11-23")
+        decide(xj, "gate", clean_expert(), "2026-11-23")
     assert info.value.code == "unsupported_decision"
 
 
@@ -216,6 +216,7 @@ def test_policy_digest_covers_the_vocabulary_and_the_calendar_it_counts_with(xj,
     import hashlib
     digest = hashlib.sha256((ROOT / "policies" / XJ / "2025-04-21.yaml").read_bytes())
     digest.update((ROOT / "policies" / "_shared" / "expert-pool.vocab.yaml").read_bytes())
+    digest.update((ROOT / "policies" / "_shared" / "accountability.vocab.yaml").read_bytes())  # imports in order
     digest.update((ROOT / "policies" / "_shared" / "cn-workdays.calendar.yaml").read_bytes())  # 004 counts working days
     assert xj.sha256 == digest.hexdigest()
     gy = registry.in_force("guiyang-petition-expert-pool", "2026-11-23")  # counts calendar days only
