@@ -148,6 +148,9 @@ def _measures(policy, level, state) -> list[Finding]:
             missing = tuple(sorted({x for e in exit_findings for x in e.missing_facts}))
             f = dataclasses.replace(f, result=UNKNOWN, missing_facts=missing, note=_join(
                 m.note, "出库决定无法确定：取消资格须与出库决定一致，先补充出库决定所缺事实。"))
+        elif outcome == "lapsed":
+            f = dataclasses.replace(f, result=NOT_AVAILABLE, note=_join(
+                m.note, "出库决定为 lapsed：聘期已经届满，专家身份已经失效，无从取消专家资格。"))
         else:
             f = dataclasses.replace(f, result=NOT_AVAILABLE, note=_join(
                 m.note, f"出库决定为 {outcome}：依本办法出库规定，现有事实不构成终止专家资格的情形，本措施不可采取。"))
