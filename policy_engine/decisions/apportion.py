@@ -13,7 +13,8 @@ facts. For one person, rules in order (first row that matches wins):
 One finding per person, naming the person, the role and the responsibility (values), with
 the sentence that assigns it. Outcome: apportioned, or undetermined when a person's
 responsibility is unknown or the list of people is missing. Missing record fields are
-named by their place in the list (responsibility.people[2].took_part).
+named by the record's id (responsibility.people[赵委员].took_part): the list is sorted by
+date when it is read, so a position would not be the case's own.
 """
 from __future__ import annotations
 
@@ -44,27 +45,27 @@ def run(policy, state):
                                         quote=a.otherwise.quote, missing_facts=(a.each,),
                                         note=f"未列出涉及的人员（{a.each}）。"),)
     findings = []
-    for i, record in enumerate(records):
+    for i, record in enumerate(records):  # sorted by date (stable)
         facts = dict(state.present)
         facts.update({f"{a.alias}.{key}": value for key, value in record.items()})
         one = Run(bind(facts, a.facts, state.as_of), facts, state.as_of)
-        findings.append(_person(a, one, i, record))
-        place = f"{a.each}[{i}]"
+        place = f"{a.each}[{record.get('id', i)}]"
+        findings.append(_person(a, one, place, record))
         state.trace.extend(Step(s.rule, f"{place}.{s.part}", s.expression, s.value) for s in one.trace)
         state.errors.extend(one.errors)
     unsettled = any(f.result in (UNKNOWN, ERROR) for f in findings)
     return ("undetermined" if unsettled else "apportioned"), tuple(findings)
 
 
-def _person(a, one: Run, i: int, record) -> Finding:
-    values = (("person", record.get("id", str(i + 1))), ("role", record.get("role")))
+def _person(a, one: Run, place: str, record) -> Finding:
+    values = (("person", record.get("id")), ("role", record.get("role")))
     prefix = f"{a.alias}."
     for rule, assigns in a.rules:
         f = judge(rule, one, "trigger")
         if f.result in (NOT_APPLICABLE, NOT_FIRED):
             continue
         if f.result in (UNKNOWN, ERROR):
-            missing = tuple(f"{a.each}[{i}].{m[len(prefix):]}" if m.startswith(prefix) else m for m in f.missing_facts)
+            missing = tuple(f"{place}.{m[len(prefix):]}" if m.startswith(prefix) else m for m in f.missing_facts)
             return dataclasses.replace(f, values=values, missing_facts=missing)
         if f.result == EXEMPT:
             return dataclasses.replace(f, values=values + (("responsibility", "none"),))
