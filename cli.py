@@ -20,6 +20,7 @@ import click
 
 from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide
 from policy_engine.engine import as_date
+from policy_engine.case_schema import case_schema
 from policy_engine.errors import Problem, problem
 from policy_engine.golden import default_fixture_dir, run_all
 from policy_engine import workdays
@@ -223,13 +224,15 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
 @main.command("facts")
 @click.option("--policy", "policy_id", required=True, help="Policy id (see `list`).")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Pick the version in force then (default: newest).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "schema"]), default="text", show_default=True,
+              help="text or json: the facts; schema: a JSON Schema (Draft 2020-12) of the cases the policy accepts.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
               help="Policy folder(s) to load (default: the bundled policies/).")
 def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     """List the facts a case may state under a policy, with types and meanings.
 
     Facts marked [attested] are the pool office's judgement; the engine never guesses them.
+    --format schema prints the same as a JSON Schema of the case, for the systems that send cases.
     """
     registry = _registry(policy_dirs, fmt)
     try:
@@ -238,6 +241,10 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
         _fail(exc, fmt)
         return
     facts = policy.vocabulary.facts
+    if fmt == "schema":
+        click.echo(dumps(case_schema(facts, f"https://policy-engine.invalid/schemas/cases/{policy.id}.schema.json",
+                                     f"Case for {policy.id} {policy.version}")), nl=False)
+        return
     if fmt == "json":
         out = {}
         for name, f in facts.items():

@@ -497,7 +497,8 @@ class _Builder:
         for k in order:
             band = bands[k]
             if band.low > expect:
-                self.add("score_sheet", at + (k, "min"), f"the bands leave {expect}-{band.low - 1} uncovered",
+                gap = f"{expect}" if expect == band.low - 1 else f"{expect}-{band.low - 1}"
+                self.add("score_sheet", at + (k, "min"), f"the bands leave {gap} uncovered",
                          f"the bands must cover {low}-{high} without gaps")
             elif band.low < expect:
                 self.add("score_sheet", at + (k, "min"), f"band {band.label} overlaps the band below it at {band.low}",

@@ -243,7 +243,7 @@ def test_the_case_is_not_modified(xj):
     assert case == before
 
 
-@pytest.mark.parametrize("name", ["policy", "vocabulary", "verdict", "fixture", "calendar"])
+@pytest.mark.parametrize("name", ["policy", "vocabulary", "verdict", "fixture", "calendar", "accountability.case"])
 def test_every_schema_property_is_described(name):
     """Editors show descriptions on hover: every property of the published schemas has one."""
     schema = json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
