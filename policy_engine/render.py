@@ -121,17 +121,17 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         if section and section != heading:
             lines.append(f"【{section}】")
             heading = section
-        lines.extend(_finding(f, verdict.decision))
+        lines.extend(_finding(f, section in ("措施", "并用措施")))
     if verdict.missing_facts:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
     return "\n".join(lines)
 
 
-def _finding(f: Finding, decision: str) -> list[str]:
+def _finding(f: Finding, measure: bool) -> list[str]:
     mark = MARK.get(f.result, "✗")
     title = f"{f.title}　" if f.title else ""
-    force = MEASURE if decision == "sanction" and f.result in ("applies", "not_available") else STRENGTH
+    force = MEASURE if measure and f.result in ("applies", "not_available") else STRENGTH
     lines = [f"{mark} {f.cite}　{title}{RESULT.get(f.result, f.result)}　[{force.get(f.strength, f.strength)}]",
              f"    “{f.quote}”"]
     if f.values:
