@@ -18,8 +18,9 @@ from pathlib import Path
 
 import click
 
-from policy_engine import CaseError, EngineError, PolicyError, Registry, decide
+from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide
 from policy_engine.engine import as_date
+from policy_engine.case_schema import case_schema
 from policy_engine.errors import Problem, problem
 from policy_engine.golden import default_fixture_dir, run_all
 from policy_engine import workdays
@@ -174,10 +175,13 @@ def _no_duplicates(pairs):
 
 @main.command("decide")
 @click.option("--policy", "policy_id", required=True, help="Policy id, e.g. xj-iit-expert-pool (see `list`).")
-@click.option("--decision", required=True, type=click.Choice(["entry", "exit", "recusal", "deadline"]),
+@click.option("--decision", required=True, type=click.Choice(list(DECISIONS)),
               help="entry: may this person enter? exit: must this expert leave, or has the term lapsed? "
                    "recusal: must this expert step aside from this matter? deadline: was this procedural "
-                   "step (step.kind) within its time limit or long enough, in days or working days?")
+                   "step (step.kind) within its time limit or long enough, in days or working days? "
+                   "sanction: which step of the sanction ladder applies, with which measures? "
+                   "apportion: which responsibility does each person involved bear? "
+                   "score: the grade of an evaluation sheet? gate: may this matter go on to its next step?")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="The date the question is asked for; picks the policy version in force then. Default: today.")
 @click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")
@@ -491,13 +495,15 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
 @main.command("facts")
 @click.option("--policy", "policy_id", required=True, help="Policy id (see `list`).")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Pick the version in force then (default: newest).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "schema"]), default="text", show_default=True,
+              help="text or json: the facts; schema: a JSON Schema (Draft 2020-12) of the cases the policy accepts.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
               help="Policy folder(s) to load (default: the bundled policies/).")
 def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     """List the facts a case may state under a policy, with types and meanings.
 
     Facts marked [attested] are the pool office's judgement; the engine never guesses them.
+    --format schema prints the same as a JSON Schema of the case, for the systems that send cases.
     """
     registry = _registry(policy_dirs, fmt)
     try:
@@ -506,6 +512,10 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
         _fail(exc, fmt)
         return
     facts = policy.vocabulary.facts
+    if fmt == "schema":
+        click.echo(dumps(case_schema(facts, f"https://policy-engine.invalid/schemas/cases/{policy.id}.schema.json",
+                                     f"Case for {policy.id} {policy.version}")), nl=False)
+        return
     if fmt == "json":
         out = {}
         for name, f in facts.items():

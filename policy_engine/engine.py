@@ -48,6 +48,9 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
             "unsupported_decision", f"{known}{policy.id} {policy.version} has no {decision} rules (it answers: {offered})",
             hint="decisions: " + ", ".join(DECISIONS))])
     facts = check_case(case, policy.vocabulary, case_file)
+    checker = getattr(kind, "check", None)
+    if checker is not None:  # inputs a decision rejects beyond their types (a score above an item's maximum)
+        checker(policy, facts, case_file)
     iso = day.isoformat()
     compiled = policy.plans.get(decision)
     if compiled is None:

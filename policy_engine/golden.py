@@ -1,9 +1,5 @@
 """Golden cases: fixtures/<policy>/<decision>/<name>.yaml, each with its verdict beside it.
 
-Draw fixtures (decision: draw) and panel fixtures (decision: panel) also name a pool
-file (`pool:`, relative to the fixture; the bundled ones are under fixtures/pools/) and,
-for a draw, the seed; a draw's golden file is its receipt, `<name>.receipt.json`.
-
 A fixture names the article and quote it exercises, its facts, the date, and the
 outcome it expects; `<name>.verdict.json` holds the engine's whole verdict for it. A run
 compares the verdict byte for byte with the stored one. `update=True` rewrites the
@@ -11,6 +7,15 @@ stored verdicts (a deliberate act: review the diff).
 
 The fixture's quote must be one of the quotes the verdict's findings carry, so a fixture
 cannot claim to exercise an article its verdict never touches.
+
+A fixture whose `expect` is an error code (case_invalid) is a rejected input: deciding it
+must raise that error, whose problems are stored in `<name>.rejected.json` (without the
+file name, so the stored bytes do not depend on where the fixtures are), and whose
+messages must contain the fixture's quote.
+
+Draw fixtures (decision: draw) and panel fixtures (decision: panel) also name a pool
+file (`pool:`, relative to the fixture; the bundled ones are under fixtures/pools/) and,
+for a draw, the seed; a draw's golden file is its receipt, `<name>.receipt.json`.
 """
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ from pathlib import Path
 
 from . import schema as _schema
 from .engine import decide
-from .errors import EngineError
+from .errors import CODES, EngineError
+from .verdict import dumps
 from .registry import Registry
 from .yamlio import YamlProblem, read
 
@@ -41,14 +47,43 @@ def fixture_files(root) -> list[Path]:
     return sorted(p for p in root.rglob("*.yaml"))
 
 
-SELECTION = ("draw", "panel")  # decisions answered by policy-engine draw and check-panel, with a pool
+SELECTION = ("draw", "panel")  # answered by policy-engine draw and check-panel, with a pool
+SUFFIXES = (".verdict.json", ".receipt.json", ".rejected.json")
 
 
-def golden_path(fixture: Path, decision: str | None = None) -> Path:
-    """<name>.verdict.json beside the fixture; <name>.receipt.json for a draw."""
-    if decision == "draw":
-        return fixture.with_suffix(".receipt.json")
-    return fixture.with_suffix(".verdict.json")
+def golden_path(fixture: Path, rejected: bool = False, decision: str | None = None) -> Path:
+    """<name>.verdict.json beside the fixture; .receipt.json for a draw; .rejected.json for a rejected input."""
+    if rejected:
+        return fixture.with_suffix(".rejected.json")
+    return fixture.with_suffix(".receipt.json" if decision == "draw" else ".verdict.json")
+
+
+def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
+    name = str(fixture)
+    if update:
+        if not golden.exists() or golden.read_text(encoding="utf-8") != text:
+            golden.write_text(text, encoding="utf-8")
+            return Result(name, True, "updated")
+        return Result(name, True)
+    if not golden.exists():
+        return Result(name, False, f"no golden file {golden.name}: run `policy-engine test --update` and review it")
+    stored = golden.read_text(encoding="utf-8")
+    if stored != text:
+        diff = "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
+                                            fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
+        return Result(name, False, "the result differs from the stored golden file", diff)
+    return Result(name, True)
+
+
+def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool) -> Result:
+    name = str(fixture)
+    if exc.code != data["expect"]:
+        return Result(name, False, f"rejected with {exc.code}, the fixture expects {data['expect']!r}: {exc}")
+    if data["quote"] not in str(exc):
+        return Result(name, False, f"the fixture's quote {data['quote']!r} is not in the error: {exc}")
+    stored = {"error": exc.code, "problems": [{k: v for k, v in p.to_json().items() if k != "file"}
+                                              for p in exc.problems]}
+    return _compare(fixture, golden_path(fixture, rejected=True), dumps(stored), update)
 
 
 def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
@@ -74,27 +109,19 @@ def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Resu
             outcome, text = verdict.outcome, verdict.dumps()
             quotes = {f.quote for f in verdict.findings} | {f.exception[2] for f in verdict.findings if f.exception}
     except EngineError as exc:
+        if data["expect"] in CODES:
+            return _rejected(fixture, exc, data, update)
         return Result(name, False, f"{exc.code}: {exc}")
     except ValueError as exc:
         return Result(name, False, str(exc))
+    if data["expect"] in CODES:
+        return Result(name, False, f"the fixture expects the input to be rejected ({data['expect']}), "
+                                   f"but it was decided: {outcome}")
     if not any(data["quote"] in q or q in data["quote"] for q in quotes):
         return Result(name, False, f"the fixture's quote {data['quote']!r} is not among the quotes of its verdict")
     if outcome != data["expect"]:
         return Result(name, False, f"outcome {outcome!r}, the fixture expects {data['expect']!r}")
-    golden = golden_path(fixture, data["decision"])
-    if update:
-        if not golden.exists() or golden.read_text(encoding="utf-8") != text:
-            golden.write_text(text, encoding="utf-8")
-            return Result(name, True, "updated")
-        return Result(name, True)
-    if not golden.exists():
-        return Result(name, False, f"no golden file {golden.name}: run `policy-engine test --update` and review it")
-    stored = golden.read_text(encoding="utf-8")
-    if stored != text:
-        diff = "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
-                                            fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
-        return Result(name, False, "the result differs from the stored golden file", diff)
-    return Result(name, True)
+    return _compare(fixture, golden_path(fixture, decision=data["decision"]), text, update)
 
 
 def _selection(policy, fixture: Path, data: dict, name: str):
@@ -109,8 +136,7 @@ def _selection(policy, fixture: Path, data: dict, name: str):
     pool = load_pool(fixture.parent / data["pool"], policy.vocabulary, display=data["pool"])
     if data["decision"] == "panel":
         verdict = check_panel(policy, pool, data["case"], file=name)
-        quotes = {f.quote for f in verdict.findings}
-        return verdict.outcome, verdict.dumps(), quotes
+        return verdict.outcome, verdict.dumps(), {f.quote for f in verdict.findings}
     if "seed" not in data:
         raise ValueError("a draw fixture states its seed (seed: <hex>)")
     receipt = draw(policy, pool, data["case"], data["seed"], data.get("commitment"), request_file=name)
@@ -123,11 +149,12 @@ def run_all(registry: Registry, root, update: bool = False) -> list[Result]:
     results = [run_fixture(registry, f, update) for f in fixture_files(root)]
     if not update:
         # a stored verdict without its fixture is a leftover: report it
-        stored = sorted([*Path(root).rglob("*.verdict.json"), *Path(root).rglob("*.receipt.json")]) \
+        stored = sorted(g for suffix in SUFFIXES for g in Path(root).rglob("*" + suffix)) \
             if Path(root).is_dir() else []
         for golden in stored:
-            if not golden.with_name(golden.name.replace(".verdict.json", ".yaml").replace(".receipt.json", ".yaml")).exists():
-                results.append(Result(str(golden), False, "golden verdict without a fixture"))
+            suffix = next(s for s in SUFFIXES if golden.name.endswith(s))
+            if not golden.with_name(golden.name.replace(suffix, ".yaml")).exists():
+                results.append(Result(str(golden), False, "golden file without a fixture"))
     return results
 
 

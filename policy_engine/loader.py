@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from . import schema as _schema
 from .errors import PolicyError, Problem, problem, sort_problems
 from .expr import Condition, Span, compile_condition
+from .loader_accountability import AccountabilityBuilder, element_ids
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
 from .sources import SourceIndex, cite_label, index_source
@@ -112,6 +113,15 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     deadlines = tuple(b.deadline(r, ("deadlines", "rules", i), index, vocabulary)
                       for i, r in enumerate(data.get("deadlines", {}).get("rules", ())))
     selection = b.selection(data["selection"], index, vocabulary) if "selection" in data else None
+    accountability = data.get("accountability", {})
+    has_exit = term is not None or bool(triggers)
+    sanctions = (b.sanctions(accountability["sanctions"], index, vocabulary, has_exit)
+                 if "sanctions" in accountability else None)
+    apportionment = (b.apportionment(accountability["apportionment"], index, vocabulary)
+                     if "apportionment" in accountability else None)
+    scoring = b.scoring(data["scoring"], index, vocabulary, triggers) if "scoring" in data else None
+    gates = tuple(b.rule(r, ("gates", "rules", i), "require", index, vocabulary)
+                  for i, r in enumerate(data.get("gates", {}).get("rules", ())))
     seen: dict[str, tuple] = {}
     for section, rules in (("entry.criteria", criteria), ("exit.triggers", triggers), ("recusal.grounds", grounds),
                            ("deadlines.rules", deadlines),
@@ -127,13 +137,26 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
                       "verdicts name rules by id; give each rule its own")
             else:
                 seen[rule.id] = (f"{section}[{i}]",)
+    for rid, at in element_ids(data):
+        if rid in seen:
+            b.add("duplicate_rule", at, f"id '{rid}' is also used at {seen[rid][0]}",
+                  "verdicts name findings by id; give each element its own")
+        else:
+            seen[rid] = (_render(at[:-1]),)
     if b.problems:
         return None, b.problems
     digest = hashlib.sha256(raw_bytes)
     for part in digest_parts:
         digest.update(part)
-    if _uses_calendar((*criteria, *triggers, *grounds, *deadlines, *(term.limits if term else ()),
-                       *(selection.exclusions + selection.panel if selection else ())),
+    extra_rules = list(gates)
+    if sanctions is not None:
+        extra_rules += [*sanctions.grounds, *(br.rule for lv in sanctions.levels for br in lv.branches),
+                        *sanctions.also, *sanctions.provisions]
+    if apportionment is not None:
+        extra_rules += [rule for rule, _ in apportionment.rules]
+    if selection is not None:
+        extra_rules += [*selection.exclusions, *selection.panel]
+    if _uses_calendar((*criteria, *triggers, *grounds, *deadlines, *(term.limits if term else ()), *extra_rules),
                       term.ends if term else None):
         from .workdays import CALENDAR_FILE
         digest.update(CALENDAR_FILE.read_bytes())
@@ -141,14 +164,15 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         id=data["id"], version=data["version"], title=data["title"], issuer=data["issuer"],
         document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
         defects=defects, vocabulary=vocabulary, criteria=criteria, term=term, triggers=triggers, grounds=grounds,
-        deadlines=deadlines, selection=selection,
+        deadlines=deadlines, sanctions=sanctions, apportionment=apportionment, scoring=scoring, gates=gates,
+        selection=selection,
         sha256=digest.hexdigest(), file=display, source_file=_display(b.source_path), source_sha256=index.sha256,
         quotes_verified=b.quotes,
     )
     return policy, []
 
 
-class _Builder:
+class _Builder(AccountabilityBuilder):
     def __init__(self, doc: Document, path: Path, cache: _Cache):
         self.doc = doc
         self.path = path
@@ -329,7 +353,7 @@ class _Builder:
         return Rule(raw["id"], raw.get("title"), cite, raw["quote"], raw["strength"], test, applies,
                     tuple(unless), tuple(show), raw.get("note"))
 
-    def provision(self, raw: dict | None, at: tuple, index) -> Provision | None:
+    def draw_provision(self, raw: dict | None, at: tuple, index) -> Provision | None:
         if raw is None:
             return None
         return Provision(self.citation(raw["cite"], at, index, raw["quote"]), raw["quote"], raw.get("title"),
@@ -343,7 +367,7 @@ class _Builder:
                 self.add("duplicate_rule", at + ("id",), f"mode id '{m['id']}' is used twice",
                          "a request names its mode by id; give each mode its own")
             modes.append(Mode(m["id"], m.get("title"), m["method"], self.citation(m["cite"], at, index, m["quote"]),
-                              m["quote"], self.provision(m.get("filters"), at + ("filters",), index), m.get("note")))
+                              m["quote"], self.draw_provision(m.get("filters"), at + ("filters",), index), m.get("note")))
         draw = None
         if "draw" in raw:
             d = raw["draw"]
@@ -351,8 +375,8 @@ class _Builder:
             cand = d.get("candidates")
             draw = DrawRules(
                 multiplier=cand["multiplier"] if cand else 1,
-                candidates=self.provision(cand, at + ("candidates",), index),
-                **{k: self.provision(d.get(k), at + (k,), index)
+                candidates=self.draw_provision(cand, at + ("candidates",), index),
+                **{k: self.draw_provision(d.get(k), at + (k,), index)
                    for k in ("contact", "replenish", "redraw", "backups", "shortfall")},
                 note=d.get("note"))
         elif any(m.draws for m in modes):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .expr import Condition
-from .vocabulary import Vocabulary
+from .vocabulary import Fact, Vocabulary
 
 STRENGTHS = ("mandatory", "generally", "discretionary")
 
@@ -110,6 +110,129 @@ class Defect:
 
 
 @dataclass(frozen=True, slots=True)
+class Measure:
+    """A measure a sanction level allows or requires (通报, 诫勉, 取消专家资格 ...)."""
+
+    id: str
+    title: str
+    cite: Citation
+    quote: str
+    strength: str
+    removes_expert: bool  # available only as the policy's exit decision allows
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One alternative of a level: a rule (cite, quote, when) that may also need a ground."""
+
+    rule: Rule
+    ground: bool  # needs a ground
+    grounds: tuple[str, ...] = ()  # ...one of these (ids); empty: any ground of the ladder
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    id: str
+    outcome: str
+    title: str
+    strength: str
+    branches: tuple[Branch, ...]
+    measures: tuple[Measure, ...]
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sanctions:
+    """A sanction ladder: grounds, levels lightest first, measures beside them, procedure."""
+
+    grounds: tuple[Rule, ...]
+    levels: tuple[Level, ...]
+    also: tuple[Rule, ...]
+    provisions: tuple[Rule, ...]  # always-true rules, possibly with applies_when
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Cited:
+    """A passage cited by id: an article (label 第十六条) or a form (label 附表3)."""
+
+    id: str
+    title: str | None
+    label: str
+    quote: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Apportionment:
+    """Responsibility per person: each record of `each`, judged with its fields as `alias`.*."""
+
+    each: str
+    alias: str
+    rules: tuple[tuple[Rule, str], ...]  # (rule, responsibility it assigns), in order
+    otherwise: Cited
+    facts: Mapping[str, Fact]  # the policy's facts plus alias.<field>, for binding one record
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    label: str
+    low: int | None
+    high: int | None
+    grade: str | None = None  # grade bands only
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreItem:
+    id: str
+    title: str
+    fact: str
+    max: int
+    label: str
+    quote: str
+    bands: tuple[Band, ...]
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreGroup:
+    id: str
+    title: str
+    max: int
+    label: str
+    quote: str
+    items: tuple[ScoreItem, ...]
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """An evaluation sheet: items in groups with bands, total and grades; or grades alone."""
+
+    sheet: Cited
+    strength: str
+    date_fact: str | None
+    groups: tuple[ScoreGroup, ...]
+    total: Cited | None
+    total_fact: str | None
+    grades: Cited
+    grade_fact: str
+    grade_bands: tuple[Band, ...]
+    feeds: tuple[Rule, ...]  # exit triggers that count evaluations
+    note: str | None
+
+    @property
+    def items(self) -> tuple[ScoreItem, ...]:
+        return tuple(item for group in self.groups for item in group.items)
+
+    @property
+    def maximum(self) -> int:
+        return sum(group.max for group in self.groups)
+
+
+@dataclass(frozen=True, slots=True)
 class Provision:
     """A procedural provision the engine applies (contact in order, redraw ...), cited and quoted."""
 
@@ -176,13 +299,17 @@ class Policy:
     triggers: tuple[Rule, ...]
     grounds: tuple[Rule, ...]
     deadlines: tuple[Rule, ...]  # criteria whose conditions the loader generated from from/to/days/unit
-    selection: Selection | None
     sha256: str  # of the policy file and the vocabularies it imports
     file: str
     source_file: str
     source_sha256: str
     quotes_verified: int  # every quote in the file, each found in its cited passage
     plans: dict = field(default_factory=dict, compare=False, repr=False)  # decision -> evaluate.Plan, built on first use
+    sanctions: Sanctions | None = None
+    apportionment: Apportionment | None = None
+    scoring: Scoring | None = None
+    gates: tuple[Rule, ...] = ()
+    selection: Selection | None = None
 
     def decisions(self) -> tuple[str, ...]:
         out = []
@@ -194,6 +321,14 @@ class Policy:
             out.append("recusal")
         if self.deadlines:
             out.append("deadline")
+        if self.sanctions is not None:
+            out.append("sanction")
+        if self.apportionment is not None:
+            out.append("apportion")
+        if self.scoring is not None:
+            out.append("score")
+        if self.gates:
+            out.append("gate")
         return tuple(out)
 
     def selection_commands(self) -> tuple[str, ...]:

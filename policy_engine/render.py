@@ -1,10 +1,14 @@
 """Verdicts for people: Chinese text with the articles quoted. Separate from recording."""
 from __future__ import annotations
 
-from .model import Policy
-from .verdict import Verdict
+import json
 
-DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限", "panel": "专家组组成"}
+from .model import Policy
+from .verdict import Finding, Verdict
+
+DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限",
+            "sanction": "责任追究（追责等级与措施）", "apportion": "责任划分", "score": "履职评价", "gate": "程序关口",
+            "panel": "专家组组成"}
 OUTCOME = {
     "eligible": "符合入库条件", "ineligible": "不符合入库条件", "needs_review": "需管理部门审查决定",
     "undetermined": "无法确定", "retain": "继续保留专家资格", "exit": "应当终止专家资格（出库）",
@@ -12,19 +16,40 @@ OUTCOME = {
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
     "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
     "not_applicable": "本办法对该程序环节未规定期限",
+    # sanction
+    "notice": "通报，限期整改", "admonishment": "诫勉，督促限期整改",
+    "organisational_handling": "组织调整或者组织处理", "organ_accountability": "对党政机关追究责任（按情节轻重选择方式）",
+    "expert_handling": "视情节处理（由管理部门在所列措施中选择）", "strict_accountability": "依规依纪依法严肃追责问责",
+    "unit_handling": "视情节轻重处理推荐单位（由管理部门在所列措施中选择）",
+    # apportion, gate
+    "apportioned": "责任已划分", "may_proceed": "可以进入下一环节", "blocked": "不得进入下一环节",
+    # score
+    "excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格", "average": "一般", "poor": "差",
 }
 OUTCOME_BY_DECISION = {
     "panel": {"compliant": "专家组组成符合规定", "non_compliant": "专家组组成不符合规定",
               "needs_review": "需管理部门审查决定"},
 }
+NO_SANCTION = "不追究责任（未认定本办法规定的追责情形）"
 RESULT = {
     "passed": "符合", "failed": "不符合", "fired": "存在", "not_fired": "不存在", "unknown": "未知",
     "exempt": "适用除外规定", "not_applicable": "不适用", "error": "条件无法计算", "lapsed": "已届满", "running": "未届满",
+    "applies": "适用", "not_available": "不可采取", "assigned": "承担", "none": "不承担责任", "scored": "评分",
 }
 STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则上）", "discretionary": "裁量（可以）"}
+MEASURE = {"mandatory": "必须采取", "discretionary": "可以选择（由有权机关决定）", "generally": "一般应当采取"}
+VALUE = {
+    "principal_leadership": "主要领导责任", "important_leadership": "重要领导责任", "direct": "直接责任",
+    "leadership": "领导责任", "main_leader": "领导班子主要负责人", "responsible_leader": "直接主管的负责人",
+    "member": "班子其他成员", "staff": "工作人员", "none": "不承担",
+}
+MARK = {"passed": "✓", "not_fired": "✓", "running": "✓", "exempt": "✓", "not_applicable": "–", "none": "–",
+        "applies": "→", "assigned": "→", "scored": "•", "not_available": "×", "unknown": "?", "error": "?"}
 
 
 def _outcome(verdict: Verdict) -> str:
+    if verdict.decision == "sanction" and verdict.outcome == "none":
+        return NO_SANCTION
     if verdict.outcome != "undetermined":
         return OUTCOME_BY_DECISION.get(verdict.decision, {}).get(verdict.outcome) or OUTCOME.get(verdict.outcome,
                                                                                                   verdict.outcome)
@@ -36,38 +61,86 @@ def _outcome(verdict: Verdict) -> str:
     return "无法确定（" + "、".join(causes or ["缺少事实"]) + "）"
 
 
+def _value(v) -> str:
+    if isinstance(v, (list, tuple)) and all(isinstance(x, (str, int)) for x in v):
+        return "、".join(str(x) for x in v) or "（无）"
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, ensure_ascii=False)
+    return VALUE.get(v, str(v)) if isinstance(v, str) else str(v)
+
+
+def _sections(verdict: Verdict, policy: Policy) -> dict[str, str]:
+    """Finding id -> the heading of its section, for the decisions whose findings have several kinds."""
+    out: dict[str, str] = {}
+    s = policy.sanctions
+    if verdict.decision == "sanction" and s is not None:
+        out.update({r.id: "追责情形" for r in s.grounds})
+        out.update({b.rule.id: "追责等级" for lv in s.levels for b in lv.branches})
+        out.update({m.id: "措施" for lv in s.levels for m in lv.measures})
+        out.update({r.id: "出库决定（取消资格须与之一致）" for r in policy.triggers})
+        out["term"] = "出库决定（取消资格须与之一致）"
+        out.update({r.id: "并用措施" for r in s.also})
+        out.update({r.id: "程序" for r in s.provisions})
+    return out
+
+
+def _summary(verdict: Verdict, sections: dict[str, str]) -> list[str]:
+    lines = []
+    if verdict.decision == "sanction":
+        measures = [f for f in verdict.findings if f.result == "applies" and sections.get(f.rule) in ("措施", "并用措施")]
+        must = [f.title for f in measures if f.strength == "mandatory"]
+        may = [f.title for f in measures if f.strength != "mandatory"]
+        if must:
+            lines.append("必须：" + "、".join(must))
+        if may:
+            lines.append("由有权机关在下列措施中选择（可单独或合并使用）：" + "、".join(may))
+    elif verdict.decision == "apportion":
+        for f in verdict.findings:
+            v = dict(f.values)
+            if "person" in v:
+                who = f"{v['person']}（{_value(v.get('role'))}）"
+                what = ("待定" if f.result in ("unknown", "error") else
+                        "不承担责任" if v.get("responsibility") in (None, "none") else _value(v["responsibility"]))
+                lines.append(f"{who}：{what}（{f.cite}）")
+    elif verdict.decision == "gate":
+        missing = [f"{f.cite} {f.title}" for f in verdict.findings if f.result == "failed"]
+        if missing:
+            lines.append("尚未满足：" + "；".join(missing))
+    elif verdict.decision == "score":
+        for f in verdict.findings:
+            v = dict(f.values)
+            if "grade" in v:
+                lines.append(f"等次：{v['label']}" + (f"（总分 {v['total']}）" if "total" in v else ""))
+    return lines
+
+
 def render_verdict(verdict: Verdict, policy: Policy) -> str:
     lines = [
         f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
         f"问题：{DECISION.get(verdict.decision, verdict.decision)}　基准日：{verdict.as_of}",
         f"结论：{_outcome(verdict)}（{verdict.outcome}）",
-        "",
     ]
+    sections = _sections(verdict, policy)
+    lines += ["　" + s for s in _summary(verdict, sections)]
+    lines.append("")
+    heading = None
     for f in verdict.findings:
-        lines.extend(_finding_lines(f))
+        section = sections.get(f.rule)
+        if section and section != heading:
+            lines.append(f"【{section}】")
+            heading = section
+        lines.extend(_finding(f, section in ("措施", "并用措施")))
     if verdict.missing_facts:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
     return "\n".join(lines)
 
 
-DRAW_OUTCOME = {
-    "drawn": "已抽取，按顺序联系确认中", "complete": "专家组已组成（全部确认参加）",
-    "shortfall": "专家不足（库中符合条件的专家不能满足要求）", "refused": "不予抽取（抽取请求不符合规定）",
-}
-STATUS = {
-    "accepted": "已确认参加", "awaiting": "待联系确认", "declined": "不能参加", "no_answer": "未在规定时间内答复",
-    "recused": "联系时申请回避", "backup": "候补", "reserve": "备选",
-}
-KIND = {"recusal": "回避", "exclusion": "排除", "filter": "不符合抽取条件"}
-
-
-def _finding_lines(f) -> list[str]:
-    mark = {"passed": "✓", "not_fired": "✓", "running": "✓", "exempt": "✓", "not_applicable": "–"}.get(f.result, "✗")
-    if f.result in ("unknown", "error"):
-        mark = "?"
+def _finding(f: Finding, measure: bool) -> list[str]:
+    mark = MARK.get(f.result, "✗")
     title = f"{f.title}　" if f.title else ""
-    lines = [f"{mark} {f.cite}　{title}{RESULT.get(f.result, f.result)}　[{STRENGTH.get(f.strength, f.strength)}]",
+    force = MEASURE if measure and f.result in ("applies", "not_available") else STRENGTH
+    lines = [f"{mark} {f.cite}　{title}{RESULT.get(f.result, f.result)}　[{force.get(f.strength, f.strength)}]",
              f"    “{f.quote}”"]
     if f.values:
         lines.append("    " + "，".join(f"{k} = {_value(v)}" for k, v in f.values))
@@ -83,12 +156,15 @@ def _finding_lines(f) -> list[str]:
     return lines
 
 
-def _value(v) -> str:
-    if isinstance(v, (list, tuple)):
-        return "、".join(str(x) for x in v) or "（无）"
-    if isinstance(v, dict):
-        return "；".join(f"{k}: {_value(x)}" for k, x in v.items())
-    return str(v)
+DRAW_OUTCOME = {
+    "drawn": "已抽取，按顺序联系确认中", "complete": "专家组已组成（全部确认参加）",
+    "shortfall": "专家不足（库中符合条件的专家不能满足要求）", "refused": "不予抽取（抽取请求不符合规定）",
+}
+STATUS = {
+    "accepted": "已确认参加", "awaiting": "待联系确认", "declined": "不能参加", "no_answer": "未在规定时间内答复",
+    "recused": "联系时申请回避", "backup": "候补", "reserve": "备选",
+}
+KIND = {"recusal": "回避", "exclusion": "排除", "filter": "不符合抽取条件"}
 
 
 def render_receipt(receipt, policy: Policy) -> str:
@@ -104,7 +180,7 @@ def render_receipt(receipt, policy: Policy) -> str:
     ]
     for f in receipt.findings:
         if f.result != "not_applicable":  # the JSON receipt keeps them; a reader needs the rules that bit
-            lines.extend(_finding_lines(f))
+            lines.extend(_finding(f, False))
     for g in receipt.groups:
         lines += ["", f"【{g.id}】需 {g.count} 名，候选名单 {g.wanted} 名"]
         for r in g.rounds:

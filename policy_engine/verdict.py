@@ -11,6 +11,9 @@ from .expr import Unknown
 PASSED, FAILED, FIRED, NOT_FIRED = "passed", "failed", "fired", "not_fired"
 UNKNOWN, EXEMPT, NOT_APPLICABLE, ERROR = "unknown", "exempt", "not_applicable", "error"
 LAPSED, RUNNING = "lapsed", "running"
+APPLIES, NOT_AVAILABLE = "applies", "not_available"  # measures and provisions
+ASSIGNED, NONE = "assigned", "none"  # a person's responsibility
+SCORED = "scored"  # an item, group, total or grade of an evaluation
 
 
 @dataclass(frozen=True, slots=True)

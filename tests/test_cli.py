@@ -256,3 +256,43 @@ def test_selection_commands_have_help_with_an_example_or_exit_codes(run, command
     r = run(command, "--help")
     assert r.exit_code == 0
     assert len(r.output) > 400
+
+
+# -- accountability and evaluation ----------------------------------------------------------------
+
+def test_decide_sanction_text_quotes_the_ladder(run):
+    fixture = ROOT / "fixtures" / "chongqing-petition-responsibility" / "sanction" / "minor-escalated-twice-organisational-handling.yaml"
+    r = run("decide", "--policy", "chongqing-petition-responsibility", "--decision", "sanction", "--as-of", "2024-11-01",
+            "--format", "text", fixture)
+    assert r.exit_code == 0, r.output
+    assert "结论：组织调整或者组织处理（organisational_handling）" in r.output
+    assert "由有权机关在下列措施中选择" in r.output and "停職檢查" in r.output
+    assert "“對受到誡勉后仍未按期完成整改目標”" in r.output and "【追责等级】" in r.output
+
+
+def test_decide_apportion_text_names_each_person(run):
+    fixture = ROOT / "fixtures" / "chongqing-petition-responsibility" / "apportion" / "collective-objector-exempt.yaml"
+    r = run("decide", "--policy", "chongqing-petition-responsibility", "--decision", "apportion", "--as-of", "2024-09-01",
+            "--format", "text", fixture)
+    assert r.exit_code == 0 and "张委员（班子其他成员）：不承担责任" in r.output and "赵委员（班子其他成员）：重要领导责任" in r.output
+
+
+def test_a_score_over_the_maximum_exits_4_with_the_item(run):
+    fixture = ROOT / "fixtures" / XJ / "score" / "item-over-maximum-rejected.yaml"
+    r = run("decide", "--policy", XJ, "--decision", "score", "--as-of", "2026-03-16", fixture)
+    assert r.exit_code == 4
+    out = json.loads(r.output)
+    assert out["error"] == "case_invalid" and out["problems"][0]["path"] == "evaluation.scores.work_quality"
+
+
+def test_gate_json(run):
+    fixture = ROOT / "fixtures" / "chifeng-decision-expert-pool" / "gate" / "no-argumentation-blocked.yaml"
+    r = run("decide", "--policy", "chifeng-decision-expert-pool", "--decision", "gate", "--as-of", "2026-09-20", fixture)
+    assert r.exit_code == 0 and json.loads(r.output)["outcome"] == "blocked"
+    assert r.output == fixture.with_suffix(".verdict.json").read_text(encoding="utf-8")
+
+
+def test_facts_as_a_case_schema(run):
+    r = run("facts", "--policy", "chongqing-petition-responsibility", "--format", "schema")
+    schema = json.loads(r.output)
+    assert schema["properties"]["accountability"]["properties"]["subject"]["enum"][0] == "organ"

@@ -208,7 +208,7 @@ def test_unknown_policy_suggests(registry):
 
 def test_unsupported_decision(xj):
     with pytest.raises(LookupFailure) as info:
-        decide(xj, "sanction", clean_expert(), "2026-11-23")
+        decide(xj, "gate", clean_expert(), "2026-11-23")
     assert info.value.code == "unsupported_decision"
 
 
@@ -216,6 +216,7 @@ def test_policy_digest_covers_the_vocabulary_and_the_calendar_it_counts_with(xj,
     import hashlib
     digest = hashlib.sha256((ROOT / "policies" / XJ / "2025-04-21.yaml").read_bytes())
     digest.update((ROOT / "policies" / "_shared" / "expert-pool.vocab.yaml").read_bytes())
+    digest.update((ROOT / "policies" / "_shared" / "accountability.vocab.yaml").read_bytes())  # imports in order
     digest.update((ROOT / "policies" / "_shared" / "cn-workdays.calendar.yaml").read_bytes())  # 004 counts working days
     assert xj.sha256 == digest.hexdigest()
     gy = registry.in_force("guiyang-petition-expert-pool", "2026-11-23")  # counts calendar days only
@@ -243,7 +244,7 @@ def test_the_case_is_not_modified(xj):
 
 
 @pytest.mark.parametrize("name", ["policy", "vocabulary", "verdict", "fixture", "calendar", "draw-request",
-                                  "panel-request", "receipt"])
+                                  "panel-request", "receipt", "accountability.case"])
 def test_every_schema_property_is_described(name):
     """Editors show descriptions on hover: every property of the published schemas has one."""
     schema = json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
@@ -273,12 +274,13 @@ def test_every_policy_file_carries_the_schema_modeline():
 
 
 def test_chongqing_before_it_took_effect_and_without_pool_rules(registry):
+    """003 answers accountability questions only: it has no pool, so no entry, exit or recusal."""
     cq = "chongqing-petition-responsibility"
     with pytest.raises(LookupFailure) as info:
         registry.in_force(cq, dt.date(2017, 5, 22))
     assert info.value.code == "not_in_force" and "2017-05-23" in str(info.value)
     policy = registry.in_force(cq, dt.date(2017, 5, 23))
-    assert policy.decisions() == ()
+    assert policy.decisions() == ("sanction", "apportion")
     with pytest.raises(LookupFailure) as info:
         decide(policy, "entry", {}, "2020-01-01")
     assert info.value.code == "unsupported_decision"

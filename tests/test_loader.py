@@ -47,7 +47,7 @@ def problems_of(file: Path):
 
 def test_the_good_policy_loads():
     policy = load_policy(GOOD)
-    assert policy.id == POLICY_ID and policy.decisions() == ("entry", "exit", "recusal", "deadline")
+    assert policy.id == POLICY_ID and policy.decisions() == ("entry", "exit", "recusal", "deadline", "sanction", "score")
 
 
 CASES = [

@@ -2,7 +2,9 @@
 
 Adding a kind means adding a module with `NAME`, `OUTCOMES`, `available(policy)`,
 `conditions(policy)` and `run(policy, run) -> (outcome, findings)`, and listing it in DECISIONS.
+A module may also define `check(policy, facts, file)`, which rejects inputs beyond their types
+(CaseError), e.g. a score above an item's maximum.
 """
-from . import deadline, entry, exit, recusal
+from . import apportion, deadline, entry, exit, gate, recusal, sanction, score
 
-DECISIONS = {m.NAME: m for m in (entry, exit, recusal, deadline)}
+DECISIONS = {m.NAME: m for m in (entry, exit, recusal, deadline, sanction, apportion, score, gate)}

@@ -1,0 +1,87 @@
+"""The JSON Schema of a case, generated from a fact vocabulary, for the systems that send cases.
+
+A case nests facts by the parts of their names ({accountability: {subject: staff}}); the
+schema says the same in JSON Schema (Draft 2020-12): one object per group, a typed property
+per fact, events as arrays of records told apart by `kind`. The engine itself validates
+cases against the vocabulary (vocabulary.check_case), which also accepts dotted names and
+null for an absent fact; the schema describes the nested form only.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .vocabulary import Fact, Field
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_SCALAR = {"integer": {"type": "integer"}, "boolean": {"type": "boolean"}, "string": {"type": "string"},
+           "date": {"type": "string", "format": "date"}}
+
+
+def _scalar(type_: str, values: tuple[str, ...], description: str) -> dict:
+    out = {"enum": list(values)} if type_ == "enum" else dict(_SCALAR[type_])
+    out["description"] = description or type_
+    return out
+
+
+def _field(f: Field) -> dict:
+    return _scalar(f.type, f.values, f.description)
+
+
+def _fact(fact: Fact) -> dict:
+    if fact.type == "list":
+        return {"type": "array", "items": _scalar(fact.items or "string", (), "an item"),
+                "description": fact.description}
+    if fact.type != "events":
+        return _scalar(fact.type, fact.values, fact.description)
+    kinds = []
+    for kind in fact.kinds.values():
+        properties = {"kind": {"const": kind.name, "description": kind.description or kind.name},
+                      "date": {"type": "string", "format": "date", "description": "The event's date."}}
+        properties.update({name: _field(f) for name, f in kind.fields.items()})
+        kinds.append({"type": "object", "additionalProperties": False, "description": kind.description or kind.name,
+                      "required": ["kind", "date", *(n for n, f in kind.fields.items() if f.required)],
+                      "properties": properties})
+    return {"type": "array", "description": fact.description,
+            "items": kinds[0] if len(kinds) == 1 else {"oneOf": kinds, "description": "One event, by its kind."}}
+
+
+def case_schema(facts: Mapping[str, Fact], schema_id: str, title: str) -> dict[str, Any]:
+    """A JSON Schema for cases stating the given facts (by dotted name)."""
+    root: dict[str, Any] = {"$schema": DRAFT, "$id": schema_id, "title": title,
+                            "description": "A case: facts nested by the parts of their names. An absent fact is unknown.",
+                            "type": "object", "additionalProperties": False, "properties": {}}
+    for name, fact in sorted(facts.items()):
+        parts = name.split(".")
+        node = root
+        for depth, part in enumerate(parts[:-1], 1):
+            group = ".".join(parts[:depth])
+            node = node["properties"].setdefault(part, {
+                "type": "object", "additionalProperties": False, "description": f"The facts named {group}.*",
+                "properties": {}})
+        node["properties"][parts[-1]] = _fact(fact)
+    return root
+
+
+def vocabulary_case_schema(file) -> dict[str, Any]:
+    """The case schema of one shared vocabulary file (schemas/<id>.case.schema.json)."""
+    from pathlib import Path
+
+    from .errors import PolicyError
+    from .loader import _load_vocabulary
+    from .yamlio import read
+
+    path = Path(file)
+    facts, _, problems = _load_vocabulary(path)
+    if problems:
+        raise PolicyError(problems)
+    vid = read(path).data["id"]
+    return case_schema(facts, f"https://policy-engine.invalid/schemas/{vid}.case.schema.json",
+                       f"policy-engine case: the facts of the {vid} vocabulary")
+
+
+if __name__ == "__main__":  # python3 -m policy_engine.case_schema VOCAB > schemas/<id>.case.schema.json
+    import sys
+
+    from .verdict import dumps
+
+    sys.stdout.write(dumps(vocabulary_case_schema(sys.argv[1])))
