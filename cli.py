@@ -280,6 +280,12 @@ def _emit_receipt(receipt, policy, fmt: str, out: str | None) -> None:
     click.echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
 
 
+def _emit_verification(result, fmt: str) -> None:
+    """Print a verification and exit: 0 when the receipt matches, 1 when it does not."""
+    click.echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
+    sys.exit(0 if result.ok else EXIT_MISMATCH)
+
+
 def _pool(path: str | None, policy, required: bool = True):
     from policy_engine.pool import load_pool
     if path is None:
@@ -405,8 +411,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
         pool = _pool(pool_file, policy)
         result = verify(registry, pool, doc)
         if not result.ok:
-            click.echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
-            sys.exit(EXIT_MISMATCH)
+            _emit_verification(result, fmt)
         answers = _read_document(answers_file).data
         if not isinstance(answers, dict):
             raise CaseError([problem("request_invalid", "answers are a mapping of expert id to answer",
@@ -447,8 +452,7 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
     except EngineError as exc:
         _fail(exc, fmt)
         return
-    click.echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
-    sys.exit(0 if result.ok else EXIT_MISMATCH)
+    _emit_verification(result, fmt)
 
 
 @main.command("check-panel")
