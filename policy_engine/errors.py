@@ -42,6 +42,8 @@ CODES = {
     "unknown_version": "the policy has no such version",
     "not_in_force": "no version of the policy is in force on the date asked",
     "unsupported_decision": "the policy has no rules for that decision",
+    # output
+    "output_unwritable": "an output file or stream cannot be written (missing or read-only folder, full disk)",
 }
 
 
@@ -120,6 +122,12 @@ class LookupFailure(EngineError):
     """Unknown policy, unknown version, or no version in force on the date asked."""
 
     exit_code = 5
+
+
+class OutputError(EngineError):
+    """An output file or stream cannot be written (missing or read-only folder, full disk)."""
+
+    exit_code = 73
 
 
 def problem(code: str, message: str, **where) -> Problem:
