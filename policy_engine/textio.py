@@ -98,7 +98,10 @@ def read_text(source: str | os.PathLike, limit: int, code: str = "file_unreadabl
 
 
 def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit // 1024} KiB"
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit >= scale and limit % scale == 0:
+            return f"{limit // scale} {unit}"
+    return f"{limit} bytes"
 
 
 def write_atomic(target: str | os.PathLike, data: bytes | str) -> None:
