@@ -177,6 +177,8 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
 
     index = b.source(data["source"])
     vocabulary, digest_parts = b.vocabulary(data["facts"])
+    if b.import_failed:  # every condition naming its facts would fail too: say it once, at the import
+        return None, b.problems
     in_force = b.in_force(data["in_force"], index)
     supersedes = tuple(MappingProxyType(dict(s)) for s in data.get("supersedes", ()))
     for i, s in enumerate(data.get("supersedes", ())):
@@ -274,6 +276,7 @@ class _Builder(AccountabilityBuilder):
         self.problems: list[Problem] = []
         self.source_path = path.parent / "source.txt"
         self.quotes = 0  # quotes verified against their cited passage
+        self.import_failed = False
 
     def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
         self.problems.append(problem(code, message, **self.doc.where(at, key=key), hint=hint))
@@ -330,17 +333,19 @@ class _Builder(AccountabilityBuilder):
         parts: list[bytes] = []
         for i, rel in enumerate(raw.get("import", ())):
             at = ("facts", "import", i)
-            file = self.where.parent / rel
+            file = Path(os.path.normpath(self.where.parent / rel))  # `..` taken lexically, as the file is opened
             outside = "leaves" if _leaves(rel, allow_parent=True) else _outside(file, self.root())
             if outside:
                 self.add("vocabulary", at, f"vocabulary '{rel}' {outside} outside the policies folder",
                          "import shared vocabularies from the policies folder's _shared/, e.g. "
                          "../_shared/expert-pool.vocab.yaml")
+                self.import_failed = True
                 continue
             loaded, data, found = self.cache.vocabulary(Path(os.path.normpath(self.path.parent / rel)))
             if found:
-                self.add("vocabulary", at, f"cannot import vocabulary '{rel}': it has "
-                                           f"{len(found)} problem(s), reported in {display(self.path.parent / rel)}")
+                self.add("vocabulary", at, f"cannot import vocabulary '{rel}': {display(self.path.parent / rel)} has "
+                                           f"{len(found)} problem(s) (listed under that file)")
+                self.import_failed = True
                 continue
             parts.append(data)
             for name, fact in loaded.items():
@@ -361,7 +366,7 @@ class _Builder(AccountabilityBuilder):
         """The working-day calendar of the policies folder (a policy that counts working days needs it)."""
         file = workdays.calendar_path(self.path)
         line = next((n for n, text in enumerate(self.lines, 1) if "working_days" in text or "is_workday(" in text), None)
-        outside = _outside(self.where.parent / ".." / workdays.SHARED_FOLDER / workdays.CALENDAR_NAME, self.root())
+        outside = _outside(workdays.calendar_path(self.where), self.root())
         if outside:
             self.problems.append(problem("calendar", f"the policy counts working days, but its calendar {display(file)} "
                                                      f"{outside} outside the policies folder", file=self.doc.file, line=line))
@@ -369,7 +374,7 @@ class _Builder(AccountabilityBuilder):
         calendar, data, found, shown = self.cache.calendar(file)
         if calendar is None:
             missing = not os.path.lexists(file)
-            why = "is not there" if missing else f"has {len(found)} problem(s), reported in {shown}"
+            why = "is not there" if missing else f"has {len(found)} problem(s) (listed under that file)"
             self.problems.append(problem(
                 "calendar", f"the policy counts working days, but the policies folder's calendar {shown} {why}",
                 file=self.doc.file, line=line,
@@ -684,14 +689,15 @@ def _not_regular(path: Path) -> Problem:
 
 
 def _unreadable(path: Path, exc: OSError, what: str = "file") -> Problem:
+    hint = "make it readable, or remove it"
     if exc.errno == errno.ELOOP:
-        message = "a symbolic link that loops (it leads back to itself); it is not read"
+        message, hint = "a symbolic link that loops (it leads back to itself); it is not read", "remove the link"
     elif exc.errno == errno.ENOENT and os.path.islink(path):
         message = f"a symbolic link to {os.readlink(path)}, which does not exist; it is not read"
+        hint = "point the link at an existing file, or remove it"
     else:
         message = f"cannot read the {what}: {exc.strerror or exc}"
-    return problem("file_unreadable", message, file=display(path),
-                   hint="make it readable, or remove it from the policies folder")
+    return problem("file_unreadable", message, file=display(path), hint=hint)
 
 
 def discover(paths: Iterable) -> Found:
