@@ -76,8 +76,13 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     """Validate policy files and verify every quote against its source text.
 
     PATHS are policy files or folders (default: the bundled policies/). Every problem is
-    reported with file:line:column, what is wrong and how to fix it. Exit 0 only when
-    everything holds, 3 otherwise.
+    reported with file:line:column, what is wrong and how to fix it. Every vocabulary and
+    calendar under PATHS is checked too, and each policy's source text, vocabularies and
+    working-day calendar are read from its own policies folder (the calendar is
+    _shared/cn-workdays.calendar.yaml there), exactly as decide reads them. An entry that
+    cannot be read (a folder, a file, a dangling or looping link, a pipe or device) is a
+    problem, never skipped. Exit 0 only when everything holds, 3 otherwise (also for a
+    folder with nothing to check).
 
     \b
     Example:

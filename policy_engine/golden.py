@@ -25,7 +25,7 @@ same functions, so they agree on what passes.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import schema as _schema
@@ -75,7 +75,7 @@ def golden_path(fixture: Path, rejected: bool = False, decision: str | None = No
 
 
 def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
-    name = display(fixture)
+    name = str(fixture)
     if update:
         if not golden.exists() or golden.read_text(encoding="utf-8") != text:
             golden.write_text(text, encoding="utf-8")
@@ -103,6 +103,11 @@ def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool) -> Resu
 
 
 def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
+    """Run one fixture; the result names it as messages name files (never through the working directory)."""
+    return replace(_run_fixture(registry, fixture, update), fixture=display(fixture))
+
+
+def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
     name = display(fixture)
     try:
         doc = parse(read_text(fixture, MAX_BYTES, what="fixture", regular_only=True), name)
