@@ -22,9 +22,8 @@ from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Regist
 from policy_engine.engine import as_date
 from policy_engine.case_schema import case_schema
 from policy_engine.errors import Problem, problem
-from policy_engine.golden import default_fixture_dir, run_all
-from policy_engine import workdays
-from policy_engine.loader import check_vocabulary, load_all, policy_files, shared_files
+from policy_engine.golden import MIN_CASES, default_fixture_dir, run_all
+from policy_engine.loader import load_tree
 from policy_engine.registry import default_policy_dir
 from policy_engine.render import render_receipt, render_verdict, render_verification
 from policy_engine.verdict import dumps
@@ -77,8 +76,13 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
     """Validate policy files and verify every quote against its source text.
 
     PATHS are policy files or folders (default: the bundled policies/). Every problem is
-    reported with file:line:column, what is wrong and how to fix it. Exit 0 only when
-    everything holds, 3 otherwise.
+    reported with file:line:column, what is wrong and how to fix it. Every vocabulary and
+    calendar under PATHS is checked too, and each policy's source text, vocabularies and
+    working-day calendar are read from its own policies folder (the calendar is
+    _shared/cn-workdays.calendar.yaml there), exactly as decide reads them. An entry that
+    cannot be read (a folder, a file, a dangling or looping link, a pipe or device) is a
+    problem, never skipped. Exit 0 only when everything holds, 3 otherwise (also for a
+    folder with nothing to check).
 
     \b
     Example:
@@ -86,21 +90,14 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
       policy-engine check policies/xj-iit-expert-pool/2025-04-21.yaml --format json
     """
     paths = paths or (str(default_policy_dir()),)
-    problems: list[Problem] = []
-    vocabularies = shared_files(paths, ".vocab.yaml")
-    calendars = shared_files(paths, ".calendar.yaml")
-    for vocab in vocabularies:
-        problems.extend(check_vocabulary(vocab))
-    for calendar in calendars:
-        problems.extend(workdays.check_file(calendar))
-    policies, found = load_all(paths)
-    problems.extend(found)
+    loaded = load_tree(paths)
+    policies, problems, files = loaded.policies, list(loaded.problems), loaded.files
+    vocabularies, calendars = loaded.vocabularies, loaded.calendars
     if not problems:
         try:
             Registry.of(policies)
         except PolicyError as exc:
             problems.extend(exc.problems)
-    files = policy_files(paths)
     if fmt == "json":
         click.echo(dumps({"ok": not problems, "policies": [p.file for p in policies],
                           "problems": [p.to_json() for p in problems]}), nl=False)
@@ -550,18 +547,25 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
               help="Fixture folder or file (default: the bundled fixtures/).")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
               help="Policy folder(s) to load (default: the bundled policies/).")
+@click.option("--min-cases", "minimum", type=click.IntRange(min=0), default=None, metavar="N",
+              help=f"Fail when a decision a loaded policy answers has fewer than N golden cases "
+                   f"(default: {MIN_CASES} for the bundled fixtures, 0 with --fixtures).")
 @click.option("-v", "--verbose", is_flag=True, help="Print every case, not only failures.")
-def test_(update: bool, fixture_dir, policy_dirs, verbose: bool) -> None:
+def test_(update: bool, fixture_dir, policy_dirs, minimum, verbose: bool) -> None:
     """Run the golden cases: each fixture's verdict must equal its stored verdict.
 
     A fixture (fixtures/<policy>/<decision>/<name>.yaml) states the article and quote it
     exercises, its facts, the date and the expected outcome; <name>.verdict.json beside
     it is the stored verdict. With --update the stored verdicts are rewritten: do that on
-    purpose, and read the diff. Exit 0 when all pass, 1 otherwise.
+    purpose, and read the diff. The bundled suite also needs at least 8 cases for every
+    decision each policy answers, and no stored verdict without its fixture (the same
+    checks as the pytest suite). Exit 0 when all pass, 1 otherwise.
     """
     registry = _registry(policy_dirs, "text")
     root = fixture_dir or str(default_fixture_dir())
-    results = run_all(registry, root, update=update)
+    if minimum is None:
+        minimum = 0 if fixture_dir else MIN_CASES
+    results = run_all(registry, root, update=update, minimum=minimum)
     failed = [r for r in results if not r.ok]
     for r in results:
         if not r.ok:

@@ -44,6 +44,7 @@ from .pool import Pool, PoolExpert, no_gc
 from .selection import (Context, Reason, assess, checked, context, expert_facts, expert_rules, in_force_on, invalid,
                         judge_panel, located, mode_of)
 from .verdict import FAILED, PASSED, Finding, dumps
+from .workdays import policy_calendar
 from .yamlio import Document
 
 FORMAT = "policy-engine/draw-receipt/1"
@@ -451,6 +452,7 @@ class Receipt:
 
 # -- the draw -------------------------------------------------------------------------------
 
+@policy_calendar
 def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: str | None = None,
          *, request_file: str | None = None) -> Receipt:
     """Draw under `policy` from `pool` for `request` with `seed`. Pure and deterministic.

@@ -11,6 +11,7 @@ from .expr import bind
 from .model import Policy
 from .verdict import Verdict
 from .vocabulary import check_case
+from .workdays import policy_calendar
 
 
 def as_date(value: Any) -> _dt.date:
@@ -26,6 +27,7 @@ def as_date(value: Any) -> _dt.date:
                                  hint="write it as YYYY-MM-DD")]) from None
 
 
+@policy_calendar
 def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of: Any,
            *, case_file: str | None = None) -> Verdict:
     """Answer `decision` for `case` under `policy`, as the law stood on `as_of`.

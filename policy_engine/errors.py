@@ -21,6 +21,11 @@ CODES = {
     "schema": "the document does not match its JSON Schema",
     "source_missing": "the policy's source text cannot be found",
     "source_sha256": "the source text's digest differs from the one the policy records",
+    "source_path": "the policy's source.file leaves the policy's folder (an absolute path, .., or a symbolic link "
+                   "that resolves outside)",
+    "calendar": "a policy counts working days, but its policies folder's _shared/cn-workdays.calendar.yaml is "
+                "missing, invalid or outside the policies folder",
+    "no_policies": "a folder given holds nothing to check (no policy, vocabulary or calendar file)",
     "citation": "a citation names an article, paragraph or item the source does not have",
     "quote_not_found": "a quote is not found verbatim in the cited passage",
     "unknown_fact": "an expression names a fact the vocabulary does not declare",

@@ -85,19 +85,20 @@ def date_in(date, first, last) -> bool:
     return _date(first) <= d <= _date(last)
 
 
+# The working-day functions use the calendar of the policy being evaluated (workdays.active()).
 def working_days_between(start, end) -> int:
-    from .workdays import default
-    return default().working_days_between(_date(start), _date(end))
+    from .workdays import active
+    return active().working_days_between(_date(start), _date(end))
 
 
 def add_working_days(date, n) -> str:
-    from .workdays import default
-    return default().add_working_days(_date(date), int(n)).isoformat()
+    from .workdays import active
+    return active().add_working_days(_date(date), int(n)).isoformat()
 
 
 def is_workday(date) -> bool:
-    from .workdays import default
-    return default().is_workday(_date(date))
+    from .workdays import active
+    return active().is_workday(_date(date))
 
 
 def max_run(flags) -> int:

@@ -16,20 +16,28 @@ messages must contain the fixture's quote.
 Draw fixtures (decision: draw) and panel fixtures (decision: panel) also name a pool
 file (`pool:`, relative to the fixture; the bundled ones are under fixtures/pools/) and,
 for a draw, the seed; a draw's golden file is its receipt, `<name>.receipt.json`.
+
+A whole suite (`policy-engine test` without --fixtures, and the pytest suite) also has
+at least MIN_CASES fixtures for every decision each loaded policy answers (`coverage`),
+and no stored golden file without its fixture (`leftovers`): both callers use the
+same functions, so they agree on what passes.
 """
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import schema as _schema
 from .engine import decide
 from .errors import CODES, EngineError
+from .loader import display, walk
+from .textio import ReadFailure, read_text
 from .verdict import dumps
 from .registry import Registry
-from .yamlio import YamlProblem, read
+from .yamlio import MAX_BYTES, YamlProblem, parse
 
+MIN_CASES = 8  # golden cases for each policy and decision it answers (the issue's floor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +49,18 @@ class Result:
 
 
 def fixture_files(root) -> list[Path]:
+    return _fixtures(root)[0]
+
+
+def _fixtures(root) -> tuple[list[Path], list[Result]]:
+    """Fixture files under a folder (or the file named), and a failure for each entry that
+    cannot be read or is not a regular file or folder (never opened, never skipped in silence)."""
     root = Path(root)
     if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*.yaml"))
+        return [root], []
+    files, problems = walk(root)
+    return ([f for f in files if f.name.endswith(".yaml")],
+            [Result(p.file or display(root), False, p.message) for p in problems])
 
 
 SELECTION = ("draw", "panel")  # answered by policy-engine draw and check-panel, with a pool
@@ -76,7 +92,7 @@ def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
 
 
 def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool) -> Result:
-    name = str(fixture)
+    name = display(fixture)
     if exc.code != data["expect"]:
         return Result(name, False, f"rejected with {exc.code}, the fixture expects {data['expect']!r}: {exc}")
     if data["quote"] not in str(exc):
@@ -87,9 +103,16 @@ def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool) -> Resu
 
 
 def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
-    name = str(fixture)
+    """Run one fixture; the result names it as messages name files (never through the working directory)."""
+    return replace(_run_fixture(registry, fixture, update), fixture=display(fixture))
+
+
+def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
+    name = display(fixture)
     try:
-        doc = read(fixture, name)
+        doc = parse(read_text(fixture, MAX_BYTES, what="fixture", regular_only=True), name)
+    except ReadFailure as exc:
+        return Result(name, False, exc.problem.message)
     except YamlProblem as exc:
         return Result(name, False, exc.problem.render())
     data = doc.data
@@ -145,17 +168,50 @@ def _selection(policy, fixture: Path, data: dict, name: str):
     return receipt.outcome, receipt.dumps(), quotes
 
 
-def run_all(registry: Registry, root, update: bool = False) -> list[Result]:
-    results = [run_fixture(registry, f, update) for f in fixture_files(root)]
+def run_all(registry: Registry, root, update: bool = False, minimum: int = 0) -> list[Result]:
+    """Every fixture under `root`, then (unless updating) the leftovers, and with `minimum`
+    the coverage floor: at least that many fixtures per policy and decision."""
+    files, unreadable = _fixtures(root)
+    results = [run_fixture(registry, f, update) for f in files] + unreadable
     if not update:
-        # a stored verdict without its fixture is a leftover: report it
-        stored = sorted(g for suffix in SUFFIXES for g in Path(root).rglob("*" + suffix)) \
-            if Path(root).is_dir() else []
-        for golden in stored:
-            suffix = next(s for s in SUFFIXES if golden.name.endswith(s))
-            if not golden.with_name(golden.name.replace(suffix, ".yaml")).exists():
-                results.append(Result(str(golden), False, "golden file without a fixture"))
+        results += leftovers(root)
+    if minimum:
+        results += coverage(registry, root, minimum)
     return results
+
+
+def leftovers(root) -> list[Result]:
+    """A stored golden file without its fixture is a leftover: one failure each."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    out = []
+    for golden in walk(root)[0]:
+        suffix = next((s for s in SUFFIXES if golden.name.endswith(s)), None)
+        if suffix and not golden.with_name(golden.name.replace(suffix, ".yaml")).exists():
+            out.append(Result(display(golden), False, "golden file without a fixture"))
+    return out
+
+
+def coverage(registry: Registry, root, minimum: int = MIN_CASES) -> list[Result]:
+    """A failure for each policy (its newest version) and decision it answers with fewer than
+    `minimum` fixtures under root/<policy>/<decision>/."""
+    root = Path(root)
+    counts: dict[tuple[str, str], int] = {}
+    for f in fixture_files(root):
+        rel = f.relative_to(root).parts
+        if len(rel) >= 3:
+            counts[(rel[0], rel[1])] = counts.get((rel[0], rel[1]), 0) + 1
+    out = []
+    for pid in registry.ids():
+        newest = registry.versions(pid)[0]
+        for decision in newest.decisions() + newest.selection_commands():
+            have = counts.get((pid, decision), 0)
+            if have < minimum:
+                out.append(Result(display(root / pid / decision), False,
+                                  f"{have} golden case(s) for {pid} {decision}; every decision a policy answers "
+                                  f"has at least {minimum}"))
+    return out
 
 
 def default_fixture_dir() -> Path:

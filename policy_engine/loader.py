@@ -4,48 +4,128 @@ Order: YAML (safe, with positions) -> JSON Schema -> source text (digest, articl
 -> vocabulary (imports + declared) -> every citation and quote verified against the
 cited passage -> every condition compiled. Problems are collected across the whole file
 and raised together, sorted by line; nothing half-loaded is ever returned.
+
+Files and folders. A policies folder holds <id>/<version>.yaml with its source text, and
+shared files in folders whose names start with `_` (vocabularies `*.vocab.yaml`, the
+working-day calendar `_shared/cn-workdays.calendar.yaml`). Everything a policy reads
+resolves from its own policies folder: its source text from inside its own folder, its
+vocabularies and calendar from inside the policies folder. Walking a folder opens regular
+files only; an unreadable folder or file, a dangling or looping symbolic link, a pipe,
+socket or device is a problem, never skipped in silence and never opened. Hidden entries
+(names starting with `.`) are not part of a policies folder and are not read.
+
+Every read is bounded (textio: at most limit + 1 bytes): policy files, vocabularies and
+calendars at most 2 MiB (YAML), source texts at most 8 MiB (the longest national code,
+民法典, is under 1 MiB of UTF-8).
+
+Files are named in messages as the caller gave them (normalised), or relative to the
+project for the bundled files; never through the working directory. Verdicts name the
+calendar `_shared/cn-workdays.calendar.yaml`, relative to the policies folder.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
-from dataclasses import dataclass, field
-from pathlib import Path
+import os
+import stat
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
 from typing import Any, Iterable
 
 from . import schema as _schema
+from . import workdays
 from .errors import PolicyError, Problem, problem, sort_problems
 from .expr import Condition, Span, compile_condition
 from .loader_accountability import AccountabilityBuilder, element_ids
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
-from .sources import SourceIndex, cite_label, index_source
+from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
+from .textio import ReadFailure, decode, read_bytes
 from .vocabulary import Fact, Vocabulary, fact_from
-from .yamlio import Document, YamlProblem, read
+from .yamlio import MAX_BYTES, Document, YamlProblem, parse
 
 DEFAULT_STEPS = ("whitespace",)
 OCCURRENCE = {1: "（文中第一个）", 2: "（文中第二个）", 3: "（文中第三个）"}
 
+POLICY_LIMIT = MAX_BYTES  # 2 MiB: a policy, a vocabulary (YAML)
+# SOURCE_LIMIT (sources.py), 8 MiB: a regulation's text (民法典, the longest code, is under 1 MiB)
+SHARED_SUFFIXES = (".vocab.yaml", ".calendar.yaml")
+PROJECT = Path(__file__).resolve().parent.parent
 
-def _display(path: Path) -> str:
+
+def display(path) -> str:
+    """How messages name a file: the path as given, normalised (`a/b/../c` -> `a/c`); a bundled
+    file (under the project) relative to the project. Never through the working directory."""
+    path = Path(os.path.normpath(os.fspath(path)))
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(PROJECT))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _at(found: Problem, file: str) -> Problem:
+    """A textio problem named as this module names files."""
+    return replace(found, file=file)
+
+
+def _resolved(path: Path) -> str:
+    """A file's identity (symbolic links followed) for caching; never shown."""
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+        return str(path.resolve())
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic-link loop (Python < 3.13)
+        return os.path.abspath(path)
 
 
 @dataclass
 class _Cache:
-    """Sources and vocabularies shared by the policies of one load."""
+    """Source texts and shared files (vocabularies, calendars) read once per load.
+
+    A shared file's problems are its own: they are kept here, keyed by the file, and
+    reported once however many policies import it (each importing policy says, at its
+    import line, that it cannot use the file).
+    """
 
     sources: dict = field(default_factory=dict)
-    vocabularies: dict = field(default_factory=dict)
+    vocabularies: dict = field(default_factory=dict)  # identity -> (facts | None, bytes, problems)
+    calendars: dict = field(default_factory=dict)  # identity -> (WorkCalendar | None, bytes, problems, display)
+    names: dict = field(default_factory=dict)  # identity -> how messages name the shared file
+    shared_problems: dict = field(default_factory=dict)  # identity -> problems of that shared file
+    reported: set = field(default_factory=set)
+
+    def vocabulary(self, file: Path) -> tuple[dict[str, Fact] | None, bytes, list[Problem]]:
+        key = _resolved(file)
+        if key not in self.vocabularies:
+            self.vocabularies[key] = _load_vocabulary(file)
+            self.names[key] = display(file)
+            self.shared_problems[key] = self.vocabularies[key][2]
+        return self.vocabularies[key]
+
+    def calendar(self, file: Path):
+        key = _resolved(file)
+        if key not in self.calendars:
+            shown = display(file)
+            self.calendars[key] = (*workdays.read_calendar(file, shown, name=workdays.CALENDAR_REF), shown)
+            self.names[key] = shown
+            self.shared_problems[key] = self.calendars[key][2]
+        return self.calendars[key]
+
+    def take_shared(self) -> list[Problem]:
+        """Problems of shared files not reported yet (each file's once)."""
+        out = []
+        for key, found in self.shared_problems.items():
+            if key not in self.reported:
+                self.reported.add(key)
+                out.extend(found)
+        return out
 
 
 def load_policy(path, cache: _Cache | None = None) -> Policy:
     """Load one policy file; raise PolicyError listing every problem found."""
-    policy, problems = _load(Path(path), cache or _Cache())
+    policy, problems = check_policy(path, cache)
     if problems:
         raise PolicyError(problems)
     assert policy is not None
@@ -53,41 +133,52 @@ def load_policy(path, cache: _Cache | None = None) -> Policy:
 
 
 def check_policy(path, cache: _Cache | None = None) -> tuple[Policy | None, list[Problem]]:
-    return _load(Path(path), cache or _Cache())
+    """One policy file: the policy (or None) and every problem, with those of the files it imports."""
+    cache = cache or _Cache()
+    policy, problems = _load(Path(path), cache)
+    shared = cache.take_shared()
+    if shared:
+        return None, sort_problems([*problems, *shared])
+    return policy, problems
 
 
 def _load(path: Path, cache: _Cache) -> tuple[Policy | None, list[Problem]]:
-    policy, problems = _load_unsorted(path, cache)
+    with workdays.using(workdays.PACKAGE_ONLY):  # conditions are tried on sample facts while compiled
+        policy, problems = _load_unsorted(path, cache)
     return policy, sort_problems(problems)
 
 
 def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Problem]]:
-    display = _display(path)
+    shown = display(path)
     try:
-        raw_bytes = path.read_bytes()
-        doc = read(path, display)
+        raw_bytes = read_bytes(path, POLICY_LIMIT, what="policy file", regular_only=True)
+        text = decode(raw_bytes, shown, what="policy file")
+        doc = parse(text, shown)
+    except ReadFailure as exc:
+        return None, [_at(exc.problem, shown)]
     except YamlProblem as exc:
         return None, [exc.problem]
-    except OSError as exc:
-        return None, [problem("file_unreadable", f"cannot read the file: {exc.strerror or exc}", file=display)]
     if not isinstance(doc.data, dict):
-        return None, [problem("yaml_not_mapping", "a policy file is a mapping (id:, version:, ...)", file=display, line=1)]
+        return None, [problem("yaml_not_mapping", "a policy file is a mapping (id:, version:, ...)", file=shown, line=1)]
     problems = _schema.check(doc, "policy")
     if problems:
         return None, problems
     data = doc.data
-    b = _Builder(doc, path, cache)
+    b = _Builder(doc, path, cache, text)
+    where = b.where
 
     # identity: folder and file name agree with id and version
-    if path.parent.name != data["id"]:
-        b.add("version", ("id",), f"id '{data['id']}' differs from the folder '{path.parent.name}'",
-              f"move the file to policies/{data['id']}/ or set id: {path.parent.name}")
-    if path.stem != data["version"]:
-        b.add("version", ("version",), f"version '{data['version']}' differs from the file name '{path.name}'",
+    if where.parent.name != data["id"]:
+        b.add("version", ("id",), f"id '{data['id']}' differs from the folder '{where.parent.name}'",
+              f"move the file to policies/{data['id']}/ or set id: {where.parent.name}")
+    if where.stem != data["version"]:
+        b.add("version", ("version",), f"version '{data['version']}' differs from the file name '{where.name}'",
               f"rename the file to {data['version']}.yaml")
 
     index = b.source(data["source"])
     vocabulary, digest_parts = b.vocabulary(data["facts"])
+    if b.import_failed:  # every condition naming its facts would fail too: say it once, at the import
+        return None, b.problems
     in_force = b.in_force(data["in_force"], index)
     supersedes = tuple(MappingProxyType(dict(s)) for s in data.get("supersedes", ()))
     for i, s in enumerate(data.get("supersedes", ())):
@@ -156,43 +247,65 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         extra_rules += [rule for rule, _ in apportionment.rules]
     if selection is not None:
         extra_rules += [*selection.exclusions, *selection.panel]
+    calendar = None
     if _uses_calendar((*criteria, *triggers, *grounds, *deadlines, *(term.limits if term else ()), *extra_rules),
                       term.ends if term else None):
-        from .workdays import CALENDAR_FILE
-        digest.update(CALENDAR_FILE.read_bytes())
+        calendar, calendar_bytes = b.calendar()
+        if calendar is None:
+            return None, b.problems
+        digest.update(calendar_bytes)
     policy = Policy(
         id=data["id"], version=data["version"], title=data["title"], issuer=data["issuer"],
         document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
         defects=defects, vocabulary=vocabulary, criteria=criteria, term=term, triggers=triggers, grounds=grounds,
         deadlines=deadlines, sanctions=sanctions, apportionment=apportionment, scoring=scoring, gates=gates,
         selection=selection,
-        sha256=digest.hexdigest(), file=display, source_file=_display(b.source_path), source_sha256=index.sha256,
-        quotes_verified=b.quotes,
+        sha256=digest.hexdigest(), file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
+        quotes_verified=b.quotes, calendar=calendar,
     )
     return policy, []
 
 
 class _Builder(AccountabilityBuilder):
-    def __init__(self, doc: Document, path: Path, cache: _Cache):
+    def __init__(self, doc: Document, path: Path, cache: _Cache, text: str):
         self.doc = doc
-        self.path = path
+        self.path = path  # as given: files are named from it
+        self.where = Path(os.path.abspath(path))  # for the folder's name and what is inside the policies folder
         self.cache = cache
+        self.lines = text.split("\n")
         self.problems: list[Problem] = []
         self.source_path = path.parent / "source.txt"
         self.quotes = 0  # quotes verified against their cited passage
+        self.import_failed = False
 
     def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
         self.problems.append(problem(code, message, **self.doc.where(at, key=key), hint=hint))
 
     # -- source -------------------------------------------------------------------------
     def source(self, raw: dict) -> SourceIndex | None:
-        self.source_path = (self.path.parent / raw["file"]).resolve()
+        rel = raw["file"]
         steps = tuple(raw.get("normalise", DEFAULT_STEPS))
+        folder = self.where.parent
+        if _leaves(rel):
+            self.add("source_path", ("source", "file"), f"source.file '{rel}' leaves the policy's folder",
+                     "keep the source text in the policy's folder and name it from there, e.g. source.txt")
+            return None
+        self.source_path = Path(os.path.normpath(self.path.parent / rel))
+        target = folder / rel
+        outside = _outside(target, folder)
+        if outside:
+            self.add("source_path", ("source", "file"), f"source.file '{rel}' {outside} outside the policy's folder",
+                     "keep the source text itself in the policy's folder")
+            return None
         try:
-            data = self.source_path.read_bytes()
-        except OSError:
-            self.add("source_missing", ("source", "file"), f"source text '{raw['file']}' not found next to the policy",
-                     "copy the regulation's text from shared/regulations/ to source.txt beside the policy")
+            data = read_bytes(target, SOURCE_LIMIT, "source_missing", "source text", regular_only=True)
+        except ReadFailure as exc:
+            missing = not os.path.lexists(target)
+            self.add("source_missing", ("source", "file"),
+                     f"source text '{rel}' not found next to the policy" if missing
+                     else f"source text '{rel}': {exc.problem.message}",
+                     "copy the regulation's text from shared/regulations/ to source.txt beside the policy" if missing
+                     else exc.problem.hint)
             return None
         digest = hashlib.sha256(data).hexdigest()
         if digest != raw["sha256"]:
@@ -200,35 +313,44 @@ class _Builder(AccountabilityBuilder):
                      f"the source text has SHA-256 {digest}, the policy records {raw['sha256']}",
                      "if the text was changed on purpose, re-verify every quote and update sha256; "
                      "otherwise restore the text")
-        key = (str(self.source_path), digest, steps)
+        key = (_resolved(target), digest, steps)
         if key not in self.cache.sources:
             try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                self.add("source_missing", ("source", "file"), "the source text is not UTF-8")
+                text = decode(data, display(self.source_path), "source_missing", "source text")
+            except ReadFailure as exc:
+                self.problems.append(exc.problem)
                 return None
             self.cache.sources[key] = index_source(text, steps)
         return self.cache.sources[key]
 
-    # -- vocabulary -----------------------------------------------------------------------
+    # -- shared files -----------------------------------------------------------------------
+    def root(self) -> Path:
+        """The policies folder: the folder holding this policy's folder."""
+        return self.where.parent.parent
+
     def vocabulary(self, raw: dict) -> tuple[Vocabulary, list[bytes]]:
         facts: dict[str, Fact] = {}
         parts: list[bytes] = []
         for i, rel in enumerate(raw.get("import", ())):
-            file = (self.path.parent / rel).resolve()
-            key = str(file)
-            if key not in self.cache.vocabularies:
-                self.cache.vocabularies[key] = _load_vocabulary(file)
-            loaded, data, found = self.cache.vocabularies[key]
+            at = ("facts", "import", i)
+            file = Path(os.path.normpath(self.where.parent / rel))  # `..` taken lexically, as the file is opened
+            outside = "leaves" if _leaves(rel, allow_parent=True) else _outside(file, self.root())
+            if outside:
+                self.add("vocabulary", at, f"vocabulary '{rel}' {outside} outside the policies folder",
+                         "import shared vocabularies from the policies folder's _shared/, e.g. "
+                         "../_shared/expert-pool.vocab.yaml")
+                self.import_failed = True
+                continue
+            loaded, data, found = self.cache.vocabulary(Path(os.path.normpath(self.path.parent / rel)))
             if found:
-                self.problems.extend(found)
-                if not loaded:
-                    self.add("vocabulary", ("facts", "import", i), f"cannot import vocabulary '{rel}'")
+                self.add("vocabulary", at, f"cannot import vocabulary '{rel}': {display(self.path.parent / rel)} has "
+                                           f"{len(found)} problem(s) (listed under that file)")
+                self.import_failed = True
                 continue
             parts.append(data)
             for name, fact in loaded.items():
                 if name in facts and facts[name] != fact:
-                    self.add("vocabulary", ("facts", "import", i), f"fact '{name}' is declared differently in two imports")
+                    self.add("vocabulary", at, f"fact '{name}' is declared differently in two imports")
                 facts[name] = fact
         for name, fraw in (raw.get("declare") or {}).items():
             if name in facts:
@@ -239,6 +361,27 @@ class _Builder(AccountabilityBuilder):
         problems = _vocabulary_problems(facts, self.doc)
         self.problems.extend(problems)
         return Vocabulary.of(facts), parts
+
+    def calendar(self):
+        """The working-day calendar of the policies folder (a policy that counts working days needs it)."""
+        file = workdays.calendar_path(self.path)
+        line = next((n for n, text in enumerate(self.lines, 1) if "working_days" in text or "is_workday(" in text), None)
+        outside = _outside(workdays.calendar_path(self.where), self.root())
+        if outside:
+            self.problems.append(problem("calendar", f"the policy counts working days, but its calendar {display(file)} "
+                                                     f"{outside} outside the policies folder", file=self.doc.file, line=line))
+            return None, b""
+        calendar, data, found, shown = self.cache.calendar(file)
+        if calendar is None:
+            missing = not os.path.lexists(file)
+            why = "is not there" if missing else f"has {len(found)} problem(s) (listed under that file)"
+            self.problems.append(problem(
+                "calendar", f"the policy counts working days, but the policies folder's calendar {shown} {why}",
+                file=self.doc.file, line=line,
+                hint=f"a policies folder that holds policies counting working days holds {workdays.CALENDAR_REF}; "
+                     "copy it with the policies" if missing else "correct the calendar file"))
+            return None, b""
+        return replace(calendar, file=workdays.CALENDAR_REF), data
 
     # -- citations --------------------------------------------------------------------------
     def citation(self, raw: dict, at: tuple, index: SourceIndex | None, quote: str | None) -> Citation:
@@ -282,7 +425,7 @@ class _Builder(AccountabilityBuilder):
         span = Span(self.doc.file, mark.line if mark else 0, mark.column if mark else 0,
                     mark.style if mark else None, _render(at))
         if mark is not None and mark.style in ("|", ">"):
-            span = Span(span.file, span.line, _block_indent(self.doc, mark) - 1, span.style, span.path)
+            span = Span(span.file, span.line, _block_indent(self.lines, mark) - 1, span.style, span.path)
         compiled, found = compile_condition(source, vocabulary, span)
         self.problems.extend(found)
         return compiled
@@ -415,31 +558,53 @@ def _render(at: tuple) -> str:
     return render_path(at)
 
 
-def _block_indent(doc: Document, mark) -> int:
-    """Column (1-based) where a block scalar's content starts."""
+def _leaves(rel: str, allow_parent: bool = False) -> bool:
+    """Whether a path written in a policy is absolute, or (unless `allow_parent`) goes up with `..`."""
+    if not rel or PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).anchor:
+        return True
+    return not allow_parent and ".." in PureWindowsPath(rel).parts
+
+
+def _outside(target: Path, folder: Path) -> str | None:
+    """How `target` (absolute) leaves `folder`, written out; None when it stays inside.
+
+    Checked on the written path (`..` climbing out) and on the path with symbolic links followed.
+    """
+    if not os.path.normpath(target).startswith(os.path.join(os.path.normpath(folder), "")):
+        return "leaves"
     try:
-        lines = Path(doc.file).read_text(encoding="utf-8").split("\n")
-        for line in lines[mark.line:]:
-            if line.strip():
-                return len(line) - len(line.lstrip(" ")) + 1
-    except OSError:
-        pass
+        real, base = target.resolve(), folder.resolve()
+    except (OSError, RuntimeError):  # a symbolic-link loop: reading it reports that
+        return None
+    if real != base and base not in real.parents:
+        return "resolves (through a symbolic link) to a file"
+    return None
+
+
+def _block_indent(lines: list[str], mark) -> int:
+    """Column (1-based) where a block scalar's content starts."""
+    for line in lines[mark.line:]:
+        if line.strip():
+            return len(line) - len(line.lstrip(" ")) + 1
     return mark.column + 2
 
 
 def _load_vocabulary(file: Path) -> tuple[dict[str, Fact] | None, bytes, list[Problem]]:
-    display = _display(file)
+    shown = display(file)
     try:
-        data = file.read_bytes()
-        doc = read(file, display)
+        data = read_bytes(file, POLICY_LIMIT, what="vocabulary", regular_only=True)
+        doc = parse(decode(data, shown, what="vocabulary"), shown)
+    except ReadFailure as exc:
+        return None, b"", [_at(exc.problem, shown)]
     except YamlProblem as exc:
         return None, b"", [exc.problem]
-    except OSError as exc:
-        return None, b"", [problem("file_unreadable", f"cannot read the vocabulary: {exc.strerror or exc}", file=display)]
+    if not isinstance(doc.data, dict):
+        return None, data, [problem("yaml_not_mapping", "a vocabulary file is a mapping (id:, facts:, ...)",
+                                    file=shown, line=1)]
     found = _schema.check(doc, "vocabulary")
     if found:
         return None, data, found
-    facts = {name: fact_from(name, raw, display) for name, raw in doc.data["facts"].items()}
+    facts = {name: fact_from(name, raw, shown) for name, raw in doc.data["facts"].items()}
     found = _vocabulary_problems(facts, doc)
     return (facts if not found else None), data, found
 
@@ -462,47 +627,167 @@ def _vocabulary_problems(facts: dict[str, Fact], doc: Document) -> list[Problem]
     return out
 
 
-def load_all(paths: Iterable) -> tuple[list[Policy], list[Problem]]:
-    """Load every policy file under the given files or folders; collect all problems."""
+# -- finding files ---------------------------------------------------------------------------
+
+@dataclass
+class Found:
+    """What a walk of the given files and folders found, and what could not be read."""
+
+    policies: list[Path] = field(default_factory=list)
+    vocabularies: list[Path] = field(default_factory=list)
+    calendars: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def walk(root: Path) -> tuple[list[Path], list[Problem]]:
+    """Every regular file under a folder (symbolic links followed), in name order, and a problem
+    for each entry that cannot be read or is not a regular file or folder. Hidden entries
+    (names starting with `.`) are left out. Nothing is opened but folders."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    try:
+        st = os.stat(root)
+    except OSError as exc:
+        return files, [_unreadable(root, exc)]
+    _walk(Path(root), frozenset({(st.st_dev, st.st_ino)}), files, problems)
+    return files, problems
+
+
+def _walk(folder: Path, ancestors: frozenset, files: list[Path], problems: list[Problem]) -> None:
+    try:
+        with os.scandir(folder) as it:
+            names = sorted(entry.name for entry in it)
+    except OSError as exc:
+        problems.append(_unreadable(folder, exc, "folder"))
+        return
+    for name in names:
+        if name.startswith("."):
+            continue
+        path = folder / name
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            problems.append(_unreadable(path, exc))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            key = (st.st_dev, st.st_ino)
+            if key in ancestors:
+                problems.append(problem(
+                    "file_unreadable", "the folder is a symbolic link to a folder that contains it (a loop); "
+                                       "it is not read", file=display(path), hint="remove the link"))
+                continue
+            _walk(path, ancestors | {key}, files, problems)
+        elif stat.S_ISREG(st.st_mode):
+            files.append(path)
+        else:
+            problems.append(_not_regular(path))
+
+
+def _not_regular(path: Path) -> Problem:
+    return problem("file_unreadable", "not a regular file or folder (a pipe, socket or device); it is not read",
+                   file=display(path), hint="policy folders hold regular files and folders only; remove it")
+
+
+def _unreadable(path: Path, exc: OSError, what: str = "file") -> Problem:
+    hint = "make it readable, or remove it"
+    if exc.errno == errno.ELOOP:
+        message, hint = "a symbolic link that loops (it leads back to itself); it is not read", "remove the link"
+    elif exc.errno == errno.ENOENT and os.path.islink(path):
+        message = f"a symbolic link to {os.readlink(path)}, which does not exist; it is not read"
+        hint = "point the link at an existing file, or remove it"
+    else:
+        message = f"cannot read the {what}: {exc.strerror or exc}"
+    return problem("file_unreadable", message, file=display(path), hint=hint)
+
+
+def discover(paths: Iterable) -> Found:
+    """Policy files (<folder>/<version>.yaml), vocabularies (*.vocab.yaml) and calendars
+    (*.calendar.yaml) under the given files or folders; folders starting with `_` hold shared
+    files only. A folder with nothing of these is a problem (`no_policies`): nothing to check."""
+    found = Found()
+    for given in paths:
+        given = Path(given)
+        try:
+            st = os.stat(given)
+        except OSError as exc:
+            found.problems.append(_unreadable(given, exc))
+            continue
+        if stat.S_ISREG(st.st_mode):
+            _classify(given, (), found, named=True)
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            found.problems.append(_not_regular(given))
+            continue
+        before = (len(found.policies), len(found.vocabularies), len(found.calendars), len(found.problems))
+        files, problems = walk(given)
+        found.problems.extend(problems)
+        for f in files:
+            _classify(f, f.relative_to(given).parts[:-1], found)
+        if before == (len(found.policies), len(found.vocabularies), len(found.calendars), len(found.problems)):
+            found.problems.append(problem(
+                "no_policies", "nothing to check: the folder holds no policy (<id>/<version>.yaml), vocabulary or "
+                               "calendar", file=display(given),
+                hint="name the policies folder (the one holding <id>/<version>.yaml and _shared/)"))
+    return found
+
+
+def _classify(file: Path, folders: tuple, found: Found, named: bool = False) -> None:
+    """Sort a file by its name; `folders` are those between the walked folder and the file."""
+    if file.name.endswith(".vocab.yaml"):
+        found.vocabularies.append(file)
+    elif file.name.endswith(".calendar.yaml"):
+        found.calendars.append(file)
+    elif named or (file.name.endswith(".yaml") and not any(part.startswith("_") for part in folders)):
+        found.policies.append(file)  # a file the caller names is a policy whatever its name
+
+
+@dataclass
+class Loaded:
+    """One load: the policies, every problem (each once), and what was read."""
+
+    policies: list[Policy]
+    problems: list[Problem]
+    files: list[Path]  # policy files
+    vocabularies: list[str]  # shared files read (named as in messages)
+    calendars: list[str]
+
+
+def load_tree(paths: Iterable) -> Loaded:
+    """Load every policy under the given files or folders, and check every vocabulary and
+    calendar there; each shared file is read once and its problems are reported once."""
+    found = discover(paths)
     cache = _Cache()
-    policies, problems = [], []
-    for file in policy_files(paths):
-        policy, found = _load(file, cache)
-        problems.extend(found)
+    for file in found.vocabularies:
+        cache.vocabulary(file)
+    for file in found.calendars:
+        cache.calendar(file)
+    policies, problems = [], list(found.problems)
+    for file in found.policies:
+        policy, more = _load(file, cache)
+        problems.extend(more)
         if policy is not None:
             policies.append(policy)
-    return policies, problems
+    problems.extend(cache.take_shared())
+    vocabularies = sorted(cache.names[k] for k in cache.vocabularies)
+    calendars = sorted(cache.names[k] for k in cache.calendars)
+    return Loaded(policies, sort_problems(problems), found.policies, vocabularies, calendars)
 
 
-SHARED_SUFFIXES = (".vocab.yaml", ".calendar.yaml")
+def load_all(paths: Iterable) -> tuple[list[Policy], list[Problem]]:
+    """Load every policy file under the given files or folders; collect all problems."""
+    loaded = load_tree(paths)
+    return loaded.policies, loaded.problems
 
 
 def policy_files(paths: Iterable) -> list[Path]:
     """Policy files: <folder>/<version>.yaml; folders starting with _ hold shared files."""
-    out = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            for f in sorted(p.rglob("*.yaml")):
-                rel = f.relative_to(p)
-                if any(part.startswith(("_", ".")) for part in rel.parts[:-1]) or f.name.endswith(SHARED_SUFFIXES):
-                    continue
-                out.append(f)
-        elif not p.name.endswith(SHARED_SUFFIXES):
-            out.append(p)
-    return out
+    return discover(paths).policies
 
 
 def shared_files(paths: Iterable, suffix: str) -> list[Path]:
     """Vocabulary (.vocab.yaml) or calendar (.calendar.yaml) files under the paths, or named by them."""
-    out = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(p.rglob(f"*{suffix}")))
-        elif p.name.endswith(suffix):
-            out.append(p)
-    return out
+    found = discover(paths)
+    return {".vocab.yaml": found.vocabularies, ".calendar.yaml": found.calendars}[suffix]
 
 
 def check_vocabulary(file) -> list[Problem]:

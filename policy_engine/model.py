@@ -5,7 +5,12 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from typing import TYPE_CHECKING
+
 from .expr import Condition
+
+if TYPE_CHECKING:
+    from .workdays import WorkCalendar
 from .vocabulary import Fact, Vocabulary
 
 STRENGTHS = ("mandatory", "generally", "discretionary")
@@ -299,7 +304,7 @@ class Policy:
     triggers: tuple[Rule, ...]
     grounds: tuple[Rule, ...]
     deadlines: tuple[Rule, ...]  # criteria whose conditions the loader generated from from/to/days/unit
-    sha256: str  # of the policy file and the vocabularies it imports
+    sha256: str  # of the policy file, the vocabularies it imports and the calendar it counts working days with
     file: str
     source_file: str
     source_sha256: str
@@ -310,6 +315,7 @@ class Policy:
     scoring: Scoring | None = None
     gates: tuple[Rule, ...] = ()
     selection: Selection | None = None
+    calendar: "WorkCalendar | None" = None  # its policies folder's working-day calendar, when it counts working days
 
     def decisions(self) -> tuple[str, ...]:
         out = []

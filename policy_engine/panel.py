@@ -29,12 +29,14 @@ from .selection import (COMPUTED_PANEL_FACTS, _facts, assess, checked, context, 
                         in_force_on, invalid, judge_panel, located, mode_of)
 from .verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
 from .yamlio import Document
+from .workdays import policy_calendar
 
 NAME = "panel"
 OUTCOMES = ("compliant", "non_compliant", "needs_review", "undetermined")
 DEFAULT_HOW = {"random": "drawn", "outside": "outside", "institution": "outside"}
 
 
+@policy_calendar
 def check_panel(policy: Policy, pool: Pool, request: Any, *, file: str | None = None) -> Verdict:
     """Judge a formed panel under `policy`; the members' facts come from `pool` (or the request)."""
     doc = request if isinstance(request, Document) else Document(request, {}, file or "<panel>")

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 from .errors import CaseError, LookupFailure, PolicyError, Problem, problem
-from .loader import load_all
+from .loader import display, load_all
 from .model import Policy
 
 
@@ -39,9 +39,14 @@ class Registry:
     @classmethod
     def load(cls, *paths) -> "Registry":
         """Load and verify every policy under the paths; raise PolicyError on any problem."""
-        policies, problems = load_all(paths or (default_policy_dir(),))
+        paths = paths or (default_policy_dir(),)
+        policies, problems = load_all(paths)
         if problems:
             raise PolicyError(problems)
+        if not policies:
+            raise PolicyError([problem("no_policies", "no policy file (<id>/<version>.yaml) to load", file=display(p),
+                                       hint="name the policies folder (the one holding <id>/<version>.yaml)")
+                               for p in paths])
         return cls.of(policies)
 
     def ids(self) -> list[str]:

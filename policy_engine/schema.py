@@ -14,6 +14,13 @@ from .errors import Problem, problem
 from .yamlio import Document
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_LIMIT = 1 << 20  # 1 MiB: the largest bundled schema is a few dozen KiB
+
+
+def _read(file: Path) -> dict:
+    """A bundled schema, read bounded (a broken installation fails here, not by filling memory)."""
+    from .textio import read_text
+    return json.loads(read_text(file, SCHEMA_LIMIT, what="JSON Schema", regular_only=True))
 NAMES = ("policy", "vocabulary", "verdict", "fixture", "calendar", "draw-request", "panel-request", "receipt")
 
 
@@ -23,7 +30,7 @@ def _registry() -> Registry:
     for name in NAMES:
         file = SCHEMA_DIR / f"{name}.schema.json"
         if file.exists():
-            contents = json.loads(file.read_text(encoding="utf-8"))
+            contents = _read(file)
             resource = Resource.from_contents(contents)
             resources.append((f"{name}.schema.json", resource))
             resources.append((contents["$id"], resource))
@@ -32,7 +39,7 @@ def _registry() -> Registry:
 
 @lru_cache(maxsize=None)
 def validator(name: str) -> jsonschema.Draft202012Validator:
-    contents = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+    contents = _read(SCHEMA_DIR / f"{name}.schema.json")
     return jsonschema.Draft202012Validator(
         contents, registry=_registry(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 

@@ -703,7 +703,19 @@ def _digits(s: str) -> int:
     return int(unicodedata.normalize("NFKC", s))
 
 
+SOURCE_LIMIT = 8 << 20  # 8 MiB: larger than any regulation's text (民法典, the longest code, is under 1 MiB)
+
+
 def load_source(path: str | Path, steps: Sequence[str] = ("whitespace",)) -> SourceIndex:
-    """Read a UTF-8 source text (bytes kept exactly, so ``sha256`` is the file's) and index it."""
-    data = Path(path).read_bytes()
-    return index_source(data.decode("utf-8"), steps)
+    """Read a UTF-8 source text (at most SOURCE_LIMIT bytes; a regular file) and index it.
+
+    A file that cannot be read, is too large or is not UTF-8 raises PolicyError naming it
+    (and the line and column of a bad byte).
+    """
+    from .errors import PolicyError
+    from .textio import ReadFailure, read_text
+    try:
+        text = read_text(path, SOURCE_LIMIT, "source_missing", "source text", regular_only=True)
+    except ReadFailure as exc:
+        raise PolicyError([exc.problem]) from None
+    return index_source(text, steps)

@@ -1,9 +1,9 @@
 """Working days under the State Council's holiday schedule (国务院办公厅节假日安排), 调休 included.
 
 Years 2004-2026 come from the chinesecalendar package. Later years come from the calendar
-file the project ships, `policies/_shared/cn-workdays.calendar.yaml`, which legal staff
-extend when the State Council publishes the next year's schedule; a year listed there
-overrides the package. A date in a year that neither covers is an error naming the year
+file of the policies folder, `<policies>/_shared/cn-workdays.calendar.yaml`, which legal
+staff extend when the State Council publishes the next year's schedule; a year listed
+there overrides the package. A date in a year that neither covers is an error naming the year
 and the file: never a guess, and never a fallback to Monday-Friday.
 
 Before a year's notice is published, the file may list the year with `status:
@@ -14,22 +14,40 @@ holiday, a weekend day may be worked), so asking about it is the same error.
 Counting conventions (民法典第二百零一条: a period starts the day after the event):
 - `working_days_between(a, b)` counts the working days from a to b, both ends included.
 - `add_working_days(d, n)` is the n-th working day after d (d itself is not counted).
+
+Which calendar: a policy counts working days under the calendar of its own policies
+folder (the folder holding `<id>/<version>.yaml`), read once by the loader and kept on
+the policy; its bytes are part of the policy's digest. `decide`, draws and panel checks
+evaluate under `with using(policy.calendar)` (see `policy_calendar`), so the functions
+of functions.py use exactly the calendar that was checked and hashed. Outside any policy
+(a library caller using the functions directly), the calendar shipped with the project
+is used.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as _dt
+import functools
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import chinese_calendar
 
+from . import textio
 from .errors import PolicyError, Problem, problem
-from .yamlio import YamlProblem, read
+from .yamlio import MAX_BYTES, YamlProblem, parse
 
-CALENDAR_FILE = Path(__file__).resolve().parent.parent / "policies" / "_shared" / "cn-workdays.calendar.yaml"
+SHARED_FOLDER = "_shared"
+CALENDAR_NAME = "cn-workdays.calendar.yaml"
+# How verdicts name the calendar: relative to the policies folder, the same on every machine.
+CALENDAR_REF = f"{SHARED_FOLDER}/{CALENDAR_NAME}"
+CALENDAR_FILE = Path(__file__).resolve().parent.parent / "policies" / SHARED_FOLDER / CALENDAR_NAME  # the shipped one
+CALENDAR_LIMIT = MAX_BYTES  # a calendar is a YAML file like a policy: at most 2 MiB
 PACKAGE_YEARS = (2004, 2026)  # what chinesecalendar 1.11 covers
 MAX_SPAN_DAYS = 3660  # refuse to walk more than about ten years
 
@@ -50,7 +68,7 @@ class Year:
 @dataclass(frozen=True, slots=True)
 class WorkCalendar:
     years: Mapping[int, Year]
-    file: str
+    file: str  # how messages name it: _shared/cn-workdays.calendar.yaml for a policies folder's calendar
 
     def covers(self, year: int) -> bool:
         return year in self.years or PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
@@ -96,21 +114,55 @@ class WorkCalendar:
         return day
 
 
-def load(path: Path = CALENDAR_FILE) -> WorkCalendar:
-    """Read and check a calendar file; PolicyError with positions on any problem."""
-    problems = check_file(path)
+def calendar_path(policy_file: str | os.PathLike) -> Path:
+    """The calendar of a policy file's policies folder: <policies>/_shared/cn-workdays.calendar.yaml.
+
+    Lexical: `policies/xj/2025-04-21.yaml` gives `policies/_shared/cn-workdays.calendar.yaml`,
+    `2025-04-21.yaml` (run inside the policy's folder) gives `../_shared/...`.
+    """
+    return Path(os.path.normpath(os.path.join(os.fspath(policy_file), os.pardir, os.pardir, SHARED_FOLDER,
+                                              CALENDAR_NAME)))
+
+
+def load(path: Path = CALENDAR_FILE, name: str | None = None) -> WorkCalendar:
+    """Read and check a calendar file; PolicyError with positions on any problem.
+
+    `name` is how messages (and so verdicts) name the file; by default the path as given.
+    """
+    calendar, _, problems = read_calendar(path, name=name)
     if problems:
         raise PolicyError(problems)
-    return _parse(read(path, _display(path)).data, _display(path))
+    assert calendar is not None
+    return calendar
+
+
+def read_calendar(path: Path, display: str | None = None,
+                  name: str | None = None) -> tuple[WorkCalendar | None, bytes, list[Problem]]:
+    """The calendar, the bytes it was read from (for digests) and its problems; one read, bounded."""
+    display = display or _display(path)
+    try:
+        data = textio.read_bytes(path, CALENDAR_LIMIT, what="calendar", regular_only=True)
+        doc = parse(textio.decode(data, display, what="calendar"), display)
+    except textio.ReadFailure as exc:
+        return None, b"", [_located(exc.problem, display)]
+    except YamlProblem as exc:
+        return None, b"", [exc.problem]
+    problems = _check(doc)
+    if problems:
+        return None, data, problems
+    return _parse(doc.data, name or display), data, []
 
 
 def check_file(path: Path) -> list[Problem]:
+    return read_calendar(Path(path))[2]
+
+
+def _located(found: Problem, display: str) -> Problem:
+    return Problem(found.code, found.message, display, found.line, found.column, found.path, found.hint)
+
+
+def _check(doc) -> list[Problem]:
     from . import schema as _schema
-    display = _display(path)
-    try:
-        doc = read(path, display)
-    except YamlProblem as exc:
-        return [exc.problem]
     found = _schema.check(doc, "calendar")
     if found:
         return found
@@ -150,13 +202,49 @@ def _parse(data: dict, display: str) -> WorkCalendar:
 
 
 def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    return os.path.normpath(os.fspath(path))
 
 
 @lru_cache(maxsize=1)
 def default() -> WorkCalendar:
-    """The shipped calendar file, read once."""
-    return load(CALENDAR_FILE)
+    """The calendar shipped with the project, read once: for callers outside any policy."""
+    return load(CALENDAR_FILE, name=f"policies/{CALENDAR_REF}")
+
+
+# The calendar of the policy being evaluated. _OUTSIDE: no policy (use the shipped one);
+# None: the policy counts no working days (so has no calendar).
+_OUTSIDE = object()
+_ACTIVE: contextvars.ContextVar = contextvars.ContextVar("policy_engine_calendar", default=_OUTSIDE)
+
+# Conditions are tried once on sample facts (dated 2020) when they are compiled; the
+# package's years answer them, so compiling reads no calendar file.
+PACKAGE_ONLY = WorkCalendar(MappingProxyType({}), "(the chinesecalendar package)")
+
+
+def active() -> WorkCalendar:
+    """The calendar working-day functions use now."""
+    calendar = _ACTIVE.get()
+    if calendar is _OUTSIDE:
+        return default()
+    if calendar is None:
+        raise CalendarGap("this policy counts no working days, so it has no working-day calendar")
+    return calendar
+
+
+@contextlib.contextmanager
+def using(calendar: WorkCalendar | None) -> Iterator[None]:
+    """Evaluate under `calendar` (None: a policy without one)."""
+    token = _ACTIVE.set(calendar)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def policy_calendar(fn):
+    """Decorate an entry point whose first argument is a Policy: evaluate under its calendar."""
+    @functools.wraps(fn)
+    def wrapper(policy, *args, **kwargs):
+        with using(policy.calendar):
+            return fn(policy, *args, **kwargs)
+    return wrapper

@@ -141,7 +141,7 @@ def test_an_internal_defect_is_one_line_not_a_traceback(monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise RuntimeError("simulated defect")
 
-    monkeypatch.setattr(cli, "load_all", broken)
+    monkeypatch.setattr(cli, "load_tree", broken)
     monkeypatch.setattr(cli.sys, "argv", ["policy-engine", "check", str(ROOT / "policies")])
     with pytest.raises(SystemExit) as info:
         cli.run()

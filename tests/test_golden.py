@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from policy_engine import Registry
-from policy_engine.golden import default_fixture_dir, fixture_files, run_fixture
+from policy_engine.golden import MIN_CASES, coverage, default_fixture_dir, fixture_files, leftovers, run_fixture
 
 FIXTURES = default_fixture_dir()
 FILES = fixture_files(FIXTURES)
@@ -21,26 +21,15 @@ def test_golden(registry, fixture: Path):
     assert result.ok, f"{result.message}\n{result.diff}"
 
 
-def test_enough_fixtures_per_policy_and_decision():
-    """At least 8 cases for each regulation and decision it answers (the issue's floor)."""
-    registry = Registry.load()
-    counts = {}
-    for f in FILES:
-        rel = f.relative_to(FIXTURES).parts
-        counts[(rel[0], rel[1])] = counts.get((rel[0], rel[1]), 0) + 1
-    short = []
-    for pid in registry.ids():
-        for decision in registry.versions(pid)[0].decisions() + registry.versions(pid)[0].selection_commands():
-            if counts.get((pid, decision), 0) < 8:
-                short.append(f"{pid}/{decision}: {counts.get((pid, decision), 0)}")
-    assert not short, "fewer than 8 golden cases: " + ", ".join(short)
+def test_enough_fixtures_per_policy_and_decision(registry):
+    """At least 8 cases for each regulation and decision it answers (the same check as `policy-engine test`)."""
+    short = coverage(registry, FIXTURES, MIN_CASES)
+    assert not short, "; ".join(f"{r.fixture}: {r.message}" for r in short)
 
 
 def test_every_golden_verdict_has_its_fixture():
-    for golden in [*FIXTURES.rglob("*.verdict.json"), *FIXTURES.rglob("*.receipt.json"),
-                   *FIXTURES.rglob("*.rejected.json")]:
-        suffix = next(s for s in (".verdict.json", ".receipt.json", ".rejected.json") if golden.name.endswith(s))
-        assert golden.with_name(golden.name.replace(suffix, ".yaml")).exists(), golden
+    left = leftovers(FIXTURES)
+    assert not left, "; ".join(r.fixture for r in left)
 
 
 def test_the_evaluation_plan_changes_nothing(registry):
