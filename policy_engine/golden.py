@@ -25,9 +25,10 @@ from pathlib import Path
 
 from . import schema as _schema
 from .engine import decide
-from .errors import CODES, EngineError
+from .errors import CODES, EngineError, OutputError
 from .verdict import dumps
 from .registry import Registry
+from .textio import write_atomic
 from .yamlio import YamlProblem, read
 
 
@@ -62,7 +63,10 @@ def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
     name = str(fixture)
     if update:
         if not golden.exists() or golden.read_text(encoding="utf-8") != text:
-            golden.write_text(text, encoding="utf-8")
+            try:
+                write_atomic(golden, text)  # a failed update leaves the stored file as it was
+            except OutputError as exc:
+                return Result(name, False, "; ".join(p.render() for p in exc.problems))
             return Result(name, True, "updated")
         return Result(name, True)
     if not golden.exists():
