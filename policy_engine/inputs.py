@@ -175,18 +175,38 @@ class _Duplicate(Exception):
 # Values: nesting depth and Unicode text
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]|\\U0000[dD][89a-fA-F]")
+
+
+def _deeper_than_limit(data: Any) -> bool:
+    """Whether mappings and lists nest more than MAX_DEPTH deep: level by level, containers only."""
+    level = [data] if data.__class__ is dict or data.__class__ is list else []
+    depth = 0
+    while level:  # written for speed: a 2 MiB receipt costs a fraction of its json.loads
+        if depth >= MAX_DEPTH:
+            return True
+        below: list = []
+        keep = below.append
+        for value in level:
+            for item in (value.values() if value.__class__ is dict else value):
+                kind = item.__class__
+                if kind is dict or kind is list:  # the parsers build plain dicts and lists
+                    keep(item)
+        level, depth = below, depth + 1
+    return False
 
 
 def _check_values(doc: Document, text: str, code: str) -> None:
     """Refuse nesting deeper than MAX_DEPTH and strings holding lone surrogates.
 
-    One walk without recursion, in the document's order (a key before its value), so the
-    first bad string found is the first in the text.
+    The common case costs a pass over the containers only. When the text has a surrogate
+    escape or the data is too deep, one walk without recursion, in the document's order (a
+    key before its value), finds the first bad place, so it is also the first in the text.
     """
-    # A lone surrogate can only come from an escape (backslash-u in JSON and YAML, backslash-U in YAML): the text
-    # itself was decoded from UTF-8. Nesting deeper than the brackets, colons and dashes is impossible.
-    surrogates = "\\u" in text or "\\U" in text
-    if not surrogates and text.count("[") + text.count("{") + text.count(":") + text.count("-") <= MAX_DEPTH:
+    # A lone surrogate can only come from an escape (\ud800 in JSON or YAML, \U0000d800 in
+    # YAML): the text itself was decoded from UTF-8.
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    if not surrogates and not _deeper_than_limit(doc.data):
         return
     stack: list[tuple[bool, Any, tuple, int]] = [(False, doc.data, (), 0)]
     while stack:
@@ -218,7 +238,7 @@ def _not_text(doc: Document, text: str, path: tuple, code: str, key: bool) -> Ca
     where = doc.where(path, key=key)
     if "line" not in where:  # JSON: the first string whose escapes spell a lone surrogate
         for m in re.finditer(r'"(?:[^"\\]|\\.)*"', text):
-            if "\\u" in m.group() and _SURROGATE.search(json.loads(m.group())):
+            if "\\u" in m.group() and _SURROGATE.search(_string(m.group())):
                 before = text[:m.start()]
                 where["line"] = before.count("\n") + 1
                 where["column"] = m.start() - (before.rfind("\n") + 1) + 1
@@ -228,6 +248,13 @@ def _not_text(doc: Document, text: str, path: tuple, code: str, key: bool) -> Ca
                                     f"such as \\ud800)", **where,
                               hint="a surrogate escape must come in a pair (\\ud83d\\ude00) or be written "
                                    "as the character itself")])
+
+
+def _string(token: str) -> str:
+    try:
+        return json.loads(token)
+    except ValueError:
+        return ""
 
 
 def _too_deep(text: str, name: str, code: str) -> Problem:
