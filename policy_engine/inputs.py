@@ -28,7 +28,7 @@ from typing import Any
 
 from . import textio
 from .errors import CaseError, OutputError, Problem, problem
-from .yamlio import MAX_BYTES, Document, YamlProblem, parse, render_path
+from .yamlio import MAX_BYTES, Document, YamlProblem, parse
 
 MAX_DEPTH = 100  # nesting of mappings and lists; real documents use fewer than 10
 
