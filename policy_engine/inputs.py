@@ -48,7 +48,7 @@ def read(source: str | os.PathLike, kind: str = REQUEST, what: str | None = None
         raw = textio.read_bytes(source, MAX_BYTES, code, what)
     except textio.ReadFailure as exc:
         raise _refusal(code, exc.problem) from None
-    return load(raw, textio.display_name(source), kind, what)
+    return load(raw, _clean(textio.display_name(source)), kind, what)  # a name that is not UTF-8 printable
 
 
 def load(raw: bytes | str, name: str, kind: str = REQUEST, what: str | None = None) -> Document:

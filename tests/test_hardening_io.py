@@ -189,6 +189,13 @@ def test_a_bad_case_is_located_by_line_and_column(invoke, tmp_path):
     assert result.stderr.startswith(f"{doc}:2:15: expert.birth_date: expected a date"), result.stderr
 
 
+def test_a_file_name_that_is_not_utf8_is_printed_escaped(invoke, tmp_path):
+    doc = Path(os.fsdecode(bytes(tmp_path) + b"/\xfc.yaml"))
+    doc.write_text("expert:\n  bogus: 1\n", encoding="utf-8")
+    found = refused(invoke(COMMANDS["decide"][0][:-1] + [doc]), "case_invalid")
+    assert found["file"].endswith("/\\udcfc.yaml") and (found["line"], found["column"]) == (2, 10)
+
+
 # --- outputs -------------------------------------------------------------------------------
 
 def draw_args(out, fmt="json"):
