@@ -8,28 +8,33 @@ Exit codes (also in README):
   4  invalid case (a fact of the wrong type, an unknown fact)
   5  no policy in force on the date, unknown policy or version, or a decision the policy lacks
  70  internal error (a defect of policy-engine itself; reported in one line, never a traceback)
+ 73  an output cannot be written: --out into a missing or read-only folder, a full disk, or
+     standard output (one line, error code output_unwritable; an existing --out file is left
+     as it was)
 """
 from __future__ import annotations
 
-import json
 import logging
+import os
+import signal
 import sys
-from pathlib import Path
 
 import click
 
 from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide
+from policy_engine import inputs
 from policy_engine.engine import as_date
 from policy_engine.case_schema import case_schema
-from policy_engine.errors import Problem, problem
+from policy_engine.errors import OutputError, problem
 from policy_engine.golden import MIN_CASES, default_fixture_dir, run_all
 from policy_engine.loader import load_tree
 from policy_engine.registry import default_policy_dir
 from policy_engine.render import render_receipt, render_verdict, render_verification
 from policy_engine.verdict import dumps
-from policy_engine.yamlio import Document, YamlProblem, parse
+from policy_engine.yamlio import Document
 
 EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP, EXIT_INTERNAL = 1, 3, 4, 5, 70
+EXIT_OUTPUT = OutputError.exit_code  # 73
 EXIT_MISMATCH = 1  # verify-draw: the receipt does not match
 
 
@@ -38,9 +43,36 @@ EXIT_MISMATCH = 1  # verify-draw: the receipt does not match
 logging.getLogger("cel").setLevel(logging.ERROR)
 
 
+def _echo(message: str, nl: bool = True) -> None:
+    """Print on stdout; a stdout that cannot be written (a full disk) ends the command with exit 73.
+
+    click.echo flushes, so the failure surfaces here rather than when the interpreter exits.
+    A closed pipe (`| head`) is not an error: `run` lets SIGPIPE end the process quietly.
+    """
+    try:
+        click.echo(message, nl=nl)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _stdout_failed(exc)
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """Report a stdout that cannot be written, in one line on stderr, and exit 73."""
+    found = problem("output_unwritable", f"cannot write the output: {exc.strerror or exc}", file="<stdout>")
+    try:  # what is still buffered would fail again when the interpreter flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    click.echo(f"policy-engine: {found.code}: {found.render()}", err=True)
+    sys.exit(EXIT_OUTPUT)
+
+
 def _fail(exc: EngineError, fmt: str) -> None:
     if fmt == "json":
-        click.echo(dumps(exc.to_json()), nl=False)
+        _echo(dumps(exc.to_json()), nl=False)
     else:
         for p in exc.problems:
             click.echo(p.render(), err=True)
@@ -64,8 +96,9 @@ def main() -> None:
     Start with `policy-engine list`, then `policy-engine decide --help`.
 
     Exit codes: 0 decided or checked; 1 golden cases fail; 2 usage error; 3 invalid
-    policy; 4 invalid case; 5 no policy in force (or unknown policy, version, decision);
-    70 internal error.
+    policy; 4 invalid case (or request, receipt, pool); 5 no policy in force (or unknown
+    policy, version, decision); 70 internal error; 73 an output cannot be written (--out
+    folder missing or read-only, disk full).
     """
 
 
@@ -130,44 +163,14 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
                          "decisions": list(p.decisions()), "selection": list(p.selection_commands()),
                          "sha256": p.sha256, "file": p.file})
     if fmt == "json":
-        click.echo(dumps(rows), nl=False)
+        _echo(dumps(rows), nl=False)
         return
     for r in rows:
         until = r["in_force"]["until"] or "open-ended"
         selection = {"draw": "draw", "panel": "check-panel"}
         extra = f"; {', '.join(selection[c] for c in r['selection'])}" if r["selection"] else ""
-        click.echo(f"{r['id']}  {r['version']}  in force {r['in_force']['from']} to {until}  "
+        _echo(f"{r['id']}  {r['version']}  in force {r['in_force']['from']} to {until}  "
                    f"decisions: {', '.join(r['decisions']) or '(none yet)'}{extra}\n    {r['title']}")
-
-
-def _read_case(case: str) -> tuple[object, str]:
-    name = "<stdin>" if case == "-" else case
-    try:
-        text = sys.stdin.read() if case == "-" else Path(case).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError([problem("case_invalid", f"cannot read the case: {exc}", file=name)]) from None
-    if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
-        try:
-            return json.loads(text, object_pairs_hook=_no_duplicates), name
-        except json.JSONDecodeError as exc:
-            raise CaseError([problem("case_invalid", f"not valid JSON: {exc.msg}", file=name, line=exc.lineno,
-                                     column=exc.colno)]) from None
-        except ValueError as exc:
-            raise CaseError([problem("case_invalid", str(exc), file=name)]) from None
-    try:
-        return parse(text, name).data, name
-    except YamlProblem as exc:
-        p = exc.problem
-        raise CaseError([Problem("case_invalid", p.message, p.file, p.line, p.column, p.path, p.hint)]) from None
-
-
-def _no_duplicates(pairs):
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"key '{key}' appears twice in one object")
-        out[key] = value
-    return out
 
 
 @main.command("decide")
@@ -210,47 +213,18 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
         day = as_date(as_of) if as_of else _dt.date.today()  # the CLI, not the engine, reads the clock
         registry = _registry(policy_dirs, err_fmt)
         policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
-        data, name = _read_case(case)
-        if isinstance(data, dict) and "case" in data and "expect" in data:
-            data = data["case"]  # a golden fixture: decide its case
-        verdict = decide(policy, decision, data, day, case_file=name)
+        doc = inputs.fixture_case(inputs.read_case(case))  # a golden fixture: decide its case
+        try:
+            verdict = decide(policy, decision, doc.data, day, case_file=doc.file)
+        except CaseError as exc:
+            raise inputs.locate(exc, doc) from None
     except EngineError as exc:
         _fail(exc, err_fmt)
         return
     if fmt == "json":
-        click.echo(verdict.dumps(compact), nl=False)
+        _echo(verdict.dumps(compact), nl=False)
     else:
-        click.echo(render_verdict(verdict, policy))
-
-
-def _read_document(file: str, code: str = "request_invalid") -> Document:
-    """A request, panel, answers or receipt file (YAML or JSON; - for stdin), with positions where YAML gives them."""
-    name = "<stdin>" if file == "-" else file
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError([problem(code, f"cannot read the file: {exc}", file=name)]) from None
-    if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
-        try:
-            return Document(json.loads(text, object_pairs_hook=_no_duplicates), {}, name)
-        except json.JSONDecodeError as exc:
-            raise CaseError([problem(code, f"not valid JSON: {exc.msg}", file=name, line=exc.lineno,
-                                     column=exc.colno)]) from None
-        except ValueError as exc:
-            raise CaseError([problem(code, str(exc), file=name)]) from None
-    try:
-        return parse(text, name)
-    except YamlProblem as exc:
-        p = exc.problem
-        raise CaseError([Problem(code, p.message, p.file, p.line, p.column, p.path, p.hint)]) from None
-
-
-def _unwrap(doc: Document) -> Document:
-    """A golden fixture file stands for its case (the request or panel it states)."""
-    data = doc.data
-    if isinstance(data, dict) and "case" in data and "expect" in data and isinstance(data["case"], dict):
-        return doc.sub("case")
-    return doc
+        _echo(render_verdict(verdict, policy))
 
 
 def _dated_policy(registry: Registry, policy_id: str, version: str | None, doc: Document, what: str):
@@ -266,20 +240,23 @@ def _dated_policy(registry: Registry, policy_id: str, version: str | None, doc: 
 
 def _receipt(registry: Registry, file: str):
     """A receipt file and the policy version it names."""
-    doc = _read_document(file, "receipt_invalid")
-    named = (doc.data.get("policy") if isinstance(doc.data, dict) else None) or {}
-    return doc, registry.get(str(named.get("id")), str(named.get("version")))
+    doc = inputs.read_receipt(file)
+    return doc, registry.get(*inputs.receipt_policy(doc))
 
 
 def _emit_receipt(receipt, policy, fmt: str, out: str | None) -> None:
+    """Write the receipt to --out (whole or not at all), then print it."""
     if out:
-        Path(out).write_text(receipt.dumps(), encoding="utf-8")
-    click.echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
+        try:
+            inputs.write_output(out, receipt.dumps())
+        except OutputError as exc:
+            _fail(exc, fmt)
+    _echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
 
 
 def _emit_verification(result, fmt: str) -> None:
     """Print a verification and exit: 0 when the receipt matches, 1 when it does not."""
-    click.echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
+    _echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
     sys.exit(0 if result.ok else EXIT_MISMATCH)
 
 
@@ -325,9 +302,9 @@ def seed_(fmt: str) -> None:
     from policy_engine.draw import commitment, new_seed
     seed = new_seed()
     if fmt == "json":
-        click.echo(dumps({"seed": seed, "commitment": commitment(seed)}), nl=False)
+        _echo(dumps({"seed": seed, "commitment": commitment(seed)}), nl=False)
     else:
-        click.echo(f"seed:       {seed}\ncommitment: {commitment(seed)}  (publish this before the draw)")
+        _echo(f"seed:       {seed}\ncommitment: {commitment(seed)}  (publish this before the draw)")
 
 
 @main.command("draw")
@@ -367,7 +344,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
     err_fmt = "json" if fmt == "json" else "text"
     try:
         registry = _registry(policy_dirs, err_fmt)
-        doc = _unwrap(_read_document(request_file))
+        doc = inputs.fixture_case(inputs.read_request(request_file, "draw request"))
         policy = _dated_policy(registry, policy_id, version, doc, "draw request")
         pool = _pool(pool_file, policy)
         if seed is None:
@@ -409,10 +386,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
         result = verify(registry, pool, doc)
         if not result.ok:
             _emit_verification(result, fmt)
-        answers = _read_document(answers_file).data
-        if not isinstance(answers, dict):
-            raise CaseError([problem("request_invalid", "answers are a mapping of expert id to answer",
-                                     file=answers_file, hint="E0042: accepted")])
+        answers = inputs.read_answers(answers_file).data
         request = dict(doc.data["request"])
         request["answers"] = {**(request.get("answers") or {}), **answers}
         receipt = draw(policy, pool, request, doc.data["seed"], doc.data.get("commitment"))
@@ -479,7 +453,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
     err_fmt = "json" if fmt == "json" else "text"
     try:
         registry = _registry(policy_dirs, err_fmt)
-        doc = _unwrap(_read_document(panel_file))
+        doc = inputs.fixture_case(inputs.read_request(panel_file, "panel"))
         policy = _dated_policy(registry, policy_id, version, doc, "panel")
         pool = _pool(pool_file, policy, required=False)
         if pool is None:
@@ -490,7 +464,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
     except EngineError as exc:
         _fail(exc, err_fmt)
         return
-    click.echo(verdict.dumps() if fmt == "json" else render_verdict(verdict, policy), nl=fmt != "json")
+    _echo(verdict.dumps() if fmt == "json" else render_verdict(verdict, policy), nl=fmt != "json")
 
 
 @main.command("facts")
@@ -506,15 +480,16 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     Facts marked [attested] are the pool office's judgement; the engine never guesses them.
     --format schema prints the same as a JSON Schema of the case, for the systems that send cases.
     """
-    registry = _registry(policy_dirs, fmt)
+    err_fmt = "text" if fmt == "text" else "json"  # a schema is JSON too
+    registry = _registry(policy_dirs, err_fmt)
     try:
         policy = registry.in_force(policy_id, as_date(as_of)) if as_of else registry.versions(policy_id)[0]
     except EngineError as exc:
-        _fail(exc, fmt)
+        _fail(exc, err_fmt)
         return
     facts = policy.vocabulary.facts
     if fmt == "schema":
-        click.echo(dumps(case_schema(facts, f"https://policy-engine.invalid/schemas/cases/{policy.id}.schema.json",
+        _echo(dumps(case_schema(facts, f"https://policy-engine.invalid/schemas/cases/{policy.id}.schema.json",
                                      f"Case for {policy.id} {policy.version}")), nl=False)
         return
     if fmt == "json":
@@ -530,15 +505,15 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
                                            "required": fs.required} for fn, fs in kind.fields.items()}
                                   for k, kind in f.kinds.items()}
             out[name] = entry
-        click.echo(dumps(out), nl=False)
+        _echo(dumps(out), nl=False)
         return
     for name, f in facts.items():
         kind = f.type + (f" ({' | '.join(f.values)})" if f.values else "")
-        click.echo(f"{name}: {kind}{'  [attested]' if f.attested else ''}\n    {f.description}")
+        _echo(f"{name}: {kind}{'  [attested]' if f.attested else ''}\n    {f.description}")
         for k, ek in f.kinds.items():
             fields = ", ".join(f"{fn}{'*' if fs.required else ''}: {fs.type}" + (f" ({'|'.join(fs.values)})" if fs.values else "")
                                for fn, fs in ek.fields.items())
-            click.echo(f"    kind {k}: date*, {fields}")
+            _echo(f"    kind {k}: date*, {fields}")
 
 
 @main.command("test")
@@ -579,15 +554,32 @@ def test_(update: bool, fixture_dir, policy_dirs, minimum, verbose: bool) -> Non
 
 
 def run() -> None:
-    """Console entry point: the CLI, with a last guard so no traceback reaches a user."""
+    """Console entry point: the CLI, with a last guard so no traceback reaches a user.
+
+    A reader that stops early (`| head`) ends the process by SIGPIPE, quietly, as other
+    command-line tools do; a stdout that cannot be written otherwise (a full disk) is exit 73.
+    """
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         main(standalone_mode=True)
     except SystemExit:
+        _flush_stdout()
         raise
     except Exception as exc:  # noqa: BLE001 - the guard of last resort
         click.echo(f"policy-engine: internal error: {type(exc).__name__}: {exc}. "
                    "This is a defect of policy-engine; please report it with the command you ran.", err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, while a failure can still be reported (exit 73), not when the interpreter exits."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _stdout_failed(exc)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,9 @@ from pathlib import Path
 
 from . import schema as _schema
 from .engine import decide
-from .errors import CODES, EngineError
+from .errors import CODES, EngineError, OutputError
 from .loader import display, walk
-from .textio import ReadFailure, read_text
+from .textio import ReadFailure, read_text, write_atomic
 from .verdict import dumps
 from .registry import Registry
 from .yamlio import MAX_BYTES, YamlProblem, parse
@@ -74,16 +74,33 @@ def golden_path(fixture: Path, rejected: bool = False, decision: str | None = No
     return fixture.with_suffix(".receipt.json" if decision == "draw" else ".verdict.json")
 
 
+GOLDEN_MAX_BYTES = 16 * 1024 * 1024  # a stored verdict or receipt; far above any bundled one
+
+
+def _stored(golden: Path) -> str | None:
+    """The stored golden text; None when it cannot be read (too large, not UTF-8): rewrite or report it."""
+    try:
+        return read_text(golden, GOLDEN_MAX_BYTES, what="golden file")
+    except ReadFailure:
+        return None
+
+
 def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
     name = str(fixture)
     if update:
-        if not golden.exists() or golden.read_text(encoding="utf-8") != text:
-            golden.write_text(text, encoding="utf-8")
+        if not golden.exists() or _stored(golden) != text:
+            try:
+                write_atomic(golden, text)  # a failed update leaves the stored file as it was
+            except OutputError as exc:
+                return Result(name, False, "; ".join(p.render() for p in exc.problems))
             return Result(name, True, "updated")
         return Result(name, True)
     if not golden.exists():
         return Result(name, False, f"no golden file {golden.name}: run `policy-engine test --update` and review it")
-    stored = golden.read_text(encoding="utf-8")
+    stored = _stored(golden)
+    if stored is None:
+        return Result(name, False, f"the golden file {golden.name} cannot be read as UTF-8 text of at most "
+                                   f"{GOLDEN_MAX_BYTES // (1 << 20)} MiB: run `policy-engine test --update` and review it")
     if stored != text:
         diff = "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
                                             fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
