@@ -39,6 +39,16 @@ EXIT_MISMATCH = 1  # verify-draw: the receipt does not match
 logging.getLogger("cel").setLevel(logging.ERROR)
 
 
+def _as_of_option(ctx, param, value):
+    """--as-of read by engine.as_date; empty or malformed text is a usage error (exit 2) naming the option."""
+    if value is None:
+        return None
+    try:
+        return as_date(value)
+    except EngineError as exc:
+        raise click.BadParameter(exc.problems[0].message, ctx=ctx, param=param) from None
+
+
 def _fail(exc: EngineError, fmt: str) -> None:
     if fmt == "json":
         click.echo(dumps(exc.to_json()), nl=False)
@@ -182,7 +192,7 @@ def _no_duplicates(pairs):
                    "sanction: which step of the sanction ladder applies, with which measures? "
                    "apportion: which responsibility does each person involved bear? "
                    "score: the grade of an evaluation sheet? gate: may this matter go on to its next step?")
-@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", callback=_as_of_option,
               help="The date the question is asked for; picks the policy version in force then. Default: today.")
 @click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
@@ -210,7 +220,7 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
 
     err_fmt = "json" if fmt == "json" else "text"
     try:
-        day = as_date(as_of) if as_of else _dt.date.today()  # the CLI, not the engine, reads the clock
+        day = as_of if as_of is not None else _dt.date.today()  # the CLI, not the engine, reads the clock
         registry = _registry(policy_dirs, err_fmt)
         policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
         data, name = _read_case(case)
@@ -498,7 +508,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
 
 @main.command("facts")
 @click.option("--policy", "policy_id", required=True, help="Policy id (see `list`).")
-@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Pick the version in force then (default: newest).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", callback=_as_of_option, help="Pick the version in force then (default: newest).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "schema"]), default="text", show_default=True,
               help="text or json: the facts; schema: a JSON Schema (Draft 2020-12) of the cases the policy accepts.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
@@ -511,7 +521,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     """
     registry = _registry(policy_dirs, fmt)
     try:
-        policy = registry.in_force(policy_id, as_date(as_of)) if as_of else registry.versions(policy_id)[0]
+        policy = registry.in_force(policy_id, as_of) if as_of is not None else registry.versions(policy_id)[0]
     except EngineError as exc:
         _fail(exc, fmt)
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
+from .dates import DateError, parse_date
 from .decisions import DECISIONS
 from .errors import CaseError, LookupFailure, problem
 from .evaluate import Run, plan
@@ -13,17 +14,19 @@ from .verdict import Verdict
 from .vocabulary import check_case
 
 
-def as_date(value: Any) -> _dt.date:
-    """A date from a date object or YYYY-MM-DD text; CaseError otherwise."""
+def as_date(value: Any, what: str = "as_of") -> _dt.date:
+    """A date from a date object (a datetime gives its day) or `YYYY-MM-DD` text; CaseError otherwise.
+
+    Text goes through dates.parse_date, the one strict reader: no week dates, no basic
+    form, no digits of other scripts, no empty text.
+    """
     if isinstance(value, _dt.datetime):
         return value.date()
-    if isinstance(value, _dt.date):
-        return value
     try:
-        return _dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise CaseError([problem("case_invalid", f"as_of {value!r} is not a date", path="as_of",
-                                 hint="write it as YYYY-MM-DD")]) from None
+        return parse_date(value, what)
+    except DateError as exc:
+        raise CaseError([problem("case_invalid", str(exc), path=what,
+                                 hint="write it as YYYY-MM-DD, e.g. 2026-11-23")]) from None
 
 
 def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of: Any,
@@ -47,11 +50,11 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
         raise LookupFailure([problem(
             "unsupported_decision", f"{known}{policy.id} {policy.version} has no {decision} rules (it answers: {offered})",
             hint="decisions: " + ", ".join(DECISIONS))])
-    facts = check_case(case, policy.vocabulary, case_file)
+    iso = day.isoformat()
+    facts = check_case(case, policy.vocabulary, case_file, as_of=iso)
     checker = getattr(kind, "check", None)
     if checker is not None:  # inputs a decision rejects beyond their types (a score above an item's maximum)
         checker(policy, facts, case_file)
-    iso = day.isoformat()
     compiled = policy.plans.get(decision)
     if compiled is None:
         compiled = policy.plans.setdefault(decision, plan(kind.conditions(policy)))

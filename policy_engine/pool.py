@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import CaseError, Problem, problem
+from .dates import DateError, canonical
 from .vocabulary import Fact, Vocabulary, check_case
 
 MAX_PROBLEMS = 100  # reported one by one; the rest are counted
@@ -285,13 +286,10 @@ def _converter(fact: Fact) -> Callable[[str], Any]:
 
 
 def _date(cell: str) -> str:
-    if len(cell) == 10:
-        try:
-            _dt.date.fromisoformat(cell)
-            return cell
-        except ValueError:
-            pass
-    raise ValueError(f"expected a date written YYYY-MM-DD, got {cell!r}")
+    try:
+        return canonical(cell)
+    except DateError:
+        raise ValueError(f"expected a date written YYYY-MM-DD, got {cell!r}") from None
 
 
 def _integer(cell: str) -> int:

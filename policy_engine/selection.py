@@ -24,6 +24,7 @@ from .evaluate import Run, conditions_of, judge, plan
 from .expr import bind
 from .model import Policy, Rule
 from .verdict import ERROR, FIRED, UNKNOWN, Finding
+from .dates import parse_date
 from .vocabulary import check_case
 
 DRAW_FACTS = ("draw.selected_in_a_row", "draw.selected_this_year")
@@ -51,7 +52,7 @@ def checked(doc, schema_name: str, what: str, code: str = "request_invalid") -> 
 def in_force_on(policy: Policy, date: str, what: str) -> None:
     """LookupFailure unless `policy` is in force on the request's date."""
     from .errors import LookupFailure
-    if not policy.in_force.covers(_dt.date.fromisoformat(date)):
+    if not policy.in_force.covers(parse_date(date)):
         raise LookupFailure([problem("not_in_force", f"{policy.id} version {policy.version} is in force "
                                      f"{policy.in_force.describe()}, not on {date} (the {what}'s date)",
                                      hint="use Registry.in_force(policy_id, date) to pick the version in force")])
