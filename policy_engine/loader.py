@@ -21,7 +21,7 @@ from .loader_accountability import AccountabilityBuilder, element_ids
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
 from .sources import SourceIndex, cite_label, index_source
-from .vocabulary import Fact, Vocabulary, fact_from
+from .vocabulary import Fact, Vocabulary, bound_problems, fact_from
 from .yamlio import Document, YamlProblem, read
 
 DEFAULT_STEPS = ("whitespace",)
@@ -454,6 +454,7 @@ def _vocabulary_problems(facts: dict[str, Fact], doc: Document) -> list[Problem]
             else doc.where(("facts", "declare", name), key=True)
         if "__" in name:
             out.append(problem("vocabulary", f"fact '{name}' contains '__', which the engine reserves", **where))
+        out.extend(problem("vocabulary", message, **where, hint="min is at most max") for message in bound_problems(fact))
         for other in names:
             if other.startswith(name + "."):
                 out.append(problem("vocabulary", f"'{name}' is a fact and also the group of '{other}'", **where,

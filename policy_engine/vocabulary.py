@@ -33,6 +33,7 @@ TYPES = SCALAR_TYPES + ("list", "events")
 RESERVED_EVENT_FIELDS = ("kind", "date")
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1  # every integer a case states fits in 64 bits
 NOT_AFTER = ("as_of",)  # the days a `not_after` bound may name
+_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON's "\ud800" decodes to one; it is not a character
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,9 @@ def _type_problem(value: Any, spec: "Fact | Field", where: str, as_of: str | Non
     elif type_ == "string":
         if not isinstance(value, str):
             return problem("case_invalid", f"expected text, got {_show(value)}", path=where)
+        if _SURROGATE.search(value):
+            return problem("case_invalid", f"{_show(value)} holds a lone UTF-16 surrogate, which is not a character",
+                           path=where, hint="a \\ud800-style escape must be one half of a pair; write the character itself")
     return None
 
 
@@ -207,8 +211,9 @@ def _range(low: int | None, high: int | None) -> str:
 
 def _flatten(data: Mapping, vocabulary: Vocabulary, prefix: str, out: dict, problems: list) -> None:
     for key, value in data.items():
-        if not isinstance(key, str):
-            problems.append(problem("case_invalid", f"key {key!r} is not text", path=prefix or "(case)"))
+        if not isinstance(key, str) or _SURROGATE.search(key):
+            problems.append(problem("case_invalid", f"key {key!r} is not text", path=prefix or "(case)",
+                                    hint="a key is a fact's name (lower_snake_case)"))
             continue
         name = f"{prefix}.{key}" if prefix else key
         if name in vocabulary.facts:
@@ -298,8 +303,9 @@ def _check_value(fact: Fact, value: Any, where: str, problems: list, as_of: str 
     before = len(problems)
     for i, event in enumerate(value):
         at = f"{where}[{i}]"
-        if not isinstance(event, Mapping):
-            problems.append(problem("case_invalid", "an event must be a mapping with kind and date", path=at))
+        if not isinstance(event, Mapping) or not all(isinstance(k, str) and not _SURROGATE.search(k) for k in event):
+            problems.append(problem("case_invalid", "an event must be a mapping with kind and date (and fields named "
+                                                    "by text)", path=at))
             continue
         kind_name = event.get("kind")
         kind = fact.kinds.get(kind_name) if isinstance(kind_name, str) else None
