@@ -28,7 +28,7 @@ from policy_engine.loader import check_vocabulary, load_all, policy_files, share
 from policy_engine.registry import default_policy_dir
 from policy_engine.render import render_receipt, render_verdict, render_verification
 from policy_engine.verdict import dumps
-from policy_engine.yamlio import Document, YamlProblem, parse
+from policy_engine.yamlio import Document, YamlProblem, check_json_nesting, parse
 
 EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP, EXIT_INTERNAL = 1, 3, 4, 5, 70
 EXIT_MISMATCH = 1  # verify-draw: the receipt does not match
@@ -160,6 +160,7 @@ def _read_case(case: str) -> tuple[object, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError([problem("case_invalid", f"cannot read the case: {exc}", file=name)]) from None
     if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
+        check_json_nesting(text, name, "case_invalid")
         try:
             return json.loads(text, object_pairs_hook=_no_duplicates), name
         except json.JSONDecodeError as exc:
@@ -244,6 +245,7 @@ def _read_document(file: str, code: str = "request_invalid") -> Document:
     except (OSError, UnicodeDecodeError) as exc:
         raise CaseError([problem(code, f"cannot read the file: {exc}", file=name)]) from None
     if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
+        check_json_nesting(text, name, code)
         try:
             return Document(json.loads(text, object_pairs_hook=_no_duplicates), {}, name)
         except json.JSONDecodeError as exc:

@@ -236,6 +236,23 @@ def _scan(text: str, file: str) -> None:
         loader.dispose()
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def check_json_nesting(text: str, file: str, code: str) -> None:
+    """Refuse JSON text nested deeper than MAX_DEPTH (CaseError with `code`, located) before
+    json.loads, which recurses, reads it; strings are skipped, so brackets in text do not count."""
+    depth = 0
+    for found in _JSON_BRACKET.finditer(_JSON_STRING.sub(lambda m: " " * len(m.group()), text)):
+        depth += 1 if found.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            from .errors import CaseError
+            line, column = _position(text, found.start())
+            too_deep = _too_deep(file, None)
+            raise CaseError([problem(code, too_deep.message, file=file, line=line, column=column, hint=too_deep.hint)])
+
+
 def _too_deep(file: str, mark) -> Problem:
     return problem("yaml_nesting", f"collections are nested more than {MAX_DEPTH} levels deep", file=file,
                    line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
