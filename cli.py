@@ -46,7 +46,9 @@ def _as_of_option(ctx, param, value):
     try:
         return as_date(value)
     except EngineError as exc:
-        raise click.BadParameter(exc.problems[0].message, ctx=ctx, param=param) from None
+        found = exc.problems[0]
+        raise click.BadParameter(f"{found.message} ({found.hint})" if found.hint else found.message,
+                                 ctx=ctx, param=param) from None
 
 
 def _fail(exc: EngineError, fmt: str) -> None:
@@ -276,7 +278,7 @@ def _dated_policy(registry: Registry, policy_id: str, version: str | None, doc: 
     if not isinstance(date, str):
         raise CaseError([problem("request_invalid", f"the {what} needs a date: (YYYY-MM-DD, quoted)", file=doc.file,
                                  path="date", hint='date: "2026-11-20"; it picks the policy version in force')])
-    return registry.in_force(policy_id, as_date(date))
+    return registry.in_force(policy_id, as_date(date, "date", code="request_invalid", **doc.where(("date",))))
 
 
 def _receipt(registry: Registry, file: str):

@@ -14,19 +14,20 @@ from .verdict import Verdict
 from .vocabulary import check_case
 
 
-def as_date(value: Any, what: str = "as_of") -> _dt.date:
+def as_date(value: Any, what: str = "as_of", *, code: str = "case_invalid", **where) -> _dt.date:
     """A date from a date object (a datetime gives its day) or `YYYY-MM-DD` text; CaseError otherwise.
 
     Text goes through dates.parse_date, the one strict reader: no week dates, no basic
-    form, no digits of other scripts, no empty text.
+    form, no digits of other scripts, no empty text. `code` and `where` (file, line,
+    column, path) locate the problem when the date comes from a file (a request's date).
     """
     if isinstance(value, _dt.datetime):
         return value.date()
     try:
         return parse_date(value, what)
     except DateError as exc:
-        raise CaseError([problem("case_invalid", str(exc), path=what,
-                                 hint="write it as YYYY-MM-DD, e.g. 2026-11-23")]) from None
+        where.setdefault("path", what)
+        raise CaseError([problem(code, str(exc), hint="write it as YYYY-MM-DD, e.g. 2026-11-23", **where)]) from None
 
 
 def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of: Any,

@@ -190,7 +190,8 @@ def parse(text: str, file: str) -> Document:
     return Document(data, builder.marks, file)
 
 
-_ESCAPE_HINT = ("an escape must name a character: \\uD800 to \\uDFFF are halves of a UTF-16 pair, not characters; "
+_ESCAPE_HINT = ("an escape must name a character: \\uD800 to \\uDFFF are UTF-16 surrogates (halves of a pair), "
+                "not characters; "
                 "write the character itself, or \\U0001F600 for one outside the BMP")
 
 
