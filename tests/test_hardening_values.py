@@ -423,6 +423,23 @@ def test_a_pool_with_a_date_in_another_form_is_refused_with_its_line(tmp_path, b
     assert not receipt.exists()
 
 
+def test_a_pool_row_born_after_the_draw_is_refused_with_its_line(tmp_path):
+    pool = tmp_path / "pool.csv"
+    lines = POOL.read_text(encoding="utf-8").splitlines()
+    cells = lines[5].split(",")
+    cells[lines[0].split(",").index("birth_date")] = "9999-12-31"  # a valid date: read, then refused at the draw
+    lines[5] = ",".join(cells)
+    pool.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    receipt = tmp_path / "receipt.json"
+    r = cli("draw", "--policy", XJ, "--policies", XJ_DIR, "--pool", pool, "--request", DRAW_FIXTURE, "--seed", SEED,
+            "--out", receipt)
+    assert r.exit_code == 4, r.output
+    p = json.loads(r.output)["problems"][0]
+    assert (p["code"], p["file"], p["line"], p["path"]) == ("pool_invalid", str(pool), 6, "expert.birth_date")
+    assert cells[0] in p["message"] and "2026-11-20" in p["message"]
+    assert not receipt.exists()
+
+
 # -- properties ------------------------------------------------------------------------------
 
 YAMLISH = st.text(alphabet=st.sampled_from(list("ab:-[]{},!&*?|>'\"#%@` \n\t.0189\\ux") + ["\ud800", "é", "\x00"]),
