@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable, Mapping
 from .errors import CaseError, Problem, problem
 from .dates import DateError, canonical
 from .vocabulary import Fact, Vocabulary, check_case
+from .yamlio import check_json_nesting
 
 MAX_PROBLEMS = 100  # reported one by one; the rest are counted
 LIST_SEPARATORS = (";", "；")
@@ -119,6 +120,7 @@ def pool_from_json_lines(text: str, vocabulary: Vocabulary, file: str) -> Pool:
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        check_json_nesting(line, file, "pool_invalid", first_line=n)
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:

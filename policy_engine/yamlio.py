@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .errors import Problem, problem
+from .errors import CaseError, Problem, problem
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000  # nodes visited with aliases expanded
@@ -241,17 +241,18 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
-def check_json_nesting(text: str, file: str, code: str) -> None:
+def check_json_nesting(text: str, file: str, code: str, first_line: int = 1) -> None:
     """Refuse JSON text nested deeper than MAX_DEPTH (CaseError with `code`, located) before
-    json.loads, which recurses, reads it; strings are skipped, so brackets in text do not count."""
+    json.loads, which recurses, reads it; strings are skipped, so brackets in text do not count.
+    `first_line` is the file's line of the text's first line (one line of a JSON-lines file)."""
     depth = 0
     for found in _JSON_BRACKET.finditer(_JSON_STRING.sub(lambda m: " " * len(m.group()), text)):
         depth += 1 if found.group() in "[{" else -1
         if depth > MAX_DEPTH:
-            from .errors import CaseError
             line, column = _position(text, found.start())
             too_deep = _too_deep(file, None)
-            raise CaseError([problem(code, too_deep.message, file=file, line=line, column=column, hint=too_deep.hint)])
+            raise CaseError([problem(code, too_deep.message, file=file, line=first_line + line - 1, column=column,
+                                     hint=too_deep.hint)])
 
 
 def _too_deep(file: str, mark) -> Problem:

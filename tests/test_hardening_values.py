@@ -440,6 +440,15 @@ def test_a_pool_row_born_after_the_draw_is_refused_with_its_line(tmp_path):
     assert not receipt.exists()
 
 
+def test_a_json_lines_pool_row_nested_100000_deep_is_refused_with_its_line(tmp_path):
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text('{"id": "E1"}\n{"id": "E2", "name": ' + nested(100_000) + "}\n", encoding="utf-8")
+    r = cli("draw", "--policy", XJ, "--policies", XJ_DIR, "--pool", pool, "--request", DRAW_FIXTURE, "--seed", SEED)
+    assert r.exit_code == 4, r.output
+    p = json.loads(r.output)["problems"][0]
+    assert (p["code"], p["file"], p["line"]) == ("pool_invalid", str(pool), 2)
+
+
 # -- properties ------------------------------------------------------------------------------
 
 YAMLISH = st.text(alphabet=st.sampled_from(list("ab:-[]{},!&*?|>'\"#%@` \n\t.0189\\ux") + ["\ud800", "é", "\x00"]),
