@@ -70,6 +70,18 @@ def _stdout_failed(exc: OSError) -> None:
     sys.exit(EXIT_OUTPUT)
 
 
+def _as_of_option(ctx, param, value):
+    """--as-of read by engine.as_date; empty or malformed text is a usage error (exit 2) naming the option."""
+    if value is None:
+        return None
+    try:
+        return as_date(value)
+    except EngineError as exc:
+        found = exc.problems[0]
+        raise click.BadParameter(f"{found.message} ({found.hint})" if found.hint else found.message,
+                                 ctx=ctx, param=param) from None
+
+
 def _fail(exc: EngineError, fmt: str) -> None:
     if fmt == "json":
         _echo(dumps(exc.to_json()), nl=False)
@@ -182,7 +194,7 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
                    "sanction: which step of the sanction ladder applies, with which measures? "
                    "apportion: which responsibility does each person involved bear? "
                    "score: the grade of an evaluation sheet? gate: may this matter go on to its next step?")
-@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", callback=_as_of_option,
               help="The date the question is asked for; picks the policy version in force then. Default: today.")
 @click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
@@ -210,7 +222,7 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
 
     err_fmt = "json" if fmt == "json" else "text"
     try:
-        day = as_date(as_of) if as_of else _dt.date.today()  # the CLI, not the engine, reads the clock
+        day = as_of if as_of is not None else _dt.date.today()  # the CLI, not the engine, reads the clock
         registry = _registry(policy_dirs, err_fmt)
         policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
         doc = inputs.fixture_case(inputs.read_case(case))  # a golden fixture: decide its case
@@ -235,7 +247,7 @@ def _dated_policy(registry: Registry, policy_id: str, version: str | None, doc: 
     if not isinstance(date, str):
         raise CaseError([problem("request_invalid", f"the {what} needs a date: (YYYY-MM-DD, quoted)", file=doc.file,
                                  path="date", hint='date: "2026-11-20"; it picks the policy version in force')])
-    return registry.in_force(policy_id, as_date(date))
+    return registry.in_force(policy_id, as_date(date, "date", code="request_invalid", **doc.where(("date",))))
 
 
 def _receipt(registry: Registry, file: str):
@@ -469,7 +481,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
 
 @main.command("facts")
 @click.option("--policy", "policy_id", required=True, help="Policy id (see `list`).")
-@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Pick the version in force then (default: newest).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", callback=_as_of_option, help="Pick the version in force then (default: newest).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "schema"]), default="text", show_default=True,
               help="text or json: the facts; schema: a JSON Schema (Draft 2020-12) of the cases the policy accepts.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
@@ -483,7 +495,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     err_fmt = "text" if fmt == "text" else "json"  # a schema is JSON too
     registry = _registry(policy_dirs, err_fmt)
     try:
-        policy = registry.in_force(policy_id, as_date(as_of)) if as_of else registry.versions(policy_id)[0]
+        policy = registry.in_force(policy_id, as_of) if as_of is not None else registry.versions(policy_id)[0]
     except EngineError as exc:
         _fail(exc, err_fmt)
         return

@@ -10,33 +10,42 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .vocabulary import Fact, Field
+from .dates import PATTERN
+from .vocabulary import INT_MAX, INT_MIN, Fact, Field
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _SCALAR = {"integer": {"type": "integer"}, "boolean": {"type": "boolean"}, "string": {"type": "string"},
-           "date": {"type": "string", "format": "date"}}
+           "date": {"type": "string", "format": "date", "pattern": PATTERN}}
+_NOT_AFTER = " Not after the date of the question (as_of): a later date is refused."
 
 
-def _scalar(type_: str, values: tuple[str, ...], description: str) -> dict:
-    out = {"enum": list(values)} if type_ == "enum" else dict(_SCALAR[type_])
-    out["description"] = description or type_
+def _scalar(type_: str, spec: "Fact | Field | None", description: str) -> dict:
+    """One value's schema, with the bounds the engine enforces (dates: the strict form; integers: 64 bits, min/max)."""
+    out = {"enum": list(spec.values)} if type_ == "enum" else dict(_SCALAR[type_])
+    if type_ == "integer":
+        low = getattr(spec, "minimum", None)
+        high = getattr(spec, "maximum", None)
+        out["minimum"] = INT_MIN if low is None else max(low, INT_MIN)
+        out["maximum"] = INT_MAX if high is None else min(high, INT_MAX)
+    out["description"] = (description or type_) + (
+        _NOT_AFTER if type_ == "date" and getattr(spec, "not_after", None) == "as_of" else "")
     return out
 
 
 def _field(f: Field) -> dict:
-    return _scalar(f.type, f.values, f.description)
+    return _scalar(f.type, f, f.description)
 
 
 def _fact(fact: Fact) -> dict:
     if fact.type == "list":
-        return {"type": "array", "items": _scalar(fact.items or "string", (), "an item"),
+        return {"type": "array", "items": _scalar(fact.items or "string", fact, "an item"),
                 "description": fact.description}
     if fact.type != "events":
-        return _scalar(fact.type, fact.values, fact.description)
+        return _scalar(fact.type, fact, fact.description)
     kinds = []
     for kind in fact.kinds.values():
         properties = {"kind": {"const": kind.name, "description": kind.description or kind.name},
-                      "date": {"type": "string", "format": "date", "description": "The event's date."}}
+                      "date": _scalar("date", fact, "The event's date.")}
         properties.update({name: _field(f) for name, f in kind.fields.items()})
         kinds.append({"type": "object", "additionalProperties": False, "description": kind.description or kind.name,
                       "required": ["kind", "date", *(n for n, f in kind.fields.items() if f.required)],

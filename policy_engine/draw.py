@@ -41,8 +41,8 @@ from .errors import CaseError, problem
 from .expr import Span, Unknown, bind, compile_condition, evaluate
 from .model import Mode, Policy
 from .pool import Pool, PoolExpert, no_gc
-from .selection import (Context, Reason, assess, checked, context, expert_facts, expert_rules, in_force_on, invalid,
-                        judge_panel, located, mode_of)
+from .selection import (Context, Reason, assess, checked, context, dates_possible, expert_facts, expert_rules,
+                        in_force_on, invalid, judge_panel, located, mode_of)
 from .verdict import FAILED, PASSED, Finding, dumps
 from .workdays import policy_calendar
 from .yamlio import Document
@@ -473,6 +473,7 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
                                           "published")])
         commitment_hex = expected
     in_force_on(policy, req.date, "request")
+    dates_possible(pool, policy.vocabulary, req.date)
     selection = policy.selection
     rules = selection.draw
     multiplier = rules.multiplier if rules else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
+from .dates import DateError, parse_date
 from .decisions import DECISIONS
 from .errors import CaseError, LookupFailure, problem
 from .evaluate import Run, plan
@@ -14,17 +15,20 @@ from .vocabulary import check_case
 from .workdays import policy_calendar
 
 
-def as_date(value: Any) -> _dt.date:
-    """A date from a date object or YYYY-MM-DD text; CaseError otherwise."""
+def as_date(value: Any, what: str = "as_of", *, code: str = "case_invalid", **where) -> _dt.date:
+    """A date from a date object (a datetime gives its day) or `YYYY-MM-DD` text; CaseError otherwise.
+
+    Text goes through dates.parse_date, the one strict reader: no week dates, no basic
+    form, no digits of other scripts, no empty text. `code` and `where` (file, line,
+    column, path) locate the problem when the date comes from a file (a request's date).
+    """
     if isinstance(value, _dt.datetime):
         return value.date()
-    if isinstance(value, _dt.date):
-        return value
     try:
-        return _dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise CaseError([problem("case_invalid", f"as_of {value!r} is not a date", path="as_of",
-                                 hint="write it as YYYY-MM-DD")]) from None
+        return parse_date(value, what)
+    except DateError as exc:
+        where.setdefault("path", what)
+        raise CaseError([problem(code, str(exc), hint="write it as YYYY-MM-DD, e.g. 2026-11-23", **where)]) from None
 
 
 @policy_calendar
@@ -49,11 +53,11 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
         raise LookupFailure([problem(
             "unsupported_decision", f"{known}{policy.id} {policy.version} has no {decision} rules (it answers: {offered})",
             hint="decisions: " + ", ".join(DECISIONS))])
-    facts = check_case(case, policy.vocabulary, case_file)
+    iso = day.isoformat()
+    facts = check_case(case, policy.vocabulary, case_file, as_of=iso)
     checker = getattr(kind, "check", None)
     if checker is not None:  # inputs a decision rejects beyond their types (a score above an item's maximum)
         checker(policy, facts, case_file)
-    iso = day.isoformat()
     compiled = policy.plans.get(decision)
     if compiled is None:
         compiled = policy.plans.setdefault(decision, plan(kind.conditions(policy)))

@@ -16,6 +16,8 @@ CODES = {
     "file_too_large": "the file is larger than the loader accepts",
     "yaml_syntax": "the file is not well-formed YAML",
     "yaml_alias_bomb": "YAML aliases expand beyond the loader's limit",
+    "yaml_tag": "a value or key carries an explicit YAML tag (!!int, !!binary, !foo ...); documents are plain data",
+    "yaml_nesting": "collections are nested deeper than the loader accepts (100 levels)",
     "yaml_not_mapping": "the document is not a mapping",
     "duplicate_key": "a key appears twice in one mapping",
     "schema": "the document does not match its JSON Schema",

@@ -17,6 +17,8 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Callable
 
+from .dates import parse_date
+
 
 @dataclass(frozen=True, slots=True)
 class Function:
@@ -27,16 +29,8 @@ class Function:
 
 
 def _date(value, what: str = "date") -> _dt.date:
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            return _dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{what} must be a date written YYYY-MM-DD, got {value!r}")
+    """The one strict reader (dates.parse_date): YYYY-MM-DD in ASCII digits, a real day."""
+    return parse_date(value, what)
 
 
 def _anniversary(start: _dt.date, years: int) -> _dt.date:

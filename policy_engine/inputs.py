@@ -8,7 +8,7 @@ tomorrow), so each refuses the same inputs with the same located problems:
 - UTF-8 only, a bad byte located by line and column;
 - JSON (a `.json` name, or text starting with `{` or `[`) or YAML (through `yamlio`);
   duplicate keys refused in both;
-- nesting deeper than `MAX_DEPTH` refused, with the line and column where it goes too deep;
+- nesting deeper than `yamlio.MAX_DEPTH` refused, with the line and column where it goes too deep;
 - strings (keys and values) that are not Unicode text (a lone surrogate such as "\\ud800",
   which JSON and YAML escapes can spell) refused, with the path of the value;
 - a receipt must be a mapping naming its policy's id and version before the policy is
@@ -28,9 +28,8 @@ from typing import Any
 
 from . import textio
 from .errors import CaseError, OutputError, Problem, problem
-from .yamlio import MAX_BYTES, Document, YamlProblem, parse
+from .yamlio import MAX_BYTES, Document, YamlProblem, check_json_nesting, parse
 
-MAX_DEPTH = 100  # nesting of mappings and lists; real documents use fewer than 10
 
 CASE, REQUEST, ANSWERS, RECEIPT = "case", "request", "answers", "receipt"
 _CODES = {CASE: "case_invalid", REQUEST: "request_invalid", ANSWERS: "request_invalid", RECEIPT: "receipt_invalid"}
@@ -81,9 +80,7 @@ def _load(raw: bytes | str, name: str, kind: str, what: str | None) -> Document:
             doc = parse(text, name)
         except YamlProblem as exc:
             raise _refusal(code, exc.problem) from None
-        except RecursionError:
-            raise _refusal(code, _too_deep(text, name, code)) from None
-    _check_values(doc, text, code)
+    _check_text(doc, text, code)
     if kind == RECEIPT:
         _check_receipt(doc)
     elif kind == ANSWERS and not isinstance(doc.data, dict):
@@ -152,6 +149,7 @@ def _json(text: str, name: str, code: str) -> Document:
             out[key] = value
         return out
 
+    check_json_nesting(text, name, code)  # before json.loads, which recurses
     try:
         return Document(json.loads(text, object_pairs_hook=pairs), {}, name)
     except json.JSONDecodeError as exc:
@@ -160,8 +158,6 @@ def _json(text: str, name: str, code: str) -> Document:
     except _Duplicate as exc:
         raise CaseError([problem(code, f"key {_shown(exc.key)} appears twice in one object", file=name,
                                  hint="JSON keeps only one of them; merge the two entries or rename one")]) from None
-    except RecursionError:
-        raise _refusal(code, _too_deep(text, name, code)) from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise CaseError([problem(code, f"not valid JSON: {_clean(str(exc))}", file=name)]) from None
 
@@ -178,60 +174,27 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]|\\U0000[dD][89a-fA-F]")
 
 
-def _deeper_than_limit(data: Any) -> bool:
-    """Whether mappings and lists nest more than MAX_DEPTH deep: level by level, containers only."""
-    level = [data] if data.__class__ is dict or data.__class__ is list else []
-    depth = 0
-    while level:  # written for speed: a 2 MiB receipt costs a fraction of its json.loads
-        if depth >= MAX_DEPTH:
-            return True
-        below: list = []
-        keep = below.append
-        for value in level:
-            for item in (value.values() if value.__class__ is dict else value):
-                kind = item.__class__
-                if kind is dict or kind is list:  # the parsers build plain dicts and lists
-                    keep(item)
-        level, depth = below, depth + 1
-    return False
+def _check_text(doc: Document, text: str, code: str) -> None:
+    """Refuse strings (keys or values) holding lone surrogates, located at the first in the text.
 
-
-def _check_values(doc: Document, text: str, code: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH and strings holding lone surrogates.
-
-    The common case costs a pass over the containers only. When the text has a surrogate
-    escape or the data is too deep, one walk without recursion, in the document's order (a
-    key before its value), finds the first bad place, so it is also the first in the text.
+    A lone surrogate can only come from an escape (\\ud800 in JSON or YAML, \\U0000d800 in
+    YAML): the text itself was decoded from UTF-8. So the walk runs only when the text has one.
+    Nesting needs no walk: both parsers refuse documents nested beyond yamlio.MAX_DEPTH.
     """
-    # A lone surrogate can only come from an escape (\ud800 in JSON or YAML, \U0000d800 in
-    # YAML): the text itself was decoded from UTF-8.
-    surrogates = _SURROGATE_ESCAPE.search(text) is not None
-    if not surrogates and not _deeper_than_limit(doc.data):
+    if _SURROGATE_ESCAPE.search(text) is None:
         return
-    stack: list[tuple[bool, Any, tuple, int]] = [(False, doc.data, (), 0)]
+    stack: list[tuple[bool, Any, tuple]] = [(False, doc.data, ())]
     while stack:
-        is_key, value, path, depth = stack.pop()
+        is_key, value, path = stack.pop()
         if isinstance(value, str):
-            if surrogates and _SURROGATE.search(value):
+            if _SURROGATE.search(value):
                 raise _not_text(doc, text, path, code, is_key)
-            continue
-        if is_key or not isinstance(value, (dict, list)):
-            continue
-        if depth >= MAX_DEPTH:  # located by line and column: the path would be a hundred steps long
-            mark = doc.mark(path)
-            if mark is None:
-                raise CaseError([_too_deep(text, doc.file, code)])
-            raise CaseError([problem(code, f"the document is nested more than {MAX_DEPTH} levels deep",
-                                     file=doc.file, line=mark.line, column=mark.column, hint=_DEEP_HINT)])
-        if isinstance(value, dict):
+        elif isinstance(value, dict):
             for key, item in reversed(value.items()):
-                stack.append((False, item, path + (key,), depth + 1))
-                stack.append((True, key, path + (key,), depth + 1))
-        else:
-            stack.extend((False, value[i], path + (i,), depth + 1) for i in range(len(value) - 1, -1, -1))
-
-
-_DEEP_HINT = "a case, request or receipt needs a few levels; check it is the right file"
+                stack.append((False, item, path + (key,)))
+                stack.append((True, key, path + (key,)))
+        elif isinstance(value, list):
+            stack.extend((False, value[i], path + (i,)) for i in range(len(value) - 1, -1, -1))
 
 
 def _not_text(doc: Document, text: str, path: tuple, code: str, key: bool) -> CaseError:
@@ -255,24 +218,6 @@ def _string(token: str) -> str:
         return json.loads(token)
     except ValueError:
         return ""
-
-
-def _too_deep(text: str, name: str, code: str) -> Problem:
-    """Where a document first opens more than MAX_DEPTH brackets (strings skipped): for a JSON or flow-YAML bomb."""
-    depth = 0
-    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
-        token = m.group()
-        if token in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                before = text[:m.start()]
-                line = before.count("\n") + 1
-                return problem(code, f"the document is nested more than {MAX_DEPTH} levels deep", file=name,
-                               line=line, column=m.start() - (before.rfind("\n") + 1) + 1,
-                               hint=_DEEP_HINT)
-        elif token in "]}":
-            depth -= 1
-    return problem(code, f"the document is nested more than {MAX_DEPTH} levels deep", file=name, hint=_DEEP_HINT)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Poli
                     Term, Test)
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
 from .textio import ReadFailure, decode, read_bytes
-from .vocabulary import Fact, Vocabulary, fact_from
+from .vocabulary import Fact, Vocabulary, bound_problems, fact_from
 from .yamlio import MAX_BYTES, Document, YamlProblem, parse
 
 DEFAULT_STEPS = ("whitespace",)
@@ -619,6 +619,7 @@ def _vocabulary_problems(facts: dict[str, Fact], doc: Document) -> list[Problem]
             else doc.where(("facts", "declare", name), key=True)
         if "__" in name:
             out.append(problem("vocabulary", f"fact '{name}' contains '__', which the engine reserves", **where))
+        out.extend(problem("vocabulary", message, **where, hint="min is at most max") for message in bound_problems(fact))
         for other in names:
             if other.startswith(name + "."):
                 out.append(problem("vocabulary", f"'{name}' is a fact and also the group of '{other}'", **where,

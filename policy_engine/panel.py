@@ -25,7 +25,7 @@ from .errors import CaseError
 from .evaluate import combine
 from .model import Policy
 from .pool import Pool
-from .selection import (COMPUTED_PANEL_FACTS, _facts, assess, checked, context, expert_facts, expert_rules,
+from .selection import (COMPUTED_PANEL_FACTS, _facts, assess, checked, context, dates_possible, expert_facts, expert_rules,
                         in_force_on, invalid, judge_panel, located, mode_of)
 from .verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
 from .yamlio import Document
@@ -51,6 +51,7 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
     data = checked(doc, "panel-request", "panel (date, mode, members, ...)")
     as_of = str(data["date"])
     in_force_on(policy, as_of, "panel")
+    dates_possible(pool, policy.vocabulary, as_of)
     mode = mode_of(policy, data["mode"], file)
     ctx = context(data, policy, file)
     members = []
@@ -58,7 +59,7 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
         how = m.get("how") or DEFAULT_HOW.get(mode.method, "designated")
         if how == "outside":
             facts = _facts("expert", dict(m.get("expert") or {}, id=m["id"]), policy.vocabulary, file,
-                           f"members[{i}].expert")
+                           f"members[{i}].expert", as_of=as_of)
         else:
             if m.get("expert"):
                 raise invalid(f"member {m['id']} is from the pool; its facts come from the pool file", file,

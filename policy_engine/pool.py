@@ -24,7 +24,6 @@ Shuffling the rows or converting CSV to JSON lines changes neither; editing any 
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import gc
 import hashlib
 import io
@@ -36,7 +35,9 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import CaseError, Problem, problem
+from .dates import DateError, canonical
 from .vocabulary import Fact, Vocabulary, check_case
+from .yamlio import check_json_nesting
 
 MAX_PROBLEMS = 100  # reported one by one; the rest are counted
 LIST_SEPARATORS = (";", "；")
@@ -118,6 +119,7 @@ def pool_from_json_lines(text: str, vocabulary: Vocabulary, file: str) -> Pool:
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        check_json_nesting(line, file, "pool_invalid", first_line=n)
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -285,13 +287,10 @@ def _converter(fact: Fact) -> Callable[[str], Any]:
 
 
 def _date(cell: str) -> str:
-    if len(cell) == 10:
-        try:
-            _dt.date.fromisoformat(cell)
-            return cell
-        except ValueError:
-            pass
-    raise ValueError(f"expected a date written YYYY-MM-DD, got {cell!r}")
+    try:
+        return canonical(cell)
+    except DateError:
+        raise ValueError(f"expected a date written YYYY-MM-DD, got {cell!r}") from None
 
 
 def _integer(cell: str) -> int:

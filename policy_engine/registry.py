@@ -12,7 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
-from .errors import CaseError, LookupFailure, PolicyError, Problem, problem
+from .errors import LookupFailure, PolicyError, Problem, problem
 from .loader import display, load_all
 from .model import Policy
 
@@ -71,14 +71,8 @@ class Registry:
 
     def in_force(self, policy_id: str, on: "_dt.date | str") -> Policy:
         """The version of `policy_id` in force on `on` (a date, or text YYYY-MM-DD)."""
-        if not isinstance(on, _dt.date):
-            try:
-                on = _dt.date.fromisoformat(str(on))
-            except ValueError:
-                raise CaseError([problem("case_invalid", f"{on!r} is not a date", path="as_of",
-                                         hint="write it as YYYY-MM-DD")]) from None
-        elif isinstance(on, _dt.datetime):
-            on = on.date()
+        from .engine import as_date
+        on = as_date(on)
         versions = self.versions(policy_id)
         for p in versions:
             if p.in_force.covers(on):

@@ -10,6 +10,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
+from .dates import is_date as _is_date_text
 from .errors import Problem, problem
 from .yamlio import Document
 
@@ -37,11 +38,19 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
+def _formats() -> jsonschema.FormatChecker:
+    """Draft 2020-12's format checks, with `date` read by dates.is_date (the engine's one date reader)."""
+    formats = jsonschema.FormatChecker()
+    formats.checkers = dict(jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers)
+    formats.checkers["date"] = (lambda value: not isinstance(value, str) or _is_date_text(value), ())
+    return formats
+
+
 @lru_cache(maxsize=None)
 def validator(name: str) -> jsonschema.Draft202012Validator:
     contents = _read(SCHEMA_DIR / f"{name}.schema.json")
     return jsonschema.Draft202012Validator(
-        contents, registry=_registry(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        contents, registry=_registry(), format_checker=_formats())
 
 
 def check(doc: Document, name: str) -> list[Problem]:

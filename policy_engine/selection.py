@@ -14,7 +14,6 @@ taking part (第十五条: 在参与相关活动前主动提出回避请求). Pu
 """
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -24,7 +23,8 @@ from .evaluate import Run, conditions_of, judge, plan
 from .expr import bind
 from .model import Policy, Rule
 from .verdict import ERROR, FIRED, UNKNOWN, Finding
-from .vocabulary import check_case
+from .dates import parse_date
+from .vocabulary import bounded_by_as_of, check_case, later_dates
 
 DRAW_FACTS = ("draw.selected_in_a_row", "draw.selected_this_year")
 COMPUTED_PANEL_FACTS = ("panel.mode", "panel.size", "panel.designated_count", "panel.drawn_count",
@@ -48,10 +48,55 @@ def checked(doc, schema_name: str, what: str, code: str = "request_invalid") -> 
     return doc.data
 
 
+_LATEST: dict = {}  # (pool digest, bounded fact names) -> the latest bounded date in the pool
+
+
+def dates_possible(pool, vocabulary, date: str) -> None:
+    """CaseError (pool_invalid, with the pool's file and line) when a row states a date its meaning makes
+    impossible after `date` (`not_after: as_of`: a birth date after the draw): refused, never judged.
+
+    Pool rows hold checked dates as YYYY-MM-DD text. The latest such date of a pool is found
+    once (by the pool's digest) and each draw compares its date with it; rows are walked
+    again only to name the impossible ones."""
+    bounded = [f for f in bounded_by_as_of(vocabulary) if f.namespace == "expert"]
+    if not bounded:
+        return
+    key = (getattr(pool, "sha256", None), tuple(f.name for f in bounded))
+    latest = _LATEST.get(key) if key[0] else None
+    if latest is None:
+        latest = max((d for e in pool.experts for d in _bounded_dates(e.facts, bounded)), default="")
+        if key[0]:
+            _LATEST[key] = latest
+    if latest <= date:
+        return
+    problems = [problem("pool_invalid", f"expert {e.id}: {p.message}", file=pool.file, line=e.line, path=p.path,
+                        hint=p.hint) for e in pool.experts for p in later_dates(e.facts, bounded, date)]
+    raise CaseError(problems[:100])
+
+
+def _bounded_dates(facts: Mapping[str, Any], bounded) -> list[str]:
+    out = []
+    for fact in bounded:
+        value = facts.get(fact.name)
+        if not value:
+            continue
+        if fact.type == "date":
+            out.append(value)
+        elif fact.type == "list":
+            out.extend(value)
+        else:  # events: their dates where the fact is bounded, and bounded date fields
+            for event in value:
+                if fact.not_after:
+                    out.append(event["date"])
+                out.extend(event[n] for n, spec in fact.kinds[event["kind"]].fields.items()
+                           if spec.not_after and event.get(n) is not None)
+    return out
+
+
 def in_force_on(policy: Policy, date: str, what: str) -> None:
     """LookupFailure unless `policy` is in force on the request's date."""
     from .errors import LookupFailure
-    if not policy.in_force.covers(_dt.date.fromisoformat(date)):
+    if not policy.in_force.covers(parse_date(date)):
         raise LookupFailure([problem("not_in_force", f"{policy.id} version {policy.version} is in force "
                                      f"{policy.in_force.describe()}, not on {date} (the {what}'s date)",
                                      hint="use Registry.in_force(policy_id, date) to pick the version in force")])
@@ -98,10 +143,10 @@ def context(data: Mapping, policy: Policy, file: str | None) -> Context:
     """Matter, relations and history of a (schema-valid) draw or panel request, checked against the vocabulary."""
     date = data["date"]
     vocabulary = policy.vocabulary
-    matter = _facts("matter", data.get("matter") or {}, vocabulary, file)
+    matter = _facts("matter", data.get("matter") or {}, vocabulary, file, as_of=date)
     relations = {}
     for eid, raw in (data.get("relations") or {}).items():
-        relations[str(eid)] = MappingProxyType(_facts("relation", raw, vocabulary, file, f"relations.{eid}"))
+        relations[str(eid)] = MappingProxyType(_facts("relation", raw, vocabulary, file, f"relations.{eid}", as_of=date))
     past = []
     for i, h in enumerate(data.get("history") or ()):
         if h["date"] > date:
@@ -130,11 +175,12 @@ def context(data: Mapping, policy: Policy, file: str | None) -> Context:
                    MappingProxyType(streak), MappingProxyType(this_year))
 
 
-def _facts(namespace: str, raw: Any, vocabulary, file: str | None, where: str | None = None) -> dict:
+def _facts(namespace: str, raw: Any, vocabulary, file: str | None, where: str | None = None,
+           as_of: str | None = None) -> dict:
     if not isinstance(raw, Mapping):
         raise invalid(f"{where or namespace} is a mapping of {namespace}.* facts", file, where or namespace)
     try:
-        facts = check_case({namespace: dict(raw)}, vocabulary)
+        facts = check_case({namespace: dict(raw)}, vocabulary, as_of=as_of)
     except CaseError as exc:
         raise CaseError([problem("request_invalid", p.message, file=file,
                                  path=(f"{where}.{p.path.split('.', 1)[1]}" if where and p.path and "." in p.path

@@ -8,22 +8,32 @@ Types: date (YYYY-MM-DD), integer, boolean, enum (one of `values`), string, list
 strings), events (a list of dated records, each of a declared `kind` with typed fields).
 Events are sorted by date (stable) when a case is read, so "consecutive" means
 consecutive in time whatever order the case lists them in.
+
+Impossible values are refused, not judged: every integer lies in the signed 64-bit range
+(and true/false is not a number); a fact or field may declare `min` and `max` (integers),
+and a date fact, an events fact (its events' dates) or a date field may declare
+`not_after: as_of` when the meaning makes a later day impossible (a birth date, a degree
+obtained, a record of what happened). Dates are read by dates.parse_date only and kept
+as `YYYY-MM-DD` text.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .dates import DateError, canonical
 from .errors import CaseError, Problem, problem
 
 FACT_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:_[a-z0-9]+)*)+$")
 SCALAR_TYPES = ("date", "integer", "boolean", "enum", "string")
 TYPES = SCALAR_TYPES + ("list", "events")
 RESERVED_EVENT_FIELDS = ("kind", "date")
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1  # every integer a case states fits in 64 bits
+NOT_AFTER = ("as_of",)  # the days a `not_after` bound may name
+_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON's "\ud800" decodes to one; it is not a character
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,9 @@ class Field:
     values: tuple[str, ...] = ()
     required: bool = False
     description: str = ""
+    minimum: int | None = None  # integer: smallest allowed value
+    maximum: int | None = None  # integer: largest allowed value
+    not_after: str | None = None  # date: "as_of" when a later day is impossible
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,9 @@ class Fact:
     kinds: Mapping[str, EventKind] = field(default_factory=lambda: MappingProxyType({}))
     attested: bool = False  # a judgement the pool office attests (political stance, ethics ...)
     origin: str = ""  # file that declared it
+    minimum: int | None = None  # integer: smallest allowed value
+    maximum: int | None = None  # integer: largest allowed value
+    not_after: str | None = None  # date, or events (their dates): "as_of" when a later day is impossible
 
     @property
     def namespace(self) -> str:
@@ -74,7 +90,7 @@ class Fact:
 
 def _field_from(name: str, raw: Mapping) -> Field:
     return Field(name, raw["type"], tuple(raw.get("values", ())), bool(raw.get("required", False)),
-                 raw.get("description", ""))
+                 raw.get("description", ""), raw.get("min"), raw.get("max"), raw.get("not_after"))
 
 
 def fact_from(name: str, raw: Mapping, origin: str) -> Fact:
@@ -86,7 +102,23 @@ def fact_from(name: str, raw: Mapping, origin: str) -> Fact:
         name=name, type=raw["type"], description=raw.get("description", ""),
         values=tuple(raw.get("values", ())), items=raw.get("items"),
         kinds=MappingProxyType(kinds), attested=bool(raw.get("attested", False)), origin=origin,
+        minimum=raw.get("min"), maximum=raw.get("max"), not_after=raw.get("not_after"),
     )
+
+
+def bound_problems(fact: Fact) -> list[str]:
+    """What is inconsistent in the bounds a fact (or its events' fields) declares; [] if nothing.
+
+    The vocabulary's JSON Schema already ties each keyword to its type; this checks what a
+    schema cannot say: min above max.
+    """
+    out = []
+    specs = [(fact.name, fact)] + [(f"{fact.name} ({kind.name}.{f.name})", f)
+                                   for kind in fact.kinds.values() for f in kind.fields.values()]
+    for label, spec in specs:
+        if spec.minimum is not None and spec.maximum is not None and spec.minimum > spec.maximum:
+            out.append(f"{label}: min {spec.minimum} is above max {spec.maximum}")
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,51 +145,75 @@ class Vocabulary:
 
 
 def _is_date(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != 10:
-        return False
     try:
-        _dt.date.fromisoformat(value)
-    except ValueError:
+        canonical(value)
+    except DateError:
         return False
     return True
 
 
-def _type_problem(value: Any, type_: str, values: tuple[str, ...], where: str) -> Problem | None:
+def _type_problem(value: Any, spec: "Fact | Field", where: str, as_of: str | None,
+                  type_: str | None = None) -> Problem | None:
+    """Why `value` cannot be `spec`'s value (type, 64-bit range, min/max, not_after), or None."""
+    type_ = type_ or spec.type
     if type_ == "date":
-        if isinstance(value, (_dt.date, _dt.datetime)):
-            return None  # normalised by the caller
-        if not _is_date(value):
-            return problem("case_invalid", f"expected a date written YYYY-MM-DD, got {value!r}", path=where,
-                           hint="write the date as 2026-11-23")
+        try:
+            day = canonical(value)
+        except DateError as exc:
+            return problem("case_invalid", f"expected a date written YYYY-MM-DD, got {_show(value)}", path=where,
+                           hint=f"write the date as 2026-11-23 ({exc})")
+        if getattr(spec, "not_after", None) == "as_of" and as_of is not None and day > as_of:
+            return problem("case_invalid", f"{day} is after the date of the question ({as_of}); "
+                                           f"{_meaning(spec)} cannot be later", path=where,
+                           hint="check the year; this date cannot lie in the future")
     elif type_ == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
-            return problem("case_invalid", f"expected a whole number, got {value!r}", path=where)
+            return problem("case_invalid", f"expected a whole number, got {_show(value)}", path=where)
+        if not INT_MIN <= value <= INT_MAX:
+            return problem("case_invalid", f"{_show(value)} is outside the range of a whole number "
+                                           f"({INT_MIN} to {INT_MAX})", path=where)
+        low, high = getattr(spec, "minimum", None), getattr(spec, "maximum", None)
+        if (low is not None and value < low) or (high is not None and value > high):
+            return problem("case_invalid", f"{value} is not possible here: {_meaning(spec)} is "
+                                           + _range(low, high), path=where)
     elif type_ == "boolean":
         if not isinstance(value, bool):
-            return problem("case_invalid", f"expected true or false, got {value!r}", path=where)
+            return problem("case_invalid", f"expected true or false, got {_show(value)}", path=where)
     elif type_ == "enum":
+        values = spec.values
         if not isinstance(value, str) or value not in values:
             close = difflib.get_close_matches(str(value), values, n=1)
-            return problem("case_invalid", f"{value!r} is not one of {', '.join(values)}", path=where,
+            return problem("case_invalid", f"{_show(value)} is not one of {', '.join(values)}", path=where,
                            hint=f"did you mean '{close[0]}'?" if close else None)
     elif type_ == "string":
         if not isinstance(value, str):
-            return problem("case_invalid", f"expected text, got {value!r}", path=where)
+            return problem("case_invalid", f"expected text, got {_show(value)}", path=where)
+        if _SURROGATE.search(value):
+            return problem("case_invalid", f"{_show(value)} holds a lone UTF-16 surrogate, which is not a character",
+                           path=where, hint="a \\ud800-style escape must be one half of a pair; write the character itself")
     return None
 
 
-def _norm_date(value: Any) -> Any:
-    if isinstance(value, _dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    return value
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _meaning(spec: "Fact | Field") -> str:
+    return spec.description or spec.name
+
+
+def _range(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"between {low} and {high}"
+    return f"at least {low}" if low is not None else f"at most {high}"
 
 
 def _flatten(data: Mapping, vocabulary: Vocabulary, prefix: str, out: dict, problems: list) -> None:
     for key, value in data.items():
-        if not isinstance(key, str):
-            problems.append(problem("case_invalid", f"key {key!r} is not text", path=prefix or "(case)"))
+        if not isinstance(key, str) or _SURROGATE.search(key):
+            problems.append(problem("case_invalid", f"key {key!r} is not text", path=prefix or "(case)",
+                                    hint="a key is a fact's name (lower_snake_case)"))
             continue
         name = f"{prefix}.{key}" if prefix else key
         if name in vocabulary.facts:
@@ -186,12 +242,16 @@ def _unknown(name: str, vocabulary: Vocabulary) -> Problem:
                          "see `policy-engine facts --policy ID` for the vocabulary"))
 
 
-def check_case(data: Any, vocabulary: Vocabulary, file: str | None = None) -> dict[str, Any]:
-    """Validate a case and return {fact name: value}, events sorted by date.
+def check_case(data: Any, vocabulary: Vocabulary, file: str | None = None, as_of: str | None = None) -> dict[str, Any]:
+    """Validate a case and return {fact name: value}, dates as YYYY-MM-DD, events sorted by date.
 
     Absent facts are simply absent (unknown). `null` is the same as absent.
+    `as_of` (YYYY-MM-DD) is the date of the question, for `not_after: as_of` bounds; without
+    it those bounds are not checked (a pool read before any draw date is known).
     Raises CaseError listing every problem, each with the path of the bad value.
     """
+    if as_of is not None:
+        as_of = canonical(as_of, "as_of")
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -205,7 +265,7 @@ def check_case(data: Any, vocabulary: Vocabulary, file: str | None = None) -> di
         if value is None:
             continue
         fact = vocabulary.facts[name]
-        checked = _check_value(fact, value, name, problems)
+        checked = _check_value(fact, value, name, problems, as_of)
         if checked is not _BAD:
             out[name] = checked
     if problems:
@@ -216,60 +276,63 @@ def check_case(data: Any, vocabulary: Vocabulary, file: str | None = None) -> di
 _BAD = object()
 
 
-def _check_value(fact: Fact, value: Any, where: str, problems: list) -> Any:
+def _check_value(fact: Fact, value: Any, where: str, problems: list, as_of: str | None) -> Any:
     if fact.type in SCALAR_TYPES:
-        found = _type_problem(value, fact.type, fact.values, where)
+        found = _type_problem(value, fact, where, as_of)
         if found:
             problems.append(found)
             return _BAD
-        return _norm_date(value) if fact.type == "date" else value
+        return canonical(value) if fact.type == "date" else value
     if fact.type == "list":
         if not isinstance(value, list):
-            problems.append(problem("case_invalid", f"expected a list, got {value!r}", path=where))
+            problems.append(problem("case_invalid", f"expected a list, got {_show(value)}", path=where))
             return _BAD
         bad = False
+        item_type = fact.items or "string"
         for i, item in enumerate(value):
-            found = _type_problem(item, fact.items or "string", (), f"{where}[{i}]")
+            found = _type_problem(item, fact, f"{where}[{i}]", as_of, item_type)
             if found:
                 problems.append(found)
                 bad = True
-        return _BAD if bad else list(value)
+        return _BAD if bad else [canonical(v) for v in value] if item_type == "date" else list(value)
     # events
     if not isinstance(value, list):
-        problems.append(problem("case_invalid", f"expected a list of events, got {value!r}", path=where))
+        problems.append(problem("case_invalid", f"expected a list of events, got {_show(value)}", path=where))
         return _BAD
     events = []
     before = len(problems)
     for i, event in enumerate(value):
         at = f"{where}[{i}]"
-        if not isinstance(event, Mapping):
-            problems.append(problem("case_invalid", "an event must be a mapping with kind and date", path=at))
+        if not isinstance(event, Mapping) or not all(isinstance(k, str) and not _SURROGATE.search(k) for k in event):
+            problems.append(problem("case_invalid", "an event must be a mapping with kind and date (and fields named "
+                                                    "by text)", path=at))
             continue
-        kind = fact.kinds.get(event.get("kind"))
+        kind_name = event.get("kind")
+        kind = fact.kinds.get(kind_name) if isinstance(kind_name, str) else None
         if kind is None:
-            problems.append(problem("case_invalid", f"kind {event.get('kind')!r} is not one of {', '.join(fact.kinds)}",
+            problems.append(problem("case_invalid", f"kind {_show(kind_name)} is not one of {', '.join(fact.kinds)}",
                                     path=f"{at}.kind"))
             continue
-        if not _is_date(_norm_date(event.get("date"))):
-            problems.append(problem("case_invalid", f"expected a date written YYYY-MM-DD, got {event.get('date')!r}",
-                                    path=f"{at}.date"))
+        found = _type_problem(event.get("date"), fact, f"{at}.date", as_of, "date")
+        if found:
+            problems.append(found)
             continue
-        clean = {"kind": kind.name, "date": _norm_date(event["date"])}
+        clean = {"kind": kind.name, "date": canonical(event["date"])}
         for fname, fvalue in event.items():
             if fname in RESERVED_EVENT_FIELDS or fvalue is None:
                 continue
-            spec = kind.fields.get(fname)
+            spec = kind.fields.get(fname) if isinstance(fname, str) else None
             if spec is None:
                 close = difflib.get_close_matches(str(fname), list(kind.fields), n=1)
                 problems.append(problem("case_invalid", f"a {kind.name} event has no field '{fname}'", path=f"{at}.{fname}",
                                         hint=f"did you mean '{close[0]}'?" if close else
                                         f"fields: {', '.join(kind.fields) or '(none)'}"))
                 continue
-            found = _type_problem(fvalue, spec.type, spec.values, f"{at}.{fname}")
+            found = _type_problem(fvalue, spec, f"{at}.{fname}", as_of)
             if found:
                 problems.append(found)
                 continue
-            clean[fname] = _norm_date(fvalue) if spec.type == "date" else fvalue
+            clean[fname] = canonical(fvalue) if spec.type == "date" else fvalue
         for spec in kind.fields.values():
             if spec.required and spec.name not in clean:
                 problems.append(problem("case_invalid", f"a {kind.name} event needs '{spec.name}'", path=f"{at}.{spec.name}"))
@@ -278,6 +341,39 @@ def _check_value(fact: Fact, value: Any, where: str, problems: list) -> Any:
         return _BAD
     events.sort(key=lambda e: e["date"])  # stable: same-day events keep the case's order
     return events
+
+
+def bounded_by_as_of(vocabulary: Vocabulary) -> list[Fact]:
+    """The facts with a `not_after: as_of` bound (on the fact, or on one of its events' fields)."""
+    return [f for f in vocabulary.facts.values()
+            if f.not_after == "as_of" or any(fl.not_after == "as_of" for k in f.kinds.values() for fl in k.fields.values())]
+
+
+def later_dates(facts: Mapping[str, Any], bounded: list[Fact], as_of: str) -> list[Problem]:
+    """The `not_after: as_of` bounds broken by already checked facts (a pool row read before the
+    date of a draw was known): one problem per date after `as_of`, with its path. Checked facts
+    hold dates as YYYY-MM-DD text, so a comparison of text finds them; a pool of 100,000 rows
+    is checked in milliseconds."""
+    out = []
+    for fact in bounded:
+        value = facts.get(fact.name)
+        if not value:
+            continue
+        if fact.type == "date":
+            if fact.not_after and value > as_of:
+                out.append(_type_problem(value, fact, fact.name, as_of))
+        elif fact.type == "list":
+            if fact.not_after:
+                out.extend(_type_problem(v, fact, f"{fact.name}[{i}]", as_of, "date") for i, v in enumerate(value) if v > as_of)
+        elif fact.type == "events":
+            for i, event in enumerate(value):
+                if fact.not_after and event["date"] > as_of:
+                    out.append(_type_problem(event["date"], fact, f"{fact.name}[{i}].date", as_of, "date"))
+                for name, spec in fact.kinds[event["kind"]].fields.items():
+                    v = event.get(name)
+                    if spec.not_after and v is not None and v > as_of:
+                        out.append(_type_problem(v, spec, f"{fact.name}[{i}].{name}", as_of))
+    return out
 
 
 def _with_file(p: Problem, file: str | None) -> Problem:

@@ -1,11 +1,16 @@
 """Safe YAML reading with positions, for policy files, vocabularies and cases.
 
-- Only plain data: PyYAML's SafeLoader, composed to nodes and built here, so no tag can
-  construct an object.
-- YAML 1.2 scalars where YAML 1.1 surprises lawyers: dates stay strings (the vocabulary
-  types them), and only true/false are booleans (`no`, `on`, `yes` stay strings).
+- Only plain data: PyYAML's SafeLoader, composed to nodes and built here. An explicit tag
+  (`!!int x`, `!!binary ...`, `!foo`) is refused: a document is plain data, its values
+  typed by where they stand, never by a tag.
+- YAML 1.2 core-schema scalars where YAML 1.1 surprises lawyers: dates stay strings (the
+  vocabulary types them); only true/false are booleans (`no`, `on`, `yes` stay strings);
+  integers are decimal (`010` is 10), `0o17` octal or `0x1F` hex, never sexagesimal
+  (`1:30` is text) and without `_` (`1_000` is text); floats include `.inf` and `.nan`.
 - Duplicate keys are an error, not "last one wins".
-- Size and alias expansion are bounded: a YAML bomb is refused with a message.
+- Size, nesting depth and alias expansion are bounded: a YAML bomb or a document nested
+  thousands deep is refused with a message, and the composer never sees it.
+- A `\ud800`-style escape that leaves a lone UTF-16 surrogate (not a character) is refused.
 - Every value's position is recorded by its path, so schema errors map to file:line:col.
 """
 from __future__ import annotations
@@ -17,23 +22,58 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .errors import Problem, problem
+from .errors import CaseError, Problem, problem
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000  # nodes visited with aliases expanded
+MAX_DEPTH = 100  # nested collections (far above any policy or case: they stay below 15)
+SAFE_TO_COMPOSE = 2_000  # the composer recurses: deeper documents are refused before it runs
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and without the timestamp resolver."""
+    """SafeLoader with the YAML 1.2 core schema's booleans, integers and floats, without timestamps."""
 
 
+_INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
+_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_CORE_FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:timestamp", _BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+# integers before floats: "10" matches both patterns and is an integer
+_Loader.add_implicit_resolver(_INT, _CORE_INT, list("-+0123456789"))
+_Loader.add_implicit_resolver(_FLOAT, _CORE_FLOAT, list("-+.0123456789"))
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def _core_int(constructor, node) -> int:
+    text = node.value
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)  # "010" is ten: no octal by a leading zero
+
+
+def _core_float(constructor, node) -> float:
+    text = node.value.lower()
+    if text.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if text == ".nan":
+        return float("nan")
+    return float(text)
+
+
+_Loader.add_constructor(_INT, _core_int)
+_Loader.add_constructor(_FLOAT, _core_float)
+
+# The tags a plain document's nodes resolve to; anything else was written as an explicit tag.
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:null", _BOOL, _INT, _FLOAT,
+                         "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # Composing nodes is most of the time spent reading a policy; libyaml's parser composes the
@@ -115,10 +155,18 @@ class YamlProblem(Exception):
 
 def parse(text: str, file: str) -> Document:
     """Parse one YAML document. Raises YamlProblem with a located Problem."""
-    if len(text.encode("utf-8")) > MAX_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:  # a str holding a lone surrogate (e.g. decoded with surrogateescape)
+        line, column = _position(text, exc.start)
+        raise YamlProblem(problem("yaml_syntax", "the text holds a lone UTF-16 surrogate, which is not a character",
+                                  file=file, line=line, column=column, hint="save the file as UTF-8")) from None
+    if size > MAX_BYTES:
         raise YamlProblem(problem(
             "file_too_large", f"the file is larger than {MAX_BYTES // 1024} KiB", file=file,
             hint="policy and case files are text written by people; split the data or check it is the right file"))
+    if "!" in text or _depth_bound(text) > SAFE_TO_COMPOSE:
+        _scan(text, file)  # tags and nesting depth, from the parser's events, before composing
     loader = _Composer(text)
     try:
         node = loader.get_single_node()
@@ -127,29 +175,128 @@ def parse(text: str, file: str) -> Document:
         raise YamlProblem(problem(
             "yaml_syntax", f"{exc.problem or 'invalid YAML'}" + (f" ({exc.context})" if exc.context else ""),
             file=file, line=m.line + 1 if m else None, column=m.column + 1 if m else None,
-            hint="check the indentation and that text containing ': ' or '#' is quoted")) from None
+            hint=_ESCAPE_HINT if "escape" in str(exc.problem) else
+            "check the indentation and that text containing ': ' or '#' is quoted")) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(problem("yaml_syntax", str(exc), file=file)) from None
+    except RecursionError:  # the pure-Python composer, on a document the bound let through
+        raise YamlProblem(_too_deep(file, None)) from None
     finally:
         loader.dispose()
     if node is None:
         return Document(None, {}, file)
-    builder = _Builder(file)
+    builder = _Builder(file, "\\" in text)
     data = builder.build(node, ())
     return Document(data, builder.marks, file)
 
 
+_ESCAPE_HINT = ("an escape must name a character: \\uD800 to \\uDFFF are UTF-16 surrogates (halves of a pair), "
+                "not characters; "
+                "write the character itself, or \\U0001F600 for one outside the BMP")
+
+
+def _depth_bound(text: str) -> int:
+    """An upper bound of the nesting depth, cheap to compute.
+
+    A flow collection opens with [ or { and may hold a one-pair mapping ([a: b]): at most
+    two levels per bracket. A block collection starts further right than its parent, or at
+    the same column as a sequence under a mapping key, or two columns right on one line
+    (- - x): at most two levels per column.
+    """
+    brackets = text.count("[") + text.count("{")
+    widest = max(map(len, text.splitlines()), default=0)
+    return 2 * brackets + 2 * widest + 2
+
+
+def _scan(text: str, file: str) -> None:
+    """Refuse explicit tags and nesting deeper than MAX_DEPTH, reading the parser's events only.
+
+    The parser keeps its own stack (no recursion), so this is safe at any depth; syntax
+    errors are left to the composer, which reports them with their context.
+    """
+    loader = _Composer(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            tag = getattr(event, "tag", None)
+            if tag is not None:
+                m = event.start_mark
+                raise YamlProblem(problem(
+                    "yaml_tag", f"explicit tag {tag} is not accepted", file=file, line=m.line + 1, column=m.column + 1,
+                    hint="a document is plain data: remove the tag (text that starts with ! is quoted: '!x')"))
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlProblem(_too_deep(file, event.start_mark))
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def check_json_nesting(text: str, file: str, code: str, first_line: int = 1) -> None:
+    """Refuse JSON text nested deeper than MAX_DEPTH (CaseError with `code`, located) before
+    json.loads, which recurses, reads it; strings are skipped, so brackets in text do not count.
+    `first_line` is the file's line of the text's first line (one line of a JSON-lines file)."""
+    depth = 0
+    for found in _JSON_BRACKET.finditer(_JSON_STRING.sub(lambda m: " " * len(m.group()), text)):
+        depth += 1 if found.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            line, column = _position(text, found.start())
+            too_deep = _too_deep(file, None)
+            raise CaseError([problem(code, too_deep.message, file=file, line=first_line + line - 1, column=column,
+                                     hint=too_deep.hint)])
+
+
+def _too_deep(file: str, mark) -> Problem:
+    return problem("yaml_nesting", f"collections are nested more than {MAX_DEPTH} levels deep", file=file,
+                   line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+                   hint="policies and cases nest a few levels; check the brackets, or write the data flatter")
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
 class _Builder:
-    def __init__(self, file: str):
+    def __init__(self, file: str, escapes: bool = True):
         self.file = file
         self.marks: dict = {}
         self.budget = MAX_NODES
         self.constructor = _Loader("")
+        self.escapes = escapes  # the text has a backslash: a double-quoted escape may make a surrogate
+
+    def _refuse(self, code: str, message: str, node, hint: str | None = None, path: Path | None = None):
+        raise YamlProblem(problem(code, message, file=self.file, line=node.start_mark.line + 1,
+                                  column=node.start_mark.column + 1, hint=hint,
+                                  path=render_path(path) if path else None))
+
+    def _scalar(self, node, path: Path):
+        if node.tag not in _PLAIN_TAGS:
+            self._refuse("yaml_tag", f"explicit tag {node.tag} is not accepted", node,
+                         "a document is plain data: remove the tag (text that starts with ! is quoted: '!x')")
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (yaml.constructor.ConstructorError, ValueError) as exc:
+            self._refuse("yaml_syntax", str(getattr(exc, "problem", exc)), node)
+        if self.escapes and isinstance(value, str) and _SURROGATE.search(value):
+            self._refuse("yaml_syntax", "an escape (\\uD800 to \\uDFFF) leaves a lone UTF-16 surrogate, which is "
+                                        "not a character", node, "write the character itself, or escape a "
+                                        "character outside the BMP as \\U0001F600", path)
+        return value
 
     def _mark(self, node, style=None) -> Mark:
         return Mark(node.start_mark.line + 1, node.start_mark.column + 1, style)
 
-    def build(self, node, path: Path):
+    def build(self, node, path: Path, depth: int = 0):
         self.budget -= 1
         if self.budget < 0:
             raise YamlProblem(problem(
@@ -158,14 +305,15 @@ class _Builder:
                 hint="write the values out, or use fewer nested aliases"))
         if isinstance(node, ScalarNode):
             self.marks.setdefault(path, self._mark(node, node.style or None))  # libyaml: "" for plain
-            try:
-                return self.constructor.construct_object(node, deep=True)
-            except yaml.constructor.ConstructorError as exc:
-                raise YamlProblem(problem("yaml_syntax", str(exc.problem), file=self.file,
-                                          line=node.start_mark.line + 1, column=node.start_mark.column + 1)) from None
+            return self._scalar(node, path)
+        if depth >= MAX_DEPTH:  # aliases can nest what the text does not
+            raise YamlProblem(_too_deep(self.file, node.start_mark))
+        if node.tag not in _PLAIN_TAGS:
+            self._refuse("yaml_tag", f"explicit tag {node.tag} is not accepted", node,
+                         "a document is plain data: remove the tag")
         if isinstance(node, SequenceNode):
             self.marks.setdefault(path, self._mark(node))
-            return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
         if isinstance(node, MappingNode):
             self.marks.setdefault(path, self._mark(node))
             out: dict = {}
@@ -178,7 +326,7 @@ class _Builder:
                 if not isinstance(key_node, ScalarNode):
                     raise YamlProblem(problem("yaml_syntax", "a mapping key must be a plain value", file=self.file,
                                               line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1))
-                key = self.constructor.construct_object(key_node)
+                key = self._scalar(key_node, path)
                 if not isinstance(key, (str, int)) or isinstance(key, bool):
                     key = str(key)
                 if key in out:
@@ -191,7 +339,7 @@ class _Builder:
                         path=render_path(path + (key,)),
                         hint="YAML keeps only one of them; merge the two entries or rename one"))
                 self.marks[(path + (key,), "key")] = self._mark(key_node)
-                out[key] = self.build(value_node, path + (key,))
+                out[key] = self.build(value_node, path + (key,), depth + 1)
             return out
         raise YamlProblem(problem("yaml_syntax", f"unsupported YAML node {node.tag}", file=self.file))
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import cli
 from cli import main
-from policy_engine import Registry, golden, inputs
+from policy_engine import Registry, golden, inputs, yamlio
 from policy_engine.errors import CaseError, OutputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -380,7 +380,7 @@ def test_answers_must_be_a_mapping(tmp_path):
 
 
 def test_nesting_at_the_limit_is_accepted():
-    depth = inputs.MAX_DEPTH
+    depth = yamlio.MAX_DEPTH
     assert inputs.load("[" * depth + "]" * depth, "x.json").data is not None
     with pytest.raises(CaseError):
         inputs.load("[" * (depth + 1) + "]" * (depth + 1), "x.json")

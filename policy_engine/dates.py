@@ -1,0 +1,58 @@
+"""The one reader of dates: `YYYY-MM-DD`, ASCII digits, a real calendar day. Nothing else.
+
+Python's `date.fromisoformat` (3.11) also takes ISO week dates (`2023-W36-5`), basic forms
+(`20230905`) and, through `int()`, digits of other scripts (`２０２３`); conditions compare
+dates as text, so every date the engine reads goes through `parse_date` and is kept in the
+canonical form `canonical` returns, the same day always written the same way.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Any
+
+FORM = "YYYY-MM-DD"
+PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the same form, for JSON Schemas
+_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+class DateError(ValueError):
+    """The value is not a date written YYYY-MM-DD (or not a real calendar day)."""
+
+
+def parse_date(value: Any, what: str = "date") -> _dt.date:
+    """A `datetime.date` from a date object or `YYYY-MM-DD` text; DateError otherwise.
+
+    A datetime is a date with a time of day, which no fact has: it is refused, not cut.
+    """
+    if isinstance(value, _dt.datetime):
+        raise DateError(f"{what} must be a day written {FORM}, not a time ({value.isoformat()})")
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str) and _FORM.fullmatch(value):
+        try:
+            return _dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
+        except ValueError as exc:  # 2023-02-30, month 13, year 0000
+            raise DateError(f"{what} {value!r} is not a day of the calendar ({exc})") from None
+    raise DateError(f"{what} must be a date written {FORM}, got {_show(value)}")
+
+
+def canonical(value: Any, what: str = "date") -> str:
+    """The date as `YYYY-MM-DD` text (the form conditions compare); DateError otherwise."""
+    return parse_date(value, what).isoformat()
+
+
+def is_date(value: Any) -> bool:
+    """True for `YYYY-MM-DD` text naming a real calendar day (the JSON Schema `date` format)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_date(value)
+    except DateError:
+        return False
+    return True
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
