@@ -714,9 +714,12 @@ def run_batch(source: str, dirs: Iterable[str] | None, defaults: Defaults, jobs:
         show = _Progress(err, inp.total, err.isatty() if progress is None else progress)
         if jobs <= 1:
             decider = Decider(registry, defaults, inp.name, inp.columns)
-            gc.freeze()  # the loaded policies: out of the collector's scans
-            for chunk in _chunks(inp.items()):
-                emit(decider.chunk(chunk))
+            gc.freeze()  # the loaded policies: out of the collector's scans while the batch runs
+            try:
+                for chunk in _chunks(inp.items()):
+                    emit(decider.chunk(chunk))
+            finally:
+                gc.unfreeze()
         else:
             import multiprocessing
             # fork: the workers start with the policies already loaded; elsewhere each loads them
