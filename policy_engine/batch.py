@@ -103,12 +103,13 @@ _REGISTRIES: dict[tuple[str, ...], Registry] = {}
 
 
 def policy_dirs(dirs: Iterable[str | os.PathLike] | str | os.PathLike | None) -> tuple[str, ...]:
-    """Policy folders as resolved paths (the key of the per-process cache)."""
+    """Policy folders as text, as given (the key of the per-process cache); the bundled
+    policies/ when none. Give absolute paths to workers that may run in another folder."""
     if dirs is None:
-        dirs = (default_policy_dir(),)
+        dirs = ()
     elif isinstance(dirs, (str, os.PathLike)):
         dirs = (dirs,)
-    return tuple(str(Path(d).resolve()) for d in dirs) or (str(default_policy_dir()),)
+    return tuple(os.fspath(d) for d in dirs) or (str(default_policy_dir()),)
 
 
 def registry_for(dirs: Iterable[str | os.PathLike] | str | os.PathLike | None) -> Registry:

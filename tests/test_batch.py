@@ -3,7 +3,6 @@ identity with single decisions, CSV and JSON lines, workers, interruption, Dask.
 import csv
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
