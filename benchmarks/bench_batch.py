@@ -7,7 +7,8 @@ blocks, so memory stays flat), then runs the command line once per --jobs value,
 its output from a pipe (SHA-256 and line count; nothing is kept). For each run: wall time,
 cases per second, and the peak resident memory of the largest process of the run (the
 command or one of its workers: wait4's rusage of the command, which includes the workers
-it reaped). Also the time of one single `decide` of one case, for comparison with a shell
+it reaped), and the CPU time of the command and its workers (user + system), which a busy
+machine disturbs less than the wall time. Also the time of one single `decide` of one case, for comparison with a shell
 loop. The runs must agree byte for byte and give one record per case, or the benchmark
 fails. The last line printed is one JSON object with every figure.
 """
@@ -66,7 +67,8 @@ def run(cases: Path, jobs: int) -> dict:
         err.seek(0)
         summary = err.read().decode("utf-8", "replace").strip().splitlines()
     return {"jobs": jobs, "exit_code": proc.returncode, "wall_s": round(wall, 2), "records": lines,
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "sha256": digest.hexdigest(),
+            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "sha256": digest.hexdigest(),
             "summary": summary[-1] if summary else ""}
 
 
@@ -109,8 +111,10 @@ def main() -> None:
         for j in jobs:
             r = run(cases, j)
             r["cases_per_s"] = round(args.n / r["wall_s"]) if r["wall_s"] else None
+            r["cases_per_cpu_s"] = round(args.n / r["cpu_s"]) if r["cpu_s"] else None
             runs.append(r)
-            print(f"--jobs {j}: {r['wall_s']:>8.1f} s wall, {r['cases_per_s']:>7,} cases/s, peak RSS "
+            print(f"--jobs {j}: {r['wall_s']:>8.1f} s wall, {r['cases_per_s']:>7,} cases/s, "
+                  f"{r['cpu_s']:.1f} s CPU ({r['cases_per_cpu_s']:,} cases per CPU-second), peak RSS "
                   f"{r['peak_rss_mib']:>6.1f} MiB, {r['records']:,} records, exit {r['exit_code']}\n    {r['summary']}",
                   flush=True)
     problems = [f"--jobs {r['jobs']}: {r['records']:,} records for {args.n:,} cases" for r in runs if r["records"] != args.n]
