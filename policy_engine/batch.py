@@ -12,7 +12,7 @@ Input (a file, or "-" for stdin), read as a stream; no line may exceed MAX_LINE 
     * an envelope: an object with a `case` key, and optionally `policy`, `decision`,
       `as_of` (YYYY-MM-DD) and `version`, each overriding the default for that line:
       `{"policy": "xj-iit-expert-pool", "decision": "entry", "as_of": "2026-11-23",
-      "case": {...}}`. No other key is allowed in an envelope.
+      "case": {...}}`. No other key is allowed in an envelope; null or "" takes the default.
   A blank line is skipped and gives no record.
 - CSV (`.csv`, or a first line not starting with `{`): a header row naming the columns,
   then one case per row. A column is a dotted fact name (`expert.birth_date`) or one of

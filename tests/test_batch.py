@@ -363,3 +363,14 @@ def test_dask_recipe_equals_the_single_process_result(tmp_path):
     # the bag's records name no file; everything else is the same, byte for byte
     assert got == expected.replace(f',"file":{json.dumps(str(cases))}', "")
     assert json.loads(lines[17])["line"] == 18
+
+
+def test_a_reader_that_goes_away_ends_the_batch_quietly(tmp_path):
+    cases = _write_jsonl(tmp_path / "pipe.jsonl", generate(3000, 4))  # ~11 MB of verdicts: more than a pipe holds
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "decide", *DEFAULTS, "--cases", str(cases),
+                             "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b'{"policy"')
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == batch.EXIT_BROKEN_PIPE
+    assert b"Traceback" not in err
