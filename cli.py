@@ -186,8 +186,8 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
 
 
 @main.command("decide")
-@click.option("--policy", "policy_id", required=True, help="Policy id, e.g. xj-iit-expert-pool (see `list`).")
-@click.option("--decision", required=True, type=click.Choice(list(DECISIONS)),
+@click.option("--policy", "policy_id", default=None, help="Policy id, e.g. xj-iit-expert-pool (see `list`).")
+@click.option("--decision", default=None, type=click.Choice(list(DECISIONS)),
               help="entry: may this person enter? exit: must this expert leave, or has the term lapsed? "
                    "recusal: must this expert step aside from this matter? deadline: was this procedural "
                    "step (step.kind) within its time limit or long enough, in days or working days? "
@@ -197,14 +197,21 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", callback=_as_of_option,
               help="The date the question is asked for; picks the policy version in force then. Default: today.")
 @click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")
-@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
-              help="json: the verdict (schemas/verdict.schema.json); text: for a person, in Chinese with the quotes.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text", "jsonl"]), default="json", show_default=True,
+              help="json: the verdict (schemas/verdict.schema.json); text: for a person, in Chinese with the quotes; "
+                   "jsonl: JSON on one line (what --cases writes).")
 @click.option("--compact", is_flag=True, help="JSON on one line (for JSON-lines pipelines); same content.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
               help="Policy folder(s) to load (default: the bundled policies/).")
-@click.argument("case")
-def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case) -> None:
-    """Decide one CASE (a JSON or YAML file of facts, or - for stdin).
+@click.option("--cases", "cases", default=None, type=click.Path(allow_dash=True), metavar="FILE",
+              help="Decide many cases: JSON lines or CSV (- for stdin), one JSON record per line out, in order; "
+                   "--policy, --decision, --as-of, --version are defaults a line may override. Exit 0 all "
+                   "decided, 4 some line refused, 130 interrupted.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="With --cases: worker processes (default: the cores available).")
+@click.argument("case", required=False)
+def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, cases, jobs, case) -> None:
+    """Decide one CASE (a JSON or YAML file of facts, or - for stdin), or many with --cases FILE.
 
     A case is a mapping of facts by namespace, e.g. {expert: {birth_date: 1960-05-01,
     title_rank: senior}, matter: {...}}; see `policy-engine facts --policy ID`. A golden
@@ -217,9 +224,21 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
     Example:
       policy-engine decide --policy xj-iit-expert-pool --decision entry \\
           --as-of 2026-11-23 fixtures/xj-iit-expert-pool/entry/eligible-senior-engineer.yaml
+      policy-engine decide --policy xj-iit-expert-pool --decision entry \\
+          --as-of 2026-11-23 --cases experts.csv --jobs 4 > verdicts.jsonl
     """
     import datetime as _dt
 
+    if cases is not None:  # a batch: policy_engine/batch.py
+        from policy_engine.batch import Defaults, run_batch
+        if case is not None or fmt == "text":
+            raise click.UsageError("--cases decides the cases of FILE and writes JSON lines: give no CASE, no text format")
+        sys.exit(run_batch(cases, policy_dirs or None, Defaults(policy_id, decision, as_of or _dt.date.today().isoformat(),
+                                                                version), jobs, err=sys.stderr))
+    for value, name in ((policy_id, "--policy"), (decision, "--decision"), (case, "CASE")):
+        if value is None:
+            raise click.UsageError(f"missing {name} (or decide many cases with --cases FILE)")
+    fmt, compact = ("json", True) if fmt == "jsonl" else (fmt, compact)
     err_fmt = "json" if fmt == "json" else "text"
     try:
         day = as_of if as_of is not None else _dt.date.today()  # the CLI, not the engine, reads the clock
