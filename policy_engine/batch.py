@@ -59,6 +59,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from .engine import as_date, decide
 from .errors import CaseError, EngineError, OutputError, Problem, problem
+from .inputs import parse_json
 from .pool import _converter as _cell_converter  # the pool's CSV cell types: one convention for both
 from .registry import Registry, default_policy_dir
 from .textio import ReadFailure, _size, decode, display_name
@@ -128,15 +129,6 @@ def registry_for(dirs: Iterable[str | os.PathLike] | str | os.PathLike | None) -
 # One case -> one record
 
 
-def _no_duplicates(pairs):
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"key '{key}' appears twice in one object")
-        out[key] = value
-    return out
-
-
 def _refuse(message: str, **where) -> CaseError:
     return CaseError([problem("case_invalid", message, **where)])
 
@@ -167,13 +159,7 @@ class Decider:
                 p = exc.problem
                 raise CaseError([Problem(p.code, p.message, self.file, line, p.column, None, p.hint)]) from None
         if isinstance(payload, str):
-            try:
-                payload = json.loads(payload, object_pairs_hook=_no_duplicates)
-            except json.JSONDecodeError as exc:
-                raise _refuse(f"not valid JSON: {exc.msg}", file=self.file, line=line, column=exc.colno,
-                              hint="one JSON object per line: the case, or {\"case\": {...}, \"policy\": ...}") from None
-            except ValueError as exc:
-                raise _refuse(str(exc), file=self.file, line=line) from None
+            payload = parse_json(payload, self.file, "case_invalid", first_line=line)
         if not isinstance(payload, Mapping):
             raise _refuse("a line is a JSON object: the case, or {\"case\": {...}} with policy, decision, as_of",
                           file=self.file, line=line, path="(case)")
@@ -699,6 +685,9 @@ def run_batch(source: str, dirs: Iterable[str] | None, defaults: Defaults, jobs:
             summary.first_refused = first
         show.update(summary.cases, inp.consumed)
 
+    # A reader that goes away must reach this function as BrokenPipeError, so the workers are
+    # ended with it; the command line lets SIGPIPE kill the process, which would orphan them.
+    sigpipe = _ignore_sigpipe()
     try:
         try:
             dirs = policy_dirs(dirs)
@@ -752,6 +741,8 @@ def run_batch(source: str, dirs: Iterable[str] | None, defaults: Defaults, jobs:
             pool.terminate()
             pool.join()
         shield.restore()
+        if sigpipe is not None:
+            signal.signal(signal.SIGPIPE, sigpipe)
         if inp is not None:
             inp.close()
     if show is not None:
@@ -760,6 +751,14 @@ def run_batch(source: str, dirs: Iterable[str] | None, defaults: Defaults, jobs:
     err.write(summary.render() + "\n")
     err.flush()
     return summary.exit_code()
+
+
+def _ignore_sigpipe():
+    """SIGPIPE ignored while the batch runs (main thread only); the previous handler, or None."""
+    import threading
+    if not hasattr(signal, "SIGPIPE") or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 
 def _binary_stdout():

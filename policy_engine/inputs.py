@@ -20,6 +20,7 @@ Every refusal is a `CaseError` (exit code 4) whose problems carry the document's
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -56,6 +57,19 @@ def load(raw: bytes | str, name: str, kind: str = REQUEST, what: str | None = No
         return _load(raw, name, kind, what)
     except CaseError as exc:
         raise CaseError([_printable(p) for p in exc.problems]) from None
+
+
+def parse_json(text: str, name: str | None, code: str = "case_invalid", first_line: int = 1) -> Any:
+    """One JSON text with the checks of every document (nesting, duplicate keys, lone surrogates):
+    a whole file, or one line of a JSON-lines file that starts on the file's line `first_line`."""
+    try:
+        doc = _json(text, name, code)
+        _check_text(doc, text, code)
+    except CaseError as exc:
+        if first_line == 1:
+            raise
+        raise CaseError([dataclasses.replace(p, line=(p.line or 1) + first_line - 1) for p in exc.problems]) from None
+    return doc.data
 
 
 def _load(raw: bytes | str, name: str, kind: str, what: str | None) -> Document:
@@ -140,7 +154,7 @@ def _path_parts(path: str) -> tuple:
 # ---------------------------------------------------------------------------------------------
 # JSON
 
-def _json(text: str, name: str, code: str) -> Document:
+def _json(text: str, name: str | None, code: str) -> Document:
     def pairs(items):
         out = {}
         for key, value in items:
