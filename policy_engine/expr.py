@@ -17,6 +17,7 @@ import difflib
 import itertools
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -310,7 +311,7 @@ def _sample(fact: Fact) -> Any:
 # a failing body makes the whole expression fail with the first error (`all` never stops
 # early, its body being true), and `_pe_start` (the ternary's condition, evaluated before X)
 # empties the list of site K, so a pass left unfinished by an error never leaks into the
-# next. Each CEL context gets its own lists (see `functions`).
+# next. Each thread has its own lists (see `_Passes`).
 
 _PASS = frozenset({"map", "filter"})
 _SITES = itertools.count(1)
@@ -439,10 +440,12 @@ def linear(text: str) -> str:
                 + text[end:])
 
 
-class _Passes:
-    """The lists one CEL context's single-pass maps and filters collect, by site."""
+class _Passes(threading.local):
+    """The lists the single-pass maps and filters collect, by site, for the running thread.
 
-    __slots__ = ("lists",)
+    A CEL evaluation runs on one thread from start to end, and every site's pass starts by
+    emptying its list, so one store per thread serves every context.
+    """
 
     def __init__(self) -> None:
         self.lists: dict[int, list] = {}
@@ -459,10 +462,13 @@ class _Passes:
         return self.lists.pop(key)
 
 
+_passes = _Passes()
+_FUNCTIONS = {**CALLABLES, "_pe_start": _passes.start, "_pe_put": _passes.put, "_pe_end": _passes.end}
+
+
 def functions() -> dict:
-    """The functions one CEL context calls: the policy functions, and its own pass lists."""
-    passes = _Passes()
-    return {**CALLABLES, "_pe_start": passes.start, "_pe_put": passes.put, "_pe_end": passes.end}
+    """The functions a CEL context offers: the policy functions, and the single-pass collectors."""
+    return _FUNCTIONS
 
 
 def bind(case: Mapping[str, Any], facts: Mapping[str, Fact], as_of: str) -> "cel.Context":
