@@ -14,7 +14,6 @@ Exit codes (also in README):
 """
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -38,9 +37,6 @@ EXIT_OUTPUT = OutputError.exit_code  # 73
 EXIT_MISMATCH = 1  # verify-draw: the receipt does not match
 
 
-# The CEL binding logs a failing function call (e.g. a date no calendar covers) as a warning;
-# the verdict already reports it under `errors`, so the command line does not repeat it.
-logging.getLogger("cel").setLevel(logging.ERROR)
 
 
 def _echo(message: str, nl: bool = True) -> None:

@@ -39,6 +39,7 @@ from typing import Any, Mapping
 
 from .errors import CaseError, problem
 from .expr import Span, Unknown, bind, compile_condition, evaluate
+from .limits import REQUEST, check_expression
 from .model import Mode, Policy
 from .pool import Pool, PoolExpert, no_gc
 from .selection import (Context, Reason, assess, checked, context, dates_possible, expert_facts, expert_rules,
@@ -220,10 +221,11 @@ def _filters(raw: Mapping | None, policy: Policy, doc: Document, at: tuple) -> F
         mark = doc.mark(at + ("where",))
         span = Span(doc.file, mark.line if mark else 0, mark.column if mark else 0, mark.style if mark else None,
                     ".".join(str(a) for a in at) + ".where")
-        condition, found = compile_condition(raw["where"], policy.vocabulary, span)
+        condition, found = compile_condition(raw["where"], policy.vocabulary, span, REQUEST)
         if condition is None:
             raise CaseError([problem("request_invalid", p.message, file=p.file, line=p.line or None,
-                                     column=p.column or None, path=p.path, hint=p.hint) for p in found])
+                                     column=(p.column or None) if p.line else None, path=p.path, hint=p.hint)
+                             for p in found])
         where = (condition,)
     return Filters(tuple(raw.get("fields", ())), tuple(raw.get("specialties", ())), tuple(raw.get("sub_pools", ())),
                    raw.get("min_title_rank"), where)
@@ -696,7 +698,9 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Ve
     caller says was drawn from. A pool edited after the draw, a policy file changed, or a
     receipt edited by hand each give differences, with the rows and fields concerned.
     """
-    data = check_receipt(receipt, file)
+    doc = receipt if isinstance(receipt, Document) else Document(receipt, {}, file or "<receipt>")
+    data = check_receipt(doc)
+    _check_expressions(doc, data)
     diffs: list[Difference] = []
     policy = registry.get(data["policy"]["id"], data["policy"]["version"])
     if policy.sha256 != data["policy"]["sha256"]:
@@ -729,6 +733,35 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Ve
     return Verification(not diffs, tuple(diffs[:MAX_DIFFERENCES]) + (
         (Difference("truncated", "", None, None, f"... {len(diffs) - MAX_DIFFERENCES} more differences"),)
         if len(diffs) > MAX_DIFFERENCES else ()), recomputed)
+
+
+def _check_expressions(doc: Document, data: Mapping) -> None:
+    """Refuse a receipt whose request holds an expression no draw accepts (limits.REQUEST).
+
+    Such a receipt was not made by `draw`; recomputing it would hand the CEL core an
+    expression it may not survive, so it is refused as malformed before anything is drawn.
+    """
+    request = data.get("request")
+    if not isinstance(request, Mapping):
+        return
+    places = [("request", "filters")]
+    groups = request.get("groups")
+    if isinstance(groups, list):
+        places += [("request", "groups", i, "filters") for i in range(len(groups))]
+    for at in places:
+        filters = data
+        for key in at:
+            filters = filters.get(key) if isinstance(filters, Mapping) else (
+                filters[key] if isinstance(filters, list) and isinstance(key, int) else None)
+        where = filters.get("where") if isinstance(filters, Mapping) else None
+        if not isinstance(where, str):
+            continue
+        over = check_expression(where, REQUEST)
+        if over is not None:
+            message, _offset, hint = over
+            raise CaseError([problem("receipt_invalid", f"the request's filter: {message}",
+                                     hint="a draw refuses such a request, so no draw made this receipt",
+                                     **doc.where(at + ("where",)))])
 
 
 def _row_differences(data: Mapping, pool: Pool) -> list[Difference]:

@@ -9,6 +9,7 @@ from .decisions import DECISIONS
 from .errors import CaseError, LookupFailure, problem
 from .evaluate import Run, plan
 from .expr import bind
+from .limits import check_case_size
 from .model import Policy
 from .verdict import Verdict
 from .vocabulary import check_case
@@ -54,6 +55,7 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
             "unsupported_decision", f"{known}{policy.id} {policy.version} has no {decision} rules (it answers: {offered})",
             hint="decisions: " + ", ".join(DECISIONS))])
     iso = day.isoformat()
+    check_case_size(case, case_file)  # before anything walks it: a case's cost is bounded, whatever its origin
     facts = check_case(case, policy.vocabulary, case_file, as_of=iso)
     checker = getattr(kind, "check", None)
     if checker is not None:  # inputs a decision rejects beyond their types (a score above an item's maximum)

@@ -34,6 +34,7 @@ CODES = {
     "unknown_function": "an expression calls a function the engine does not provide",
     "unknown_identifier": "an expression names something that is neither a fact nor a bound variable",
     "cel_syntax": "an expression is not valid CEL",
+    "expression_too_large": "a policy condition is longer, or nests deeper, than the engine evaluates safely",
     "vocabulary": "the fact vocabulary is inconsistent",
     "duplicate_rule": "two rules in one policy share an id",
     "version": "a policy's version or in-force window is inconsistent",
