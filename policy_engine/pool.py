@@ -143,16 +143,18 @@ def load_pool(path, vocabulary: Vocabulary, display: str | None = None) -> Pool:
         raise CaseError([problem("pool_invalid", f"a pool is a .csv or .jsonl file, not '{path.suffix or path.name}'",
                                  file=name, hint="export the pool as CSV with a header row, or as JSON lines")])
     try:
-        text = decode(read_bytes(path, MAX_POOL_BYTES, "pool_invalid", "pool"), name, "pool_invalid", "pool")
+        data = read_bytes(path, MAX_POOL_BYTES, "pool_invalid", "pool")
     except ReadFailure as exc:
         found = exc.problem
-        if "UTF-8" in found.message:
-            found = dataclasses.replace(found, hint="save the file as UTF-8 (in Excel: CSV UTF-8)")
-        elif found.code == "file_too_large":
+        if found.code == "file_too_large":
             found = dataclasses.replace(found, hint=f"check it is the right file: a pool file may hold at most "
                                                     f"{MAX_POOL_BYTES >> 20} MiB (about 400,000 experts as CSV)")
         # one code for every pool refusal (a pool too large included), the file named as given
         raise CaseError([dataclasses.replace(found, code="pool_invalid", file=name)]) from None
+    try:
+        text = decode(data, name, "pool_invalid", "pool")
+    except ReadFailure as exc:
+        raise CaseError([dataclasses.replace(exc.problem, hint="save the file as UTF-8 (in Excel: CSV UTF-8)")]) from None
     with no_gc():  # building many small acyclic objects: collections would only rescan them
         return (pool_from_csv if suffix == ".csv" else pool_from_json_lines)(text, vocabulary, name)
 
@@ -610,7 +612,6 @@ def pool_from_csv(text: str, vocabulary: Vocabulary, file: str) -> Pool:
         raise _refusal(problems, file)
     specs = [(name, fact, _converter(fact, name == ID)) for name, fact in columns]  # type: ignore[misc]
     width, id_index = len(specs), seen[ID] - 1
-    label = [f"column '{name.removeprefix('expert.')}'" for name, _, _ in specs]
     experts: list[PoolExpert] = []
     rows, i = 0, 1
     while i < len(lines):
@@ -618,8 +619,9 @@ def pool_from_csv(text: str, vocabulary: Vocabulary, file: str) -> Pool:
         try:
             row, i = _record(lines, i)
         except _CsvSyntax as exc:
-            where = label[exc.cell - 1] if exc.cell <= width else f"cell {exc.cell} (the header has {width})"
-            problems.append(problem("pool_invalid", f"{where}: {exc.message}", file=file, line=exc.line,
+            # the column is named by the problem's path (its fact) and number
+            where = "" if exc.cell <= width else f"cell {exc.cell} (the header has {width}): "
+            problems.append(problem("pool_invalid", f"{where}{exc.message}", file=file, line=exc.line,
                                     column=exc.cell, path=specs[exc.cell - 1][0] if exc.cell <= width else None,
                                     hint=exc.hint))
             i = exc.end
@@ -637,10 +639,10 @@ def pool_from_csv(text: str, vocabulary: Vocabulary, file: str) -> Pool:
                                     + (f" (it runs over lines {start}-{i})" if i > start else ""),
                                     file=file, line=start, hint=_QUOTE_HINT if i > start else
                                     "check for an unquoted comma inside a cell"))
-        elif i > start and _swallowing(lines, start, i, row, specs, label, width, id_index, file, problems):
+        elif i > start and _swallowing(lines, start, i, row, specs, width, id_index, file, problems):
             pass
         else:
-            expert = _csv_row(row, specs, label, file, start, problems)
+            expert = _csv_row(row, specs, file, start, problems)
             if expert is not None:
                 experts.append(expert)
         if len(problems) > MAX_PROBLEMS:
@@ -648,14 +650,14 @@ def pool_from_csv(text: str, vocabulary: Vocabulary, file: str) -> Pool:
     return _finish(experts, problems, file)
 
 
-def _swallowing(lines: list[str], start: int, end: int, row: list[str], specs: list, label: list[str],
+def _swallowing(lines: list[str], start: int, end: int, row: list[str], specs: list,
                 width: int, id_index: int, file: str, problems: list) -> bool:
-    """A record over lines start..end (1-based, end exclusive of the next): refuse a line break
-    outside free text, and a line inside a cell that reads as a row of its own."""
+    """Check a record over lines start..end (1-based, both included); True when it is refused:
+    a line break outside free text, or a line inside a quoted cell that reads as a row of its own."""
     for k, (cell, (name, fact, _)) in enumerate(zip(row, specs)):
         if "\n" in cell and (fact.type != "string" or name == ID):
             problems.append(problem(
-                "pool_invalid", f"{label[k]}: the cell runs over lines {start}-{end}; a line break is allowed only "
+                "pool_invalid", f"the cell runs over lines {start}-{end}; a line break is allowed only "
                                 f"in a quoted free-text cell", file=file, line=start, column=k + 1, path=name,
                 hint=_QUOTE_HINT))
             return True
@@ -668,7 +670,7 @@ def _swallowing(lines: list[str], start: int, end: int, row: list[str], specs: l
         if eid is not None:
             k = next((k for k, cell in enumerate(row) if "\n" in cell), 0)
             problems.append(problem(
-                "pool_invalid", f"{label[k]}: the quoted cell runs over lines {start}-{end} and takes in line {n}, "
+                "pool_invalid", f"the quoted cell runs over lines {start}-{end} and takes in line {n}, "
                                 f"which reads as a row of its own (id '{eid}')", file=file, line=start, column=k + 1,
                 path=specs[k][0], hint=_QUOTE_HINT + "; a line break in free text must not leave a line that "
                                                      "reads as a row (else give the pool as JSON lines)"))
@@ -676,7 +678,7 @@ def _swallowing(lines: list[str], start: int, end: int, row: list[str], specs: l
     return False
 
 
-def _csv_row(row: list[str], specs: list, label: list[str], file: str, line: int, problems: list) -> PoolExpert | None:
+def _csv_row(row: list[str], specs: list, file: str, line: int, problems: list) -> PoolExpert | None:
     facts: dict[str, Any] = {}
     if sum(map(len, row)) <= MAX_CELL_CHARS:  # the common case: no cell can be too long
         try:
@@ -694,7 +696,7 @@ def _csv_row(row: list[str], specs: list, label: list[str], file: str, line: int
             _too_long(cell)
             convert(cell)
         except ValueError as exc:
-            problems.append(problem("pool_invalid", f"{label[k]}: {exc}", file=file, line=line, column=k + 1,
+            problems.append(problem("pool_invalid", str(exc), file=file, line=line, column=k + 1,
                                     path=name, hint=_ID_HINT if name == ID else _HINTS.get(fact.type)))
             bad = True
     return None if bad else _csv_row_unchecked(row, specs, file, line, problems)
