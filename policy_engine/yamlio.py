@@ -241,18 +241,21 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
-def check_json_nesting(text: str, file: str, code: str, first_line: int = 1) -> None:
-    """Refuse JSON text nested deeper than MAX_DEPTH (CaseError with `code`, located) before
+def check_json_nesting(text: str, file: str | None, code: str, first_line: int = 1, limit: int = MAX_DEPTH,
+                       hint: str | None = None) -> None:
+    """Refuse JSON text nested deeper than `limit` (CaseError with `code`, located) before
     json.loads, which recurses, reads it; strings are skipped, so brackets in text do not count.
     `first_line` is the file's line of the text's first line (one line of a JSON-lines file)."""
+    if text.count("[") + text.count("{") <= limit:
+        return
     depth = 0
     for found in _JSON_BRACKET.finditer(_JSON_STRING.sub(lambda m: " " * len(m.group()), text)):
         depth += 1 if found.group() in "[{" else -1
-        if depth > MAX_DEPTH:
+        if depth > limit:
             line, column = _position(text, found.start())
             too_deep = _too_deep(file, None)
-            raise CaseError([problem(code, too_deep.message, file=file, line=first_line + line - 1, column=column,
-                                     hint=too_deep.hint)])
+            raise CaseError([problem(code, f"collections are nested more than {limit} levels deep", file=file,
+                                     line=first_line + line - 1, column=column, hint=hint or too_deep.hint)])
 
 
 def _too_deep(file: str, mark) -> Problem:
