@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import click
 from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide
 from policy_engine.engine import as_date
 from policy_engine.case_schema import case_schema
+from policy_engine.discovery import discover
 from policy_engine.errors import Problem, problem
 from policy_engine.golden import default_fixture_dir, run_all
 from policy_engine import workdays
@@ -48,9 +50,28 @@ def _fail(exc: EngineError, fmt: str) -> None:
     sys.exit(exc.exit_code)
 
 
-def _registry(policies: tuple[str, ...], fmt: str) -> Registry:
+ENV_POLICIES = "POLICY_ENGINE_POLICIES"  # the policy folder(s) to use instead of the bundled ones
+
+
+def _policy_paths(given: tuple[str, ...]) -> tuple[str, ...]:
+    """The policy folders: --policies (or check's PATHS), else $POLICY_ENGINE_POLICIES (folders
+    separated by the system's path separator, ':' on POSIX), else the bundled policies."""
+    if given:
+        return given
+    listed = tuple(p for p in os.environ.get(ENV_POLICIES, "").split(os.pathsep) if p)
+    for p in listed:
+        if not Path(p).exists():
+            raise click.UsageError(f"Invalid value for {ENV_POLICIES}: path '{p}' does not exist.")
+    return listed or (str(default_policy_dir()),)
+
+
+def _registry(policies: tuple[str, ...], fmt: str, lazy: bool = False) -> Registry:
+    """All policies loaded and verified; lazy: each policy loaded when it is first asked for."""
+    paths = _policy_paths(policies)
+    if lazy:
+        return discover(*paths)
     try:
-        return Registry.load(*(policies or (str(default_policy_dir()),)))
+        return Registry.load(*paths)
     except EngineError as exc:
         _fail(exc, fmt)
         raise  # unreachable
@@ -85,7 +106,7 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
       policy-engine check policies/
       policy-engine check policies/xj-iit-expert-pool/2025-04-21.yaml --format json
     """
-    paths = paths or (str(default_policy_dir()),)
+    paths = _policy_paths(paths)
     problems: list[Problem] = []
     vocabularies = shared_files(paths, ".vocab.yaml")
     calendars = shared_files(paths, ".calendar.yaml")
@@ -211,7 +232,7 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
     err_fmt = "json" if fmt == "json" else "text"
     try:
         day = as_date(as_of) if as_of else _dt.date.today()  # the CLI, not the engine, reads the clock
-        registry = _registry(policy_dirs, err_fmt)
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
         policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
         data, name = _read_case(case)
         if isinstance(data, dict) and "case" in data and "expect" in data:
@@ -369,7 +390,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
     from policy_engine.draw import draw, new_seed
     err_fmt = "json" if fmt == "json" else "text"
     try:
-        registry = _registry(policy_dirs, err_fmt)
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
         doc = _unwrap(_read_document(request_file))
         policy = _dated_policy(registry, policy_id, version, doc, "draw request")
         pool = _pool(pool_file, policy)
@@ -406,7 +427,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
     from policy_engine.draw import draw, verify
     err_fmt = "json" if fmt == "json" else "text"
     try:
-        registry = _registry(policy_dirs, err_fmt)
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
         doc, policy = _receipt(registry, receipt_file)
         pool = _pool(pool_file, policy)
         result = verify(registry, pool, doc)
@@ -445,7 +466,7 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
     """
     from policy_engine.draw import verify
     try:
-        registry = _registry(policy_dirs, fmt)
+        registry = _registry(policy_dirs, fmt, lazy=True)
         doc, policy = _receipt(registry, receipt_file)
         pool = _pool(pool_file, policy)
         result = verify(registry, pool, doc)
@@ -481,7 +502,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
     from policy_engine.panel import check_panel
     err_fmt = "json" if fmt == "json" else "text"
     try:
-        registry = _registry(policy_dirs, err_fmt)
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
         doc = _unwrap(_read_document(panel_file))
         policy = _dated_policy(registry, policy_id, version, doc, "panel")
         pool = _pool(pool_file, policy, required=False)
@@ -509,7 +530,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     Facts marked [attested] are the pool office's judgement; the engine never guesses them.
     --format schema prints the same as a JSON Schema of the case, for the systems that send cases.
     """
-    registry = _registry(policy_dirs, fmt)
+    registry = _registry(policy_dirs, fmt, lazy=True)
     try:
         policy = registry.in_force(policy_id, as_date(as_of)) if as_of else registry.versions(policy_id)[0]
     except EngineError as exc:
@@ -517,7 +538,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
         return
     facts = policy.vocabulary.facts
     if fmt == "schema":
-        click.echo(dumps(case_schema(facts, f"https://policy-engine.invalid/schemas/cases/{policy.id}.schema.json",
+        click.echo(dumps(case_schema(facts, f"urn:policy-engine:case-schema:policy:{policy.id}",
                                      f"Case for {policy.id} {policy.version}")), nl=False)
         return
     if fmt == "json":
@@ -559,6 +580,9 @@ def test_(update: bool, fixture_dir, policy_dirs, verbose: bool) -> None:
     it is the stored verdict. With --update the stored verdicts are rewritten: do that on
     purpose, and read the diff. Exit 0 when all pass, 1 otherwise.
     """
+    if fixture_dir is None and not default_fixture_dir().exists():
+        raise click.UsageError("no golden cases here: an installed package carries the policies but not their "
+                               "golden cases; give them with --fixtures DIR")
     registry = _registry(policy_dirs, "text")
     root = fixture_dir or str(default_fixture_dir())
     results = run_all(registry, root, update=update)

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import cel
+from .celcore import cel
 
 from .errors import Problem, problem
 from .functions import CALLABLES, CEL_GLOBALS, CEL_MEMBERS, FUNCTIONS

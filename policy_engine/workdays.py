@@ -26,10 +26,11 @@ from typing import Mapping
 
 import chinese_calendar
 
+from . import resources as _resources
 from .errors import PolicyError, Problem, problem
 from .yamlio import YamlProblem, read
 
-CALENDAR_FILE = Path(__file__).resolve().parent.parent / "policies" / "_shared" / "cn-workdays.calendar.yaml"
+CALENDAR_FILE = _resources.calendar_file()
 PACKAGE_YEARS = (2004, 2026)  # what chinesecalendar 1.11 covers
 MAX_SPAN_DAYS = 3660  # refuse to walk more than about ten years
 
