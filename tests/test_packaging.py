@@ -214,11 +214,14 @@ def installed(tmp_path_factory):
         else:
             shutil.copy2(source, src / name)
     venv = tmp / "venv"
-    _must([sys.executable, "-m", "venv", "--system-site-packages", venv], tmp, "creating a virtual environment")
+    # no pip inside (installing it costs seconds): this interpreter's pip works on it with --python
+    _must([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv], tmp,
+          "creating a virtual environment")
     python = venv / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", python]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "POLICY_ENGINE_POLICIES")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    _must([python, "-m", "pip", "install", "-q", "setuptools>=77"], tmp, "installing setuptools>=77 to build with", env)
+    _must([*pip, "install", "-q", "setuptools>=77"], tmp, "installing setuptools>=77 to build with", env)
     dist = tmp / "dist"
     _must([python, "-c", f"from setuptools import build_meta; build_meta.build_sdist({str(dist)!r})"], src,
           "building the sdist", env)
@@ -226,18 +229,19 @@ def installed(tmp_path_factory):
     with tarfile.open(sdist) as tar:
         tar.extractall(tmp / "unpacked", filter="data")
     (unpacked,) = (tmp / "unpacked").iterdir()
-    _must([python, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", dist, unpacked], tmp,
+    _must([*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", dist, unpacked], tmp,
           "building the wheel from the sdist", env)
     (wheel,) = dist.glob("*.whl")
     work = tmp / "work"
     work.mkdir()
-    return {"tmp": tmp, "src": src, "venv": venv, "python": python, "bin": venv / "bin", "env": env, "sdist": sdist,
+    return {"tmp": tmp, "src": src, "venv": venv, "python": python, "pip": pip, "bin": venv / "bin", "env": env,
+            "sdist": sdist,
             "wheel": wheel, "work": work}
 
 
 def test_an_editable_install_finds_the_checkouts_policies(installed):
     i = installed
-    _must([i["python"], "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", i["src"]],
+    _must([*i["pip"], "install", "-q", "--no-deps", "--no-build-isolation", "-e", i["src"]],
           i["tmp"], "installing the editable copy", i["env"])
     try:
         out = _must([i["python"], "-c", "from policy_engine import resources; print(resources.policy_dir())"],
@@ -246,13 +250,13 @@ def test_an_editable_install_finds_the_checkouts_policies(installed):
         out = _must([i["bin"] / "policy-engine", "list"], i["work"], "policy-engine list (editable)", i["env"])
         assert all(pid in out.stdout for pid in BUNDLED)
     finally:
-        _must([i["python"], "-m", "pip", "uninstall", "-q", "-y", "policy-engine"], i["tmp"], "uninstalling", i["env"])
+        _must([*i["pip"], "uninstall", "-q", "-y", "policy-engine"], i["tmp"], "uninstalling", i["env"])
 
 
 @pytest.fixture(scope="module")
 def wheel_installed(installed):
     i = installed
-    _must([i["python"], "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", i["wheel"]], i["tmp"],
+    _must([*i["pip"], "install", "-q", "--no-deps", "--force-reinstall", i["wheel"]], i["tmp"],
           "installing the wheel", i["env"])
     out = _must([i["python"], "-c", "import policy_engine, cli; print(policy_engine.__file__); print(cli.__file__)"],
                 i["work"], "importing the installed package", i["env"])
