@@ -97,9 +97,9 @@ def main() -> None:
 def check(paths: tuple[str, ...], fmt: str) -> None:
     """Validate policy files and verify every quote against its source text.
 
-    PATHS are policy files or folders (default: the bundled policies/). Every problem is
-    reported with file:line:column, what is wrong and how to fix it. Exit 0 only when
-    everything holds, 3 otherwise.
+    PATHS are policy files or folders (default: $POLICY_ENGINE_POLICIES, else the bundled
+    policies). Every problem is reported with file:line:column, what is wrong and how to
+    fix it. Exit 0 only when everything holds, 3 otherwise.
 
     \b
     Example:
@@ -139,7 +139,7 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
 
 @main.command("list")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
     """List policies, their versions, in-force windows and what each answers: the decisions
@@ -210,7 +210,7 @@ def _no_duplicates(pairs):
               help="json: the verdict (schemas/verdict.schema.json); text: for a person, in Chinese with the quotes.")
 @click.option("--compact", is_flag=True, help="JSON on one line (for JSON-lines pipelines); same content.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.argument("case")
 def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case) -> None:
     """Decide one CASE (a JSON or YAML file of facts, or - for stdin).
@@ -327,7 +327,7 @@ _POLICY_OPTIONS = [
     click.option("--version", "version", default=None,
                  help="Use this policy version instead of the one in force on the request's date."),
     click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-                 help="Policy folder(s) to load (default: the bundled policies/)."),
+                 help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies)."),
 ]
 
 
@@ -411,7 +411,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
               help="Answers of contacted candidates (YAML or JSON): {E0042: accepted, E0007: declined, "
                    "E0013: no_answer, E0021: recused}.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False), help="Also write the new receipt here.")
 def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> None:
@@ -450,7 +450,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
 @click.argument("receipt_file", type=click.Path(allow_dash=True))
 @click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the draw says it read.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
     """Recompute a draw from its receipt and the pool; say whether they match.
@@ -523,7 +523,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "schema"]), default="text", show_default=True,
               help="text or json: the facts; schema: a JSON Schema (Draft 2020-12) of the cases the policy accepts.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     """List the facts a case may state under a policy, with types and meanings.
 
@@ -570,7 +570,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
 @click.option("--fixtures", "fixture_dir", type=click.Path(exists=True), default=None,
               help="Fixture folder or file (default: the bundled fixtures/).")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("-v", "--verbose", is_flag=True, help="Print every case, not only failures.")
 def test_(update: bool, fixture_dir, policy_dirs, verbose: bool) -> None:
     """Run the golden cases: each fixture's verdict must equal its stored verdict.

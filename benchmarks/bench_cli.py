@@ -8,6 +8,7 @@ root given, default this checkout), after one untimed warm-up run (so the file c
 (user + system; less sensitive than wall time to other load on the machine), in seconds.
 
 Commands timed:
+  python   python3 -c pass (the interpreter's own start: the floor, and a gauge of the machine's load)
   import   python3 -c "import policy_engine"
   decide   decide --policy xj-iit-expert-pool --decision entry on a bundled golden case
   list     list (loads and verifies every bundled policy)
@@ -33,6 +34,7 @@ CASE = Path("fixtures/xj-iit-expert-pool/entry/eligible-senior-engineer.yaml")
 
 def commands(root: Path) -> dict[str, list[str]]:
     return {
+        "python": [sys.executable, "-c", "pass"],
         "import": [sys.executable, "-c", "import policy_engine"],
         "decide": [sys.executable, "cli.py", "decide", "--policy", "xj-iit-expert-pool", "--decision", "entry",
                    "--as-of", "2026-11-23", str(CASE)],
