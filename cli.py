@@ -24,6 +24,7 @@ from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Regist
 from policy_engine import inputs
 from policy_engine.engine import as_date
 from policy_engine.case_schema import case_schema
+from policy_engine.discovery import discover
 from policy_engine.errors import OutputError, problem
 from policy_engine.golden import MIN_CASES, default_fixture_dir, run_all
 from policy_engine.loader import load_tree
@@ -87,9 +88,26 @@ def _fail(exc: EngineError, fmt: str) -> None:
     sys.exit(exc.exit_code)
 
 
-def _registry(policies: tuple[str, ...], fmt: str) -> Registry:
+ENV_POLICIES = "POLICY_ENGINE_POLICIES"  # the policy folder(s) to use instead of the bundled ones
+
+
+def _policy_paths(given: tuple[str, ...]) -> tuple[str, ...]:
+    """The policy folders: --policies (or check's PATHS), else $POLICY_ENGINE_POLICIES (folders
+    separated by the system's path separator, ':' on POSIX), else the bundled policies."""
+    if given:
+        return given
+    listed = tuple(p for p in os.environ.get(ENV_POLICIES, "").split(os.pathsep) if p)
+    for p in listed:
+        if not os.path.exists(p):
+            raise click.UsageError(f"Invalid value for {ENV_POLICIES}: path '{p}' does not exist.")
+    return listed or (str(default_policy_dir()),)
+
+
+def _registry(policies: tuple[str, ...], fmt: str, lazy: bool = False) -> Registry:
+    """All policies loaded and verified; lazy: each policy loaded when it is first asked for."""
+    paths = _policy_paths(policies)
     try:
-        return Registry.load(*(policies or (str(default_policy_dir()),)))
+        return discover(*paths) if lazy else Registry.load(*paths)
     except EngineError as exc:
         _fail(exc, fmt)
         raise  # unreachable
@@ -116,7 +134,8 @@ def main() -> None:
 def check(paths: tuple[str, ...], fmt: str) -> None:
     """Validate policy files and verify every quote against its source text.
 
-    PATHS are policy files or folders (default: the bundled policies/). Every problem is
+    PATHS are policy files or folders (default: $POLICY_ENGINE_POLICIES, else the bundled
+    policies). Every problem is
     reported with file:line:column, what is wrong and how to fix it. Every vocabulary and
     calendar under PATHS is checked too, and each policy's source text, vocabularies and
     working-day calendar are read from its own policies folder (the calendar is
@@ -130,7 +149,7 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
       policy-engine check policies/
       policy-engine check policies/xj-iit-expert-pool/2025-04-21.yaml --format json
     """
-    paths = paths or (str(default_policy_dir()),)
+    paths = _policy_paths(paths)
     loaded = load_tree(paths)
     policies, problems, files = loaded.policies, list(loaded.problems), loaded.files
     vocabularies, calendars = loaded.vocabularies, loaded.calendars
@@ -156,7 +175,7 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
 
 @main.command("list")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
     """List policies, their versions, in-force windows and what each answers: the decisions
@@ -198,7 +217,7 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
                    "jsonl: JSON on one line (what --cases writes).")
 @click.option("--compact", is_flag=True, help="JSON on one line (for JSON-lines pipelines); same content.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("--cases", "cases", default=None, type=click.Path(allow_dash=True), metavar="FILE",
               help="Decide many cases: JSON lines or CSV (- for stdin), one JSON record per line out, in order; "
                    "--policy, --decision, --as-of, --version are defaults a line may override. Exit 0 all "
@@ -229,7 +248,7 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
         from policy_engine.batch import Defaults, run_batch
         if case is not None or fmt == "text":
             raise click.UsageError("--cases decides the cases of FILE and writes JSON lines: give no CASE, no text format")
-        sys.exit(run_batch(cases, policy_dirs or None, Defaults(policy_id, decision, as_of or _dt.date.today().isoformat(),
+        sys.exit(run_batch(cases, _policy_paths(policy_dirs), Defaults(policy_id, decision, as_of or _dt.date.today().isoformat(),
                                                                 version), jobs, err=sys.stderr))
     for value, name in ((policy_id, "--policy"), (decision, "--decision"), (case, "CASE")):
         if value is None:
@@ -238,7 +257,7 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
     err_fmt = "json" if fmt == "json" else "text"
     try:
         day = as_of if as_of is not None else _dt.date.today()  # the CLI, not the engine, reads the clock
-        registry = _registry(policy_dirs, err_fmt)
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
         policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
         doc = inputs.fixture_case(inputs.read_case(case))  # a golden fixture: decide its case
         try:
@@ -307,7 +326,7 @@ _POLICY_OPTIONS = [
     click.option("--version", "version", default=None,
                  help="Use this policy version instead of the one in force on the request's date."),
     click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-                 help="Policy folder(s) to load (default: the bundled policies/)."),
+                 help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies)."),
 ]
 
 
@@ -370,7 +389,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
     from policy_engine.draw import draw, new_seed
     err_fmt = "json" if fmt == "json" else "text"
     try:
-        registry = _registry(policy_dirs, err_fmt)
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
         doc = inputs.fixture_case(inputs.read_request(request_file, "draw request"))
         policy = _dated_policy(registry, policy_id, version, doc, "draw request")
         pool = _pool(pool_file, policy)
@@ -391,7 +410,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
               help="Answers of contacted candidates (YAML or JSON): {E0042: accepted, E0007: declined, "
                    "E0013: no_answer, E0021: recused}.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False), help="Also write the new receipt here.")
 def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> None:
@@ -407,7 +426,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
     from policy_engine.draw import draw, verify
     err_fmt = "json" if fmt == "json" else "text"
     try:
-        registry = _registry(policy_dirs, err_fmt)
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
         doc, policy = _receipt(registry, receipt_file)
         pool = _pool(pool_file, policy)
         result = verify(registry, pool, doc)
@@ -427,7 +446,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
 @click.argument("receipt_file", type=click.Path(allow_dash=True))
 @click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the draw says it read.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
     """Recompute a draw from its receipt and the pool; say whether they match.
@@ -443,7 +462,7 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
     """
     from policy_engine.draw import verify
     try:
-        registry = _registry(policy_dirs, fmt)
+        registry = _registry(policy_dirs, fmt, lazy=True)
         doc, policy = _receipt(registry, receipt_file)
         pool = _pool(pool_file, policy)
         result = verify(registry, pool, doc)
@@ -479,7 +498,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
     from policy_engine.panel import check_panel
     err_fmt = "json" if fmt == "json" else "text"
     try:
-        registry = _registry(policy_dirs, err_fmt)
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
         doc = inputs.fixture_case(inputs.read_request(panel_file, "panel"))
         policy = _dated_policy(registry, policy_id, version, doc, "panel")
         pool = _pool(pool_file, policy, required=False)
@@ -500,7 +519,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "schema"]), default="text", show_default=True,
               help="text or json: the facts; schema: a JSON Schema (Draft 2020-12) of the cases the policy accepts.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     """List the facts a case may state under a policy, with types and meanings.
 
@@ -508,7 +527,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     --format schema prints the same as a JSON Schema of the case, for the systems that send cases.
     """
     err_fmt = "text" if fmt == "text" else "json"  # a schema is JSON too
-    registry = _registry(policy_dirs, err_fmt)
+    registry = _registry(policy_dirs, err_fmt, lazy=True)
     try:
         policy = registry.in_force(policy_id, as_of) if as_of is not None else registry.versions(policy_id)[0]
     except EngineError as exc:
@@ -516,7 +535,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
         return
     facts = policy.vocabulary.facts
     if fmt == "schema":
-        _echo(dumps(case_schema(facts, f"https://policy-engine.invalid/schemas/cases/{policy.id}.schema.json",
+        _echo(dumps(case_schema(facts, f"urn:policy-engine:case-schema:policy:{policy.id}",
                                      f"Case for {policy.id} {policy.version}")), nl=False)
         return
     if fmt == "json":
@@ -548,7 +567,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
 @click.option("--fixtures", "fixture_dir", type=click.Path(exists=True), default=None,
               help="Fixture folder or file (default: the bundled fixtures/).")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
-              help="Policy folder(s) to load (default: the bundled policies/).")
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
 @click.option("--min-cases", "minimum", type=click.IntRange(min=0), default=None, metavar="N",
               help=f"Fail when a decision a loaded policy answers has fewer than N golden cases "
                    f"(default: {MIN_CASES} for the bundled fixtures, 0 with --fixtures).")
@@ -563,6 +582,9 @@ def test_(update: bool, fixture_dir, policy_dirs, minimum, verbose: bool) -> Non
     decision each policy answers, and no stored verdict without its fixture (the same
     checks as the pytest suite). Exit 0 when all pass, 1 otherwise.
     """
+    if fixture_dir is None and not default_fixture_dir().exists():
+        raise click.UsageError("no golden cases here: an installed package carries the policies but not their "
+                               "golden cases; give them with --fixtures DIR")
     registry = _registry(policy_dirs, "text")
     root = fixture_dir or str(default_fixture_dir())
     if minimum is None:

@@ -60,7 +60,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 from .engine import as_date, decide
 from .errors import CaseError, EngineError, OutputError, Problem, problem
 from .inputs import parse_json
-from .pool import _converter as _cell_converter  # the pool's CSV cell types: one convention for both
+from .pool import cell_converter  # the pool's CSV cell types: one convention for both
 from .registry import Registry, default_policy_dir
 from .textio import ReadFailure, _size, decode, display_name
 from .verdict import dumps
@@ -202,7 +202,7 @@ class Decider:
                     raise ValueError("an event history is a JSON array of {\"kind\": ..., \"date\": ...}")
                 return value
         else:
-            convert = _cell_converter(fact)
+            convert = cell_converter(fact)
         self._converters[key] = convert
         return convert
 

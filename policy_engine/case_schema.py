@@ -84,7 +84,7 @@ def vocabulary_case_schema(file) -> dict[str, Any]:
     if problems:
         raise PolicyError(problems)
     vid = read(path).data["id"]
-    return case_schema(facts, f"https://policy-engine.invalid/schemas/{vid}.case.schema.json",
+    return case_schema(facts, f"urn:policy-engine:case-schema:vocabulary:{vid}",
                        f"policy-engine case: the facts of the {vid} vocabulary")
 
 

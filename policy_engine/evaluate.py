@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-import cel
+from .celcore import cel
 
 from .expr import Condition, Unknown, evaluate
 from .model import Rule, Test

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import cel
+from .celcore import cel
 
 from .errors import Problem, problem
 from .functions import CALLABLES, CEL_GLOBALS, CEL_MEMBERS, FUNCTIONS

@@ -232,4 +232,7 @@ def coverage(registry: Registry, root, minimum: int = MIN_CASES) -> list[Result]
 
 
 def default_fixture_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "fixtures"
+    """The golden cases beside the bundled policies: fixtures/ in a checkout (and an editable
+    install of one); an installed wheel carries the policies but not their golden cases."""
+    from .resources import policy_dir
+    return policy_dir().parent / "fixtures"

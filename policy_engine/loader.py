@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
 from typing import Any, Iterable
 
+from . import resources as _resources
 from . import schema as _schema
 from . import workdays
 from .errors import PolicyError, Problem, problem, sort_problems
@@ -60,6 +61,10 @@ def display(path) -> str:
     file (under the project) relative to the project. Never through the working directory."""
     path = Path(os.path.normpath(os.fspath(path)))
     if path.is_absolute():
+        try:  # the bundled policies, wherever the package is installed: policies/<id>/...
+            return str(Path("policies") / path.relative_to(_resources.policy_dir()))
+        except ValueError:
+            pass
         try:
             return str(path.relative_to(PROJECT))
         except ValueError:

@@ -727,6 +727,12 @@ def _quick_text(cell: str) -> str | None:
     return cell.strip() or None
 
 
+def cell_converter(fact: Fact) -> Callable[[str], Any]:
+    """How a CSV cell of `fact` becomes a value (None for an absent fact; ValueError with a
+    message otherwise): pools and batch CSV inputs read cells alike."""
+    return _converter(fact, False)[0]
+
+
 def _converter(fact: Fact, is_id: bool) -> tuple[Callable[[str], Any], Callable[[str], Any]]:
     """Two ways from cell text to value (None for an absent fact; ValueError with a message
     otherwise): the full one, and a quick one for cells of a line already known to be printable

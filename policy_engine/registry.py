@@ -97,4 +97,5 @@ def _overlaps(versions: list[Policy]) -> list[Problem]:
 
 
 def default_policy_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "policies"
+    from .resources import policy_dir
+    return policy_dir()

@@ -10,11 +10,12 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
+from . import resources as _resources
 from .dates import is_date as _is_date_text
 from .errors import Problem, problem
 from .yamlio import Document
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR: Path = _resources.schema_dir()
 SCHEMA_LIMIT = 1 << 20  # 1 MiB: the largest bundled schema is a few dozen KiB
 
 
@@ -27,14 +28,13 @@ NAMES = ("policy", "vocabulary", "verdict", "fixture", "calendar", "draw-request
 
 @lru_cache(maxsize=None)
 def _registry() -> Registry:
+    """Every bundled schema under its file name. The schemas have no $id: a $ref such as
+    "vocabulary.schema.json#/$defs/facts" is relative to the referring file, so it resolves to
+    the sibling file here, as it does for any standard tool reading the files from disk."""
     resources = []
-    for name in NAMES:
-        file = SCHEMA_DIR / f"{name}.schema.json"
-        if file.exists():
-            contents = _read(file)
-            resource = Resource.from_contents(contents)
-            resources.append((f"{name}.schema.json", resource))
-            resources.append((contents["$id"], resource))
+    for file in sorted(SCHEMA_DIR.glob("*.schema.json")):
+        contents = _read(file)
+        resources.append((file.name, Resource.from_contents(contents)))
     return Registry().with_resources(resources)
 
 

@@ -39,6 +39,7 @@ from typing import Iterator, Mapping
 import chinese_calendar
 
 from . import textio
+from . import resources as _resources
 from .errors import PolicyError, Problem, problem
 from .yamlio import MAX_BYTES, YamlProblem, parse
 
@@ -46,7 +47,7 @@ SHARED_FOLDER = "_shared"
 CALENDAR_NAME = "cn-workdays.calendar.yaml"
 # How verdicts name the calendar: relative to the policies folder, the same on every machine.
 CALENDAR_REF = f"{SHARED_FOLDER}/{CALENDAR_NAME}"
-CALENDAR_FILE = Path(__file__).resolve().parent.parent / "policies" / SHARED_FOLDER / CALENDAR_NAME  # the shipped one
+CALENDAR_FILE = _resources.calendar_file()  # the shipped one
 CALENDAR_LIMIT = MAX_BYTES  # a calendar is a YAML file like a policy: at most 2 MiB
 PACKAGE_YEARS = (2004, 2026)  # what chinesecalendar 1.11 covers
 MAX_SPAN_DAYS = 3660  # refuse to walk more than about ten years

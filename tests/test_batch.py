@@ -135,7 +135,7 @@ def test_every_verdict_line_is_byte_identical_to_single_decide_compact(tmp_path,
     r = _run("decide", "--cases", cases, "--jobs", 1)
     out = r.stdout_bytes.decode("utf-8").splitlines(keepends=True)
     assert len(out) == len(fixtures)
-    monkeypatch.setattr(cli, "_registry", lambda dirs, fmt: registry)  # the single decisions: policies loaded once
+    monkeypatch.setattr(cli, "_registry", lambda dirs, fmt, lazy=False: registry)  # the single decisions: policies loaded once
     rejected = 0
     for n, (f, record, line) in enumerate(zip(fixtures, out, lines, strict=True), start=1):
         single = _run("decide", "--policy", line["policy"], "--decision", line["decision"], "--as-of", line["as_of"],
