@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli
+import policy_engine.cli as cli
 from policy_engine import batch
 from policy_engine.batch import Defaults, decide_file, decide_many, registry_for
 from policy_engine.yamlio import read

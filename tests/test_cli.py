@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from policy_engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 XJ = "xj-iit-expert-pool"
@@ -136,7 +136,7 @@ def test_facts(run):
 
 
 def test_an_internal_defect_is_one_line_not_a_traceback(monkeypatch, capsys):
-    import cli
+    import policy_engine.cli as cli
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated defect")

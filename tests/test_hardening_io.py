@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli
-from cli import main
+import policy_engine.cli as cli
+from policy_engine.cli import main
 from policy_engine import Registry, golden, inputs, yamlio
 from policy_engine.errors import CaseError, OutputError
 

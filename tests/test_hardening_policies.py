@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from policy_engine.cli import main
 from policy_engine import golden, textio
 
 ROOT = Path(__file__).resolve().parent.parent

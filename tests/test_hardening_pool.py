@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from cli import main
+from policy_engine.cli import main
 from policy_engine import CaseError, LookupFailure, Registry
 from policy_engine import pool as pool_module
 from policy_engine.draw import draw, verify

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import policy_engine.yamlio as yamlio
-from cli import main
+from policy_engine.cli import main
 from policy_engine import functions
 from policy_engine.case_schema import case_schema
 from policy_engine.dates import DateError, canonical, is_date, parse_date

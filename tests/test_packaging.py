@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from policy_engine.cli import main
 from policy_engine import resources
 from policy_engine.yamlio import read
 
@@ -258,7 +258,7 @@ def wheel_installed(installed):
     i = installed
     _must([*i["pip"], "install", "-q", "--no-deps", "--force-reinstall", i["wheel"]], i["tmp"],
           "installing the wheel", i["env"])
-    out = _must([i["python"], "-c", "import policy_engine, cli; print(policy_engine.__file__); print(cli.__file__)"],
+    out = _must([i["python"], "-c", "import policy_engine, policy_engine.cli as cli; print(policy_engine.__file__); print(cli.__file__)"],
                 i["work"], "importing the installed package", i["env"])
     for line in out.stdout.split():
         assert Path(line).is_relative_to(i["venv"]), f"imported from outside the environment: {line}"
@@ -281,7 +281,6 @@ def test_the_wheel_carries_the_data_the_engine_reads(installed):
     assert not any(n.startswith(("tests/", "fixtures/", "policies/", "schemas/")) for n in names)
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py is still a top-level module; it moves into the package separately")
 def test_the_wheel_installs_no_top_level_cli_module(installed):
     assert "cli.py" not in zipfile.ZipFile(installed["wheel"]).namelist()
 

@@ -1,0 +1,635 @@
+"""policy-engine: the command line. Thin: parse, call the library, print.
+
+Exit codes (also in README):
+  0  decided / checked / all golden cases pass
+  1  golden cases fail (policy-engine test)
+  2  usage error (a bad option or argument)
+  3  invalid policy (check failed, or the policies could not be loaded)
+  4  invalid case (a fact of the wrong type, an unknown fact)
+  5  no policy in force on the date, unknown policy or version, or a decision the policy lacks
+ 70  internal error (a defect of policy-engine itself; reported in one line, never a traceback)
+ 73  an output cannot be written: --out into a missing or read-only folder, a full disk, or
+     standard output (one line, error code output_unwritable; an existing --out file is left
+     as it was)
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+
+from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide
+from policy_engine import inputs
+from policy_engine.engine import as_date
+from policy_engine.case_schema import case_schema
+from policy_engine.discovery import discover
+from policy_engine.errors import OutputError, problem
+from policy_engine.golden import MIN_CASES, default_fixture_dir, run_all
+from policy_engine.loader import load_tree
+from policy_engine.registry import default_policy_dir
+from policy_engine.render import render_receipt, render_verdict, render_verification
+from policy_engine.verdict import dumps
+from policy_engine.yamlio import Document
+
+EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP, EXIT_INTERNAL = 1, 3, 4, 5, 70
+EXIT_OUTPUT = OutputError.exit_code  # 73
+EXIT_MISMATCH = 1  # verify-draw: the receipt does not match
+
+
+
+
+def _echo(message: str, nl: bool = True) -> None:
+    """Print on stdout; a stdout that cannot be written (a full disk) ends the command with exit 73.
+
+    click.echo flushes, so the failure surfaces here rather than when the interpreter exits.
+    A closed pipe (`| head`) is not an error: `run` lets SIGPIPE end the process quietly.
+    """
+    try:
+        click.echo(message, nl=nl)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _stdout_failed(exc)
+
+
+def _stdout_failed(exc: OSError) -> None:
+    """Report a stdout that cannot be written, in one line on stderr, and exit 73."""
+    found = problem("output_unwritable", f"cannot write the output: {exc.strerror or exc}", file="<stdout>")
+    try:  # what is still buffered would fail again when the interpreter flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    click.echo(f"policy-engine: {found.code}: {found.render()}", err=True)
+    sys.exit(EXIT_OUTPUT)
+
+
+def _as_of_option(ctx, param, value):
+    """--as-of read by engine.as_date; empty or malformed text is a usage error (exit 2) naming the option."""
+    if value is None:
+        return None
+    try:
+        return as_date(value)
+    except EngineError as exc:
+        found = exc.problems[0]
+        raise click.BadParameter(f"{found.message} ({found.hint})" if found.hint else found.message,
+                                 ctx=ctx, param=param) from None
+
+
+def _fail(exc: EngineError, fmt: str) -> None:
+    if fmt == "json":
+        _echo(dumps(exc.to_json()), nl=False)
+    else:
+        for p in exc.problems:
+            click.echo(p.render(), err=True)
+    sys.exit(exc.exit_code)
+
+
+ENV_POLICIES = "POLICY_ENGINE_POLICIES"  # the policy folder(s) to use instead of the bundled ones
+
+
+def _policy_paths(given: tuple[str, ...]) -> tuple[str, ...]:
+    """The policy folders: --policies (or check's PATHS), else $POLICY_ENGINE_POLICIES (folders
+    separated by the system's path separator, ':' on POSIX), else the bundled policies."""
+    if given:
+        return given
+    listed = tuple(p for p in os.environ.get(ENV_POLICIES, "").split(os.pathsep) if p)
+    for p in listed:
+        if not os.path.exists(p):
+            raise click.UsageError(f"Invalid value for {ENV_POLICIES}: path '{p}' does not exist.")
+    return listed or (str(default_policy_dir()),)
+
+
+def _registry(policies: tuple[str, ...], fmt: str, lazy: bool = False) -> Registry:
+    """All policies loaded and verified; lazy: each policy loaded when it is first asked for."""
+    paths = _policy_paths(policies)
+    try:
+        return discover(*paths) if lazy else Registry.load(*paths)
+    except EngineError as exc:
+        _fail(exc, fmt)
+        raise  # unreachable
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="policy-engine")
+def main() -> None:
+    """Answer questions under expert-pool regulations, citing the article word for word.
+
+    Policies live in policies/<id>/<version>.yaml beside the regulation's source.txt.
+    Start with `policy-engine list`, then `policy-engine decide --help`.
+
+    Exit codes: 0 decided or checked; 1 golden cases fail; 2 usage error; 3 invalid
+    policy; 4 invalid case (or request, receipt, pool); 5 no policy in force (or unknown
+    policy, version, decision); 70 internal error; 73 an output cannot be written (--out
+    folder missing or read-only, disk full).
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(paths: tuple[str, ...], fmt: str) -> None:
+    """Validate policy files and verify every quote against its source text.
+
+    PATHS are policy files or folders (default: $POLICY_ENGINE_POLICIES, else the bundled
+    policies). Every problem is
+    reported with file:line:column, what is wrong and how to fix it. Every vocabulary and
+    calendar under PATHS is checked too, and each policy's source text, vocabularies and
+    working-day calendar are read from its own policies folder (the calendar is
+    _shared/cn-workdays.calendar.yaml there), exactly as decide reads them. An entry that
+    cannot be read (a folder, a file, a dangling or looping link, a pipe or device) is a
+    problem, never skipped. Exit 0 only when everything holds, 3 otherwise (also for a
+    folder with nothing to check).
+
+    \b
+    Example:
+      policy-engine check policies/
+      policy-engine check policies/xj-iit-expert-pool/2025-04-21.yaml --format json
+    """
+    paths = _policy_paths(paths)
+    loaded = load_tree(paths)
+    policies, problems, files = loaded.policies, list(loaded.problems), loaded.files
+    vocabularies, calendars = loaded.vocabularies, loaded.calendars
+    if not problems:
+        try:
+            Registry.of(policies)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+    if fmt == "json":
+        click.echo(dumps({"ok": not problems, "policies": [p.file for p in policies],
+                          "problems": [p.to_json() for p in problems]}), nl=False)
+    else:
+        for p in problems:
+            click.echo(p.render(), err=True)
+        if problems:
+            click.echo(f"{len(problems)} problem(s) in {len(files)} policy file(s)", err=True)
+        else:
+            quotes = sum(p.quotes_verified for p in policies)
+            click.echo(f"ok: {len(policies)} policies, {quotes} quotes verified against their cited articles; "
+                       f"{len(vocabularies)} vocabulary and {len(calendars)} calendar file(s) valid")
+    sys.exit(EXIT_POLICY if problems else 0)
+
+
+@main.command("list")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
+    """List policies, their versions, in-force windows and what each answers: the decisions
+    of `decide`, and draw / check-panel where the policy has a selection section."""
+    registry = _registry(policy_dirs, fmt)
+    rows = []
+    for pid in registry.ids():
+        for p in registry.versions(pid):
+            rows.append({"id": p.id, "version": p.version, "title": p.title, "document_number": p.document_number,
+                         "in_force": {"from": p.in_force.start.isoformat(),
+                                      "until": p.in_force.until.isoformat() if p.in_force.until else None},
+                         "decisions": list(p.decisions()), "selection": list(p.selection_commands()),
+                         "sha256": p.sha256, "file": p.file})
+    if fmt == "json":
+        _echo(dumps(rows), nl=False)
+        return
+    for r in rows:
+        until = r["in_force"]["until"] or "open-ended"
+        selection = {"draw": "draw", "panel": "check-panel"}
+        extra = f"; {', '.join(selection[c] for c in r['selection'])}" if r["selection"] else ""
+        _echo(f"{r['id']}  {r['version']}  in force {r['in_force']['from']} to {until}  "
+                   f"decisions: {', '.join(r['decisions']) or '(none yet)'}{extra}\n    {r['title']}")
+
+
+@main.command("decide")
+@click.option("--policy", "policy_id", default=None, help="Policy id, e.g. xj-iit-expert-pool (see `list`).")
+@click.option("--decision", default=None, type=click.Choice(list(DECISIONS)),
+              help="entry: may this person enter? exit: must this expert leave, or has the term lapsed? "
+                   "recusal: must this expert step aside from this matter? deadline: was this procedural "
+                   "step (step.kind) within its time limit or long enough, in days or working days? "
+                   "sanction: which step of the sanction ladder applies, with which measures? "
+                   "apportion: which responsibility does each person involved bear? "
+                   "score: the grade of an evaluation sheet? gate: may this matter go on to its next step?")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", callback=_as_of_option,
+              help="The date the question is asked for; picks the policy version in force then. Default: today.")
+@click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text", "jsonl"]), default="json", show_default=True,
+              help="json: the verdict (schemas/verdict.schema.json); text: for a person, in Chinese with the quotes; "
+                   "jsonl: JSON on one line (what --cases writes).")
+@click.option("--compact", is_flag=True, help="JSON on one line (for JSON-lines pipelines); same content.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--cases", "cases", default=None, type=click.Path(allow_dash=True), metavar="FILE",
+              help="Decide many cases: JSON lines or CSV (- for stdin), one JSON record per line out, in order; "
+                   "--policy, --decision, --as-of, --version are defaults a line may override. Exit 0 all "
+                   "decided, 4 some line refused, 130 interrupted.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="With --cases: worker processes (default: the cores available).")
+@click.argument("case", required=False)
+def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, cases, jobs, case) -> None:
+    """Decide one CASE (a JSON or YAML file of facts, or - for stdin), or many with --cases FILE.
+
+    A case is a mapping of facts by namespace, e.g. {expert: {birth_date: 1960-05-01,
+    title_rank: senior}, matter: {...}}; see `policy-engine facts --policy ID`. A golden
+    fixture file (fixtures/...) is accepted too: its `case:` is decided.
+
+    The verdict names the outcome, every rule's finding with its article and verbatim
+    quote, the facts missing for an undetermined answer, and a trace of every condition.
+
+    \b
+    Example:
+      policy-engine decide --policy xj-iit-expert-pool --decision entry \\
+          --as-of 2026-11-23 fixtures/xj-iit-expert-pool/entry/eligible-senior-engineer.yaml
+      policy-engine decide --policy xj-iit-expert-pool --decision entry \\
+          --as-of 2026-11-23 --cases experts.csv --jobs 4 > verdicts.jsonl
+    """
+    import datetime as _dt
+
+    if cases is not None:  # a batch: policy_engine/batch.py
+        from policy_engine.batch import Defaults, run_batch
+        if case is not None or fmt == "text":
+            raise click.UsageError("--cases decides the cases of FILE and writes JSON lines: give no CASE, no text format")
+        sys.exit(run_batch(cases, _policy_paths(policy_dirs), Defaults(policy_id, decision, as_of or _dt.date.today().isoformat(),
+                                                                version), jobs, err=sys.stderr))
+    for value, name in ((policy_id, "--policy"), (decision, "--decision"), (case, "CASE")):
+        if value is None:
+            raise click.UsageError(f"missing {name} (or decide many cases with --cases FILE)")
+    fmt, compact = ("json", True) if fmt == "jsonl" else (fmt, compact)
+    err_fmt = "json" if fmt == "json" else "text"
+    try:
+        day = as_of if as_of is not None else _dt.date.today()  # the CLI, not the engine, reads the clock
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
+        policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
+        doc = inputs.fixture_case(inputs.read_case(case))  # a golden fixture: decide its case
+        try:
+            verdict = decide(policy, decision, doc.data, day, case_file=doc.file)
+        except CaseError as exc:
+            raise inputs.locate(exc, doc) from None
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    if fmt == "json":
+        _echo(verdict.dumps(compact), nl=False)
+    else:
+        _echo(render_verdict(verdict, policy))
+
+
+def _dated_policy(registry: Registry, policy_id: str, version: str | None, doc: Document, what: str):
+    """The policy version pinned, or in force on the request's date."""
+    if version:
+        return registry.get(policy_id, version)
+    date = doc.data.get("date") if isinstance(doc.data, dict) else None
+    if not isinstance(date, str):
+        raise CaseError([problem("request_invalid", f"the {what} needs a date: (YYYY-MM-DD, quoted)", file=doc.file,
+                                 path="date", hint='date: "2026-11-20"; it picks the policy version in force')])
+    return registry.in_force(policy_id, as_date(date, "date", code="request_invalid", **doc.where(("date",))))
+
+
+def _receipt(registry: Registry, file: str):
+    """A receipt file and the policy version it names."""
+    doc = inputs.read_receipt(file)
+    return doc, registry.get(*inputs.receipt_policy(doc))
+
+
+def _emit_receipt(receipt, policy, fmt: str, out: str | None) -> None:
+    """Write the receipt to --out (whole or not at all), then print it."""
+    if out:
+        try:
+            inputs.write_output(out, receipt.dumps())
+        except OutputError as exc:
+            _fail(exc, fmt)
+    _echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
+
+
+def _emit_verification(result, fmt: str) -> None:
+    """Print a verification and exit: 0 when the receipt matches, 1 when it does not."""
+    _echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
+    sys.exit(0 if result.ok else EXIT_MISMATCH)
+
+
+def _pool(path: str | None, policy, required: bool = True):
+    from policy_engine.pool import load_pool
+    if path is None:
+        if required:
+            raise CaseError([problem("request_invalid", "--pool is required: the experts come from the pool file",
+                                     hint="--pool pool.csv (CSV with a header) or pool.jsonl (JSON lines)")])
+        return None
+    pool = load_pool(path, policy.vocabulary)
+    # The command ends after one draw or check: keep the loaded policies and pool out of the
+    # collector's scans (a full collection over a 100,000-expert pool costs more than the draw).
+    import gc
+    gc.freeze()
+    return pool
+
+
+_POLICY_OPTIONS = [
+    click.option("--policy", "policy_id", required=True, help="Policy id, e.g. xj-iit-expert-pool (see `list`)."),
+    click.option("--version", "version", default=None,
+                 help="Use this policy version instead of the one in force on the request's date."),
+    click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+                 help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies)."),
+]
+
+
+def _policy_options(f):
+    for option in reversed(_POLICY_OPTIONS):
+        f = option(f)
+    return f
+
+
+@main.command("seed")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+def seed_(fmt: str) -> None:
+    """Make a seed for a draw, and its commitment.
+
+    Publish the commitment (SHA-256 of the seed's bytes) before the draw, keep the seed
+    secret until then, and draw with `--seed SEED --commitment COMMITMENT`: the receipt
+    records both, and anyone can check that the seed is the one committed to.
+    """
+    from policy_engine.draw import commitment, new_seed
+    seed = new_seed()
+    if fmt == "json":
+        _echo(dumps({"seed": seed, "commitment": commitment(seed)}), nl=False)
+    else:
+        _echo(f"seed:       {seed}\ncommitment: {commitment(seed)}  (publish this before the draw)")
+
+
+@main.command("draw")
+@_policy_options
+@click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool: CSV with a header, or JSON lines.")
+@click.option("--request", "request_file", required=True, type=click.Path(allow_dash=True),
+              help="The draw request (YAML or JSON; - for stdin): date, mode, count or groups, filters, matter, "
+                   "supervisor, history, answers. See schemas/draw-request.schema.json.")
+@click.option("--seed", default=None, metavar="HEX",
+              help="The seed (hex, at least 16 bytes). Default: a new one, printed on stderr and kept in the receipt.")
+@click.option("--commitment", default=None, metavar="HEX",
+              help="SHA-256 of the seed published before the draw (from `policy-engine seed`); checked and recorded.")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json: the receipt (schemas/receipt.schema.json); text: for a person, in Chinese.")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the receipt (JSON) to this file.")
+def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commitment, fmt, out) -> None:
+    """Draw a panel at random, verifiably, and print the receipt.
+
+    The pool is ordered by HMAC-SHA256 of each expert id under the seed, so the same
+    seed gives the same panel whatever the row order. Walking that order, every expert
+    reached is either a candidate or listed as passed over, with the reason and article:
+    the request's filters, the policy's recusal grounds for the matter, rotation and yearly
+    caps. Candidates are ranked; the first ones form the panel, the rest are backups.
+
+    \b
+    Example:
+      policy-engine seed > seed.json        # publish its commitment first
+      policy-engine draw --policy xj-iit-expert-pool --pool pool.csv \\
+          --request request.yaml --seed <seed> --commitment <commitment> --out receipt.json
+      policy-engine verify-draw receipt.json --pool pool.csv
+
+    Exit 0 when drawn (whatever the outcome: drawn, complete, shortfall, refused);
+    4 for a bad pool, request or seed; 5 when no version is in force on the request's date.
+    """
+    from policy_engine.draw import draw, new_seed
+    err_fmt = "json" if fmt == "json" else "text"
+    try:
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
+        doc = inputs.fixture_case(inputs.read_request(request_file, "draw request"))
+        policy = _dated_policy(registry, policy_id, version, doc, "draw request")
+        pool = _pool(pool_file, policy)
+        if seed is None:
+            seed = new_seed()
+            click.echo(f"policy-engine: seed generated: {seed} (recorded in the receipt)", err=True)
+        receipt = draw(policy, pool, doc, seed, commitment)
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    _emit_receipt(receipt, policy, fmt, out)
+
+
+@main.command("replenish")
+@click.argument("receipt_file", type=click.Path(allow_dash=True))
+@click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the receipt was drawn from.")
+@click.option("--answers", "answers_file", required=True, type=click.Path(allow_dash=True),
+              help="Answers of contacted candidates (YAML or JSON): {E0042: accepted, E0007: declined, "
+                   "E0013: no_answer, E0021: recused}.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False), help="Also write the new receipt here.")
+def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> None:
+    """Record answers and replace those who cannot serve, in draw order.
+
+    The receipt is first verified against the pool (a receipt that does not verify is
+    refused, exit 1). The answers are added to its request; those who declined, did not
+    answer by the deadline or declared a ground are passed over and the next candidates
+    take their places; when the list runs out, the draw continues in the same order (a
+    new round) where the policy provides it. The new receipt is printed; it verifies
+    like the first.
+    """
+    from policy_engine.draw import draw, verify
+    err_fmt = "json" if fmt == "json" else "text"
+    try:
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
+        doc, policy = _receipt(registry, receipt_file)
+        pool = _pool(pool_file, policy)
+        result = verify(registry, pool, doc)
+        if not result.ok:
+            _emit_verification(result, fmt)
+        answers = inputs.read_answers(answers_file).data
+        request = dict(doc.data["request"])
+        request["answers"] = {**(request.get("answers") or {}), **answers}
+        receipt = draw(policy, pool, request, doc.data["seed"], doc.data.get("commitment"))
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    _emit_receipt(receipt, policy, fmt, out)
+
+
+@main.command("verify-draw")
+@click.argument("receipt_file", type=click.Path(allow_dash=True))
+@click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the draw says it read.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
+    """Recompute a draw from its receipt and the pool; say whether they match.
+
+    The policy version named in the receipt is reloaded, the pool's digest recomputed,
+    the seed checked against its commitment, and the whole draw done again from the
+    receipt's request and seed. Every difference is named: a pool edited after the draw
+    (with the rows that changed), a policy file changed, a receipt edited by hand (the
+    field, what the receipt says and what the draw gives).
+
+    Exit 0 when the receipt matches, 1 when it does not, 4 when the receipt or pool
+    cannot be read, 5 when the receipt names a policy version that is not loaded.
+    """
+    from policy_engine.draw import verify
+    try:
+        registry = _registry(policy_dirs, fmt, lazy=True)
+        doc, policy = _receipt(registry, receipt_file)
+        pool = _pool(pool_file, policy)
+        result = verify(registry, pool, doc)
+    except EngineError as exc:
+        _fail(exc, fmt)
+        return
+    _emit_verification(result, fmt)
+
+
+@main.command("check-panel")
+@_policy_options
+@click.option("--pool", "pool_file", default=None, type=click.Path(),
+              help="The pool the members come from (not needed when every member is from outside it).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json: a verdict (decision panel); text: for a person, in Chinese with the quotes.")
+@click.argument("panel_file", type=click.Path(allow_dash=True))
+def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) -> None:
+    """Check a panel as formed (designated, mixed, or drawn): size, parity, interests,
+    rotation, field balance and approvals, each with its article.
+
+    PANEL (YAML or JSON) gives the date, the mode (a selection mode of the policy), the
+    members (ids in the pool; `how: designated|drawn|outside`), the facts of the forming
+    (panel: approved, filed_with_discipline_body, designation_ground, ratio_designated,
+    ratio_drawn, draw_supervised, pool_insufficient, attested.field_balance ...), the
+    matter and the history of earlier draws. See schemas/panel-request.schema.json.
+
+    Outcomes: compliant, non_compliant, needs_review, undetermined (facts missing: named).
+
+    \b
+    Example:
+      policy-engine check-panel --policy guiyang-petition-expert-pool --pool pool.csv panel.yaml
+    """
+    from policy_engine.panel import check_panel
+    err_fmt = "json" if fmt == "json" else "text"
+    try:
+        registry = _registry(policy_dirs, err_fmt, lazy=True)
+        doc = inputs.fixture_case(inputs.read_request(panel_file, "panel"))
+        policy = _dated_policy(registry, policy_id, version, doc, "panel")
+        pool = _pool(pool_file, policy, required=False)
+        if pool is None:
+            from policy_engine.pool import Pool
+            from types import MappingProxyType
+            pool = Pool("(no pool given)", (), MappingProxyType({}), "")
+        verdict = check_panel(policy, pool, doc)
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    _echo(verdict.dumps() if fmt == "json" else render_verdict(verdict, policy), nl=fmt != "json")
+
+
+@main.command("facts")
+@click.option("--policy", "policy_id", required=True, help="Policy id (see `list`).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", callback=_as_of_option, help="Pick the version in force then (default: newest).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "schema"]), default="text", show_default=True,
+              help="text or json: the facts; schema: a JSON Schema (Draft 2020-12) of the cases the policy accepts.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
+    """List the facts a case may state under a policy, with types and meanings.
+
+    Facts marked [attested] are the pool office's judgement; the engine never guesses them.
+    --format schema prints the same as a JSON Schema of the case, for the systems that send cases.
+    """
+    err_fmt = "text" if fmt == "text" else "json"  # a schema is JSON too
+    registry = _registry(policy_dirs, err_fmt, lazy=True)
+    try:
+        policy = registry.in_force(policy_id, as_of) if as_of is not None else registry.versions(policy_id)[0]
+    except EngineError as exc:
+        _fail(exc, err_fmt)
+        return
+    facts = policy.vocabulary.facts
+    if fmt == "schema":
+        _echo(dumps(case_schema(facts, f"urn:policy-engine:case-schema:policy:{policy.id}",
+                                     f"Case for {policy.id} {policy.version}")), nl=False)
+        return
+    if fmt == "json":
+        out = {}
+        for name, f in facts.items():
+            entry = {"type": f.type, "description": f.description}
+            if f.values:
+                entry["values"] = list(f.values)
+            if f.attested:
+                entry["attested"] = True
+            if f.kinds:
+                entry["kinds"] = {k: {fn: {"type": fs.type, **({"values": list(fs.values)} if fs.values else {}),
+                                           "required": fs.required} for fn, fs in kind.fields.items()}
+                                  for k, kind in f.kinds.items()}
+            out[name] = entry
+        _echo(dumps(out), nl=False)
+        return
+    for name, f in facts.items():
+        kind = f.type + (f" ({' | '.join(f.values)})" if f.values else "")
+        _echo(f"{name}: {kind}{'  [attested]' if f.attested else ''}\n    {f.description}")
+        for k, ek in f.kinds.items():
+            fields = ", ".join(f"{fn}{'*' if fs.required else ''}: {fs.type}" + (f" ({'|'.join(fs.values)})" if fs.values else "")
+                               for fn, fs in ek.fields.items())
+            _echo(f"    kind {k}: date*, {fields}")
+
+
+@main.command("test")
+@click.option("--update", is_flag=True, help="Rewrite the stored golden verdicts (review the diff before committing).")
+@click.option("--fixtures", "fixture_dir", type=click.Path(exists=True), default=None,
+              help="Fixture folder or file (default: the bundled fixtures/).")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--min-cases", "minimum", type=click.IntRange(min=0), default=None, metavar="N",
+              help=f"Fail when a decision a loaded policy answers has fewer than N golden cases "
+                   f"(default: {MIN_CASES} for the bundled fixtures, 0 with --fixtures).")
+@click.option("-v", "--verbose", is_flag=True, help="Print every case, not only failures.")
+def test_(update: bool, fixture_dir, policy_dirs, minimum, verbose: bool) -> None:
+    """Run the golden cases: each fixture's verdict must equal its stored verdict.
+
+    A fixture (fixtures/<policy>/<decision>/<name>.yaml) states the article and quote it
+    exercises, its facts, the date and the expected outcome; <name>.verdict.json beside
+    it is the stored verdict. With --update the stored verdicts are rewritten: do that on
+    purpose, and read the diff. The bundled suite also needs at least 8 cases for every
+    decision each policy answers, and no stored verdict without its fixture (the same
+    checks as the pytest suite). Exit 0 when all pass, 1 otherwise.
+    """
+    if fixture_dir is None and not default_fixture_dir().exists():
+        raise click.UsageError("no golden cases here: an installed package carries the policies but not their "
+                               "golden cases; give them with --fixtures DIR")
+    registry = _registry(policy_dirs, "text")
+    root = fixture_dir or str(default_fixture_dir())
+    if minimum is None:
+        minimum = 0 if fixture_dir else MIN_CASES
+    results = run_all(registry, root, update=update, minimum=minimum)
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        if not r.ok:
+            click.echo(f"FAIL {r.fixture}: {r.message}")
+            if r.diff:
+                click.echo(r.diff)
+        elif verbose or r.message:
+            click.echo(f"{'ok  ' if not r.message else r.message + ' '} {r.fixture}")
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(EXIT_TESTS_FAILED if failed else 0)
+
+
+def run() -> None:
+    """Console entry point: the CLI, with a last guard so no traceback reaches a user.
+
+    A reader that stops early (`| head`) ends the process by SIGPIPE, quietly, as other
+    command-line tools do; a stdout that cannot be written otherwise (a full disk) is exit 73.
+    """
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        main(standalone_mode=True)
+    except SystemExit:
+        _flush_stdout()
+        raise
+    except Exception as exc:  # noqa: BLE001 - the guard of last resort
+        click.echo(f"policy-engine: internal error: {type(exc).__name__}: {exc}. "
+                   "This is a defect of policy-engine; please report it with the command you ran.", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, while a failure can still be reported (exit 73), not when the interpreter exits."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _stdout_failed(exc)
+
+
+if __name__ == "__main__":
+    run()
