@@ -34,8 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policy_engine import Registry  # noqa: E402
-from policy_engine.draw import draw, verify  # noqa: E402
-from policy_engine.pool import load_pool  # noqa: E402
+from policy_engine.selection.draw import draw, verify  # noqa: E402
+from policy_engine.selection.pool import load_pool  # noqa: E402
 
 DAY = "2026-11-20"
 FIELDS = ("装备制造", "新材料", "信息产业", "石化化工", "煤化工", "冶金", "建材", "纺织服装", "新能源", "节能环保",

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policy_engine import Registry, decide  # noqa: E402
-from policy_engine.functions import age_at  # noqa: E402
+from policy_engine.policy.functions import age_at  # noqa: E402
 
 AS_OF = "2026-11-23"
 ATTESTED = ("political_standing", "familiar_with_field_rules", "field_expertise", "professional_ethics",

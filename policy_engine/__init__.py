@@ -11,16 +11,16 @@
     verify(registry, pool, receipt.to_json()).ok
     check_panel(policy, pool, {"date": ..., "mode": ..., "members": [...]}).outcome
 """
-from .decisions import DECISIONS
-from .draw import Receipt, Verification, commitment, draw, new_seed, verify
-from .engine import as_date, decide
+from .evaluate.decisions import DECISIONS
+from .selection.draw import Receipt, Verification, commitment, draw, new_seed, verify
+from .evaluate.engine import as_date, decide
 from .errors import CaseError, EngineError, LookupFailure, PolicyError, Problem
-from .loader import check_policy, load_all, load_policy
-from .model import Policy
-from .panel import check_panel
-from .pool import Pool, load_pool
-from .registry import Registry
-from .verdict import Finding, Verdict
+from .policy.loader import check_policy, load_all, load_policy
+from .policy.model import Policy
+from .selection.panel import check_panel
+from .selection.pool import Pool, load_pool
+from .policy.registry import Registry
+from .evaluate.verdict import Finding, Verdict
 
 __all__ = [
     "DECISIONS", "CaseError", "EngineError", "Finding", "LookupFailure", "Policy", "PolicyError", "Pool", "Problem",

@@ -57,13 +57,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
-from .engine import as_date, decide
+from .evaluate.engine import as_date, decide
 from .errors import CaseError, EngineError, OutputError, Problem, problem
 from .inputs import parse_json
-from .pool import cell_converter  # the pool's CSV cell types: one convention for both
-from .registry import Registry, default_policy_dir
+from .selection.pool import cell_converter  # the pool's CSV cell types: one convention for both
+from .policy.registry import Registry, default_policy_dir
 from .textio import ReadFailure, _size, decode, display_name
-from .verdict import dumps
+from .evaluate.verdict import dumps
 
 MAX_LINE = 1 << 20  # bytes in one input line (a JSON case or a CSV row)
 CHUNK_CASES = 256  # cases sent to a worker at once

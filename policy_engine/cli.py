@@ -22,15 +22,15 @@ import click
 
 from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide
 from policy_engine import inputs
-from policy_engine.engine import as_date
-from policy_engine.case_schema import case_schema
-from policy_engine.discovery import discover
+from policy_engine.evaluate.engine import as_date
+from policy_engine.report.case_schema import case_schema
+from policy_engine.policy.discovery import discover
 from policy_engine.errors import OutputError, problem
-from policy_engine.golden import MIN_CASES, default_fixture_dir, run_all
-from policy_engine.loader import load_tree
-from policy_engine.registry import default_policy_dir
-from policy_engine.render import render_receipt, render_verdict, render_verification
-from policy_engine.verdict import dumps
+from policy_engine.report.golden import MIN_CASES, default_fixture_dir, run_all
+from policy_engine.policy.loader import load_tree
+from policy_engine.policy.registry import default_policy_dir
+from policy_engine.report.render import render_receipt, render_verdict, render_verification
+from policy_engine.evaluate.verdict import dumps
 from policy_engine.yamlio import Document
 
 EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP, EXIT_INTERNAL = 1, 3, 4, 5, 70
@@ -307,7 +307,7 @@ def _emit_verification(result, fmt: str) -> None:
 
 
 def _pool(path: str | None, policy, required: bool = True):
-    from policy_engine.pool import load_pool
+    from policy_engine.selection.pool import load_pool
     if path is None:
         if required:
             raise CaseError([problem("request_invalid", "--pool is required: the experts come from the pool file",
@@ -345,7 +345,7 @@ def seed_(fmt: str) -> None:
     secret until then, and draw with `--seed SEED --commitment COMMITMENT`: the receipt
     records both, and anyone can check that the seed is the one committed to.
     """
-    from policy_engine.draw import commitment, new_seed
+    from policy_engine.selection.draw import commitment, new_seed
     seed = new_seed()
     if fmt == "json":
         _echo(dumps({"seed": seed, "commitment": commitment(seed)}), nl=False)
@@ -386,7 +386,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
     Exit 0 when drawn (whatever the outcome: drawn, complete, shortfall, refused);
     4 for a bad pool, request or seed; 5 when no version is in force on the request's date.
     """
-    from policy_engine.draw import draw, new_seed
+    from policy_engine.selection.draw import draw, new_seed
     err_fmt = "json" if fmt == "json" else "text"
     try:
         registry = _registry(policy_dirs, err_fmt, lazy=True)
@@ -423,7 +423,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
     new round) where the policy provides it. The new receipt is printed; it verifies
     like the first.
     """
-    from policy_engine.draw import draw, verify
+    from policy_engine.selection.draw import draw, verify
     err_fmt = "json" if fmt == "json" else "text"
     try:
         registry = _registry(policy_dirs, err_fmt, lazy=True)
@@ -460,7 +460,7 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
     Exit 0 when the receipt matches, 1 when it does not, 4 when the receipt or pool
     cannot be read, 5 when the receipt names a policy version that is not loaded.
     """
-    from policy_engine.draw import verify
+    from policy_engine.selection.draw import verify
     try:
         registry = _registry(policy_dirs, fmt, lazy=True)
         doc, policy = _receipt(registry, receipt_file)
@@ -495,7 +495,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
     Example:
       policy-engine check-panel --policy guiyang-petition-expert-pool --pool pool.csv panel.yaml
     """
-    from policy_engine.panel import check_panel
+    from policy_engine.selection.panel import check_panel
     err_fmt = "json" if fmt == "json" else "text"
     try:
         registry = _registry(policy_dirs, err_fmt, lazy=True)
@@ -503,7 +503,7 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
         policy = _dated_policy(registry, policy_id, version, doc, "panel")
         pool = _pool(pool_file, policy, required=False)
         if pool is None:
-            from policy_engine.pool import Pool
+            from policy_engine.selection.pool import Pool
             from types import MappingProxyType
             pool = Pool("(no pool given)", (), MappingProxyType({}), "")
         verdict = check_panel(policy, pool, doc)

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from policy_engine import CaseError, Registry, decide
-from policy_engine.case_schema import case_schema, vocabulary_case_schema
+from policy_engine.report.case_schema import case_schema, vocabulary_case_schema
 from policy_engine.errors import CODES
-from policy_engine.golden import run_fixture
+from policy_engine.report.golden import run_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -336,7 +336,7 @@ def test_the_named_cases_exist():
 def test_the_published_case_schema_is_generated_from_the_vocabulary():
     published = json.loads((ROOT / "schemas" / "accountability.case.schema.json").read_text(encoding="utf-8"))
     assert published == vocabulary_case_schema(ROOT / "policies" / "_shared" / "accountability.vocab.yaml"), \
-        "regenerate: python3 -m policy_engine.case_schema policies/_shared/accountability.vocab.yaml " \
+        "regenerate: python3 -m policy_engine.report.case_schema policies/_shared/accountability.vocab.yaml " \
         "> schemas/accountability.case.schema.json"
 
 

@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 
 from policy_engine import CaseError, LookupFailure, Registry, decide
-from policy_engine.evaluate import all_of, any_of
-from policy_engine.expr import Unknown
-from policy_engine.functions import add_years, age_at, completed_years, date_in, max_run
+from policy_engine.evaluate.evaluate import all_of, any_of
+from policy_engine.policy.expr import Unknown
+from policy_engine.policy.functions import add_years, age_at, completed_years, date_in, max_run
 
 ROOT = Path(__file__).resolve().parent.parent
 XJ = "xj-iit-expert-pool"

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from policy_engine import Registry
-from policy_engine.golden import MIN_CASES, coverage, default_fixture_dir, fixture_files, leftovers, run_fixture
+from policy_engine.report.golden import MIN_CASES, coverage, default_fixture_dir, fixture_files, leftovers, run_fixture
 
 FIXTURES = default_fixture_dir()
 FILES = fixture_files(FIXTURES)
@@ -35,7 +35,7 @@ def test_every_golden_verdict_has_its_fixture():
 def test_the_evaluation_plan_changes_nothing(registry):
     """Every golden case gives the same verdict bytes with the one-call plan and one call per condition."""
     from policy_engine import decide
-    from policy_engine.evaluate import Plan
+    from policy_engine.evaluate.evaluate import Plan
     from policy_engine.yamlio import read
 
     fast_paths = 0

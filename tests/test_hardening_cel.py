@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy_engine import limits
-from policy_engine.engine import decide
+from policy_engine.policy import limits
+from policy_engine.evaluate.engine import decide
 from policy_engine.errors import CaseError
-from policy_engine.expr import linear
-from policy_engine.registry import Registry
+from policy_engine.policy.expr import linear
+from policy_engine.policy.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIYANG = "guiyang-petition-expert-pool"
@@ -147,8 +147,8 @@ def test_a_crashing_policy_condition_is_a_located_policy_error(tmp_path):
 AT_THE_BOUNDS = """
 import sys, threading, cel
 sys.path.insert(0, {root!r})
-from policy_engine import limits
-from policy_engine.expr import linear, functions
+from policy_engine.policy import limits
+from policy_engine.policy.expr import linear, functions
 n, d = limits.POLICY.operators, limits.POLICY.depth
 chains = {{
     "binary": ("1" + " + 0" * n, " + 0"),
@@ -219,7 +219,7 @@ def test_bounds_count_every_shape():
 def test_single_pass_macros_give_the_values_and_errors_of_the_core(text):
     import cel
 
-    from policy_engine.expr import functions
+    from policy_engine.policy.expr import functions
     data = {"l": [{"k": "a", "n": 1}, {"k": "b", "n": 2}, {"k": "a", "n": 3, "z": 1}], "m": {"a": 1, "b": 2}}
 
     def run(program):
@@ -297,8 +297,8 @@ def test_a_case_nested_too_deep_is_refused_without_recursion(registry):
 SILENT = """
 import sys
 sys.path.insert(0, {root!r})
-from policy_engine.registry import Registry
-from policy_engine.engine import decide
+from policy_engine.policy.registry import Registry
+from policy_engine.evaluate.engine import decide
 policy = Registry.load({policies!r}).in_force("guiyang-petition-expert-pool", "2026-01-01")
 case = {{"expert": {{"term_start": "9998-01-01",
                     "events": [{{"kind": "evaluation", "date": "2025-01-01", "grade": "poor"}}]}}}}

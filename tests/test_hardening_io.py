@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 import policy_engine.cli as cli
 from policy_engine.cli import main
-from policy_engine import Registry, golden, inputs, yamlio
+from policy_engine import Registry, inputs, yamlio
+from policy_engine.report import golden
 from policy_engine.errors import CaseError, OutputError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from policy_engine.cli import main
-from policy_engine import golden, textio
+from policy_engine import textio
+from policy_engine.report import golden
 
 ROOT = Path(__file__).resolve().parent.parent
 XJ = "xj-iit-expert-pool"

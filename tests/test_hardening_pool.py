@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from policy_engine.cli import main
 from policy_engine import CaseError, LookupFailure, Registry
-from policy_engine import pool as pool_module
-from policy_engine.draw import draw, verify
-from policy_engine.pool import load_pool, pool_from_csv, pool_from_json_lines, pool_from_rows
+from policy_engine.selection import pool as pool_module
+from policy_engine.selection.draw import draw, verify
+from policy_engine.selection.pool import load_pool, pool_from_csv, pool_from_json_lines, pool_from_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 XJ = "xj-iit-expert-pool"

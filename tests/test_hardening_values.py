@@ -18,14 +18,14 @@ from hypothesis import strategies as st
 
 import policy_engine.yamlio as yamlio
 from policy_engine.cli import main
-from policy_engine import functions
-from policy_engine.case_schema import case_schema
+from policy_engine.policy import functions
+from policy_engine.report.case_schema import case_schema
 from policy_engine.dates import DateError, canonical, is_date, parse_date
-from policy_engine.engine import as_date, decide
+from policy_engine.evaluate.engine import as_date, decide
 from policy_engine.errors import CODES, CaseError
-from policy_engine.loader import check_vocabulary
-from policy_engine.registry import Registry
-from policy_engine.vocabulary import INT_MAX, INT_MIN, Fact, Vocabulary, check_case
+from policy_engine.policy.loader import check_vocabulary
+from policy_engine.policy.registry import Registry
+from policy_engine.policy.vocabulary import INT_MAX, INT_MIN, Fact, Vocabulary, check_case
 
 ROOT = Path(__file__).resolve().parent.parent
 XJ = "xj-iit-expert-pool"

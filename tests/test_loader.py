@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from policy_engine import PolicyError, Registry, load_policy
-from policy_engine.loader import check_policy, load_all
+from policy_engine.policy.loader import check_policy, load_all
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_ID = "xj-iit-expert-pool"

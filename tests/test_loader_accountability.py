@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_engine.loader import check_policy
+from policy_engine.policy.loader import check_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSIONS = {"xj-iit-expert-pool": "2025-04-21", "chongqing-petition-responsibility": "2017-05-23",

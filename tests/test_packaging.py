@@ -59,7 +59,7 @@ def test_importing_the_engine_does_not_import_the_cel_command_line_app():
 
 
 def test_the_cel_core_is_shared_with_a_later_import_of_the_whole_binding():
-    code = ("import sys, policy_engine.celcore as core\n"
+    code = ("import sys, policy_engine.policy.celcore as core\n"
             "import cel\n"
             "assert cel.compile is core.cel.compile is sys.modules['cel.cel'].compile\n"
             "print(cel.compile('1 + 2').execute(cel.Context()))")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from policy_engine import CaseError, LookupFailure, Registry
-from policy_engine.draw import commitment, draw, new_seed, order_key, verify
-from policy_engine.panel import check_panel
-from policy_engine.pool import load_pool, pool_from_json_lines
-from policy_engine.selection import context
+from policy_engine.selection.draw import commitment, draw, new_seed, order_key, verify
+from policy_engine.selection.panel import check_panel
+from policy_engine.selection.pool import load_pool, pool_from_json_lines
+from policy_engine.selection.selection import context
 from policy_engine.yamlio import read
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,7 +286,7 @@ def golden_receipts():
 def test_every_golden_receipt_verifies_and_matches_its_schema(registry, path):
     data = json.loads(path.read_text(encoding="utf-8"))
     schema = json.loads((ROOT / "schemas" / "receipt.schema.json").read_text(encoding="utf-8"))
-    from policy_engine.schema import validator
+    from policy_engine.policy.schema import validator
     errors = list(validator("receipt").iter_errors(data))
     assert not errors, errors[0].message
     assert schema["properties"]["format"]["const"] == data["format"]
@@ -382,7 +382,7 @@ def test_a_member_not_in_the_pool_is_named(registry):
 
 def test_a_policy_without_selection_rules_is_refused(registry):
     policy = registry.in_force("chongqing-petition-responsibility", DAY)
-    from policy_engine.pool import Pool
+    from policy_engine.selection.pool import Pool
     from types import MappingProxyType
     with pytest.raises(CaseError) as exc:
         check_panel(policy, Pool("none", (), MappingProxyType({}), ""), {"date": DAY, "mode": "x", "members": []})

@@ -1,4 +1,4 @@
-"""Tests for policy_engine.sources against the five real source texts (and a few synthetic ones)."""
+"""Tests for policy_engine.policy.sources against the five real source texts (and a few synthetic ones)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_engine.sources import (
+from policy_engine.policy.sources import (
     Appendix,
     Article,
     QuoteCheck,

@@ -4,8 +4,8 @@ import datetime as dt
 import pytest
 
 from policy_engine import PolicyError
-from policy_engine.functions import add_working_days, is_workday, working_days_between
-from policy_engine.workdays import CalendarGap, check_file, default, load
+from policy_engine.policy.functions import add_working_days, is_workday, working_days_between
+from policy_engine.policy.workdays import CalendarGap, check_file, default, load
 
 D = dt.date
 
@@ -70,7 +70,7 @@ def test_a_bad_calendar_file_is_located(tmp_path, body, words):
 
 
 def test_the_shipped_calendar_file_is_valid():
-    from policy_engine.workdays import CALENDAR_FILE
+    from policy_engine.policy.workdays import CALENDAR_FILE
     assert check_file(CALENDAR_FILE) == []
 
 

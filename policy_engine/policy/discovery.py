@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
-from .errors import PolicyError, Problem
+from ..errors import PolicyError, Problem
 from .loader import _Cache, check_policy, discover as _find
 from .model import Policy
 from .registry import Registry

@@ -65,11 +65,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
-from .errors import CaseError, Problem, problem
-from .dates import DateError, canonical
-from .textio import ReadFailure, decode, read_bytes
-from .vocabulary import Fact, Vocabulary, check_case
-from .yamlio import check_json_nesting
+from ..errors import CaseError, Problem, problem
+from ..dates import DateError, canonical
+from ..textio import ReadFailure, decode, read_bytes
+from ..policy.vocabulary import Fact, Vocabulary, check_case
+from ..yamlio import check_json_nesting
 
 MAX_PROBLEMS = 100  # reported one by one; the rest are counted
 MAX_POOL_BYTES = 64 << 20  # the 100,000-expert benchmark pool is about 15 MB as CSV

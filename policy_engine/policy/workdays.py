@@ -38,10 +38,10 @@ from typing import Iterator, Mapping
 
 import chinese_calendar
 
-from . import textio
-from . import resources as _resources
-from .errors import PolicyError, Problem, problem
-from .yamlio import MAX_BYTES, YamlProblem, parse
+from .. import textio
+from .. import resources as _resources
+from ..errors import PolicyError, Problem, problem
+from ..yamlio import MAX_BYTES, YamlProblem, parse
 
 SHARED_FOLDER = "_shared"
 CALENDAR_NAME = "cn-workdays.calendar.yaml"

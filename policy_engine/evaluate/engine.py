@@ -4,16 +4,16 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
-from .dates import DateError, parse_date
+from ..dates import DateError, parse_date
 from .decisions import DECISIONS
-from .errors import CaseError, LookupFailure, problem
+from ..errors import CaseError, LookupFailure, problem
 from .evaluate import Run, plan
-from .expr import bind
-from .limits import check_case_size
-from .model import Policy
+from ..policy.expr import bind
+from ..policy.limits import check_case_size
+from ..policy.model import Policy
 from .verdict import Verdict
-from .vocabulary import check_case
-from .workdays import policy_calendar
+from ..policy.vocabulary import check_case
+from ..policy.workdays import policy_calendar
 
 
 def as_date(value: Any, what: str = "as_of", *, code: str = "case_invalid", **where) -> _dt.date:

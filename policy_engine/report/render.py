@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from .model import Policy
-from .verdict import Finding, Verdict
+from ..policy.model import Policy
+from ..evaluate.verdict import Finding, Verdict
 
 DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限",
             "sanction": "责任追究（追责等级与措施）", "apportion": "责任划分", "score": "履职评价", "gate": "程序关口",

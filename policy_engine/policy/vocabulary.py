@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .dates import DateError, canonical
-from .errors import CaseError, Problem, problem
+from ..dates import DateError, canonical
+from ..errors import CaseError, Problem, problem
 
 FACT_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:_[a-z0-9]+)*)+$")
 SCALAR_TYPES = ("date", "integer", "boolean", "enum", "string")

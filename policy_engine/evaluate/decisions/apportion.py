@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..evaluate import Run, judge
-from ..expr import bind
+from ...policy.expr import bind
 from ..verdict import ASSIGNED, ERROR, EXEMPT, NONE, NOT_APPLICABLE, NOT_FIRED, UNKNOWN, Finding, Step
 
 NAME = "apportion"

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..errors import CaseError, problem
+from ...errors import CaseError, problem
 from ..evaluate import Run, judge
-from ..expr import bind
+from ...policy.expr import bind
 from ..verdict import APPLIES, SCORED, UNKNOWN, Finding, Step
 
 NAME = "score"

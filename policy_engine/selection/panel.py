@@ -21,15 +21,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import CaseError
-from .evaluate import combine
-from .model import Policy
+from ..errors import CaseError
+from ..evaluate.evaluate import combine
+from ..policy.model import Policy
 from .pool import Pool
 from .selection import (COMPUTED_PANEL_FACTS, _facts, assess, checked, context, dates_possible, expert_facts, expert_rules,
                         in_force_on, invalid, judge_panel, located, mode_of)
-from .verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
-from .yamlio import Document
-from .workdays import policy_calendar
+from ..evaluate.verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
+from ..yamlio import Document
+from ..policy.workdays import policy_calendar
 
 NAME = "panel"
 OUTCOMES = ("compliant", "non_compliant", "needs_review", "undetermined")

@@ -16,7 +16,7 @@ findings and do not change the outcome.
 from __future__ import annotations
 
 from ..evaluate import UNSETTLED, combine, conditions_of, decisive, judge
-from ..expr import Unknown
+from ...policy.expr import Unknown
 from ..verdict import ERROR, FIRED, LAPSED, RUNNING, UNKNOWN, Finding
 
 NAME = "exit"

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..evaluate import all_of, any_of, conditions_of, judge
-from ..expr import Unknown
+from ...policy.expr import Unknown
 from ..verdict import (APPLIES, ERROR, FIRED, LAPSED, NOT_APPLICABLE, NOT_AVAILABLE, NOT_FIRED, UNKNOWN,
                        Finding)
 from . import exit as _exit

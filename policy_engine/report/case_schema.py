@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .dates import PATTERN
-from .vocabulary import INT_MAX, INT_MIN, Fact, Field
+from ..dates import PATTERN
+from ..policy.vocabulary import INT_MAX, INT_MIN, Fact, Field
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _SCALAR = {"integer": {"type": "integer"}, "boolean": {"type": "boolean"}, "string": {"type": "string"},
@@ -75,9 +75,9 @@ def vocabulary_case_schema(file) -> dict[str, Any]:
     """The case schema of one shared vocabulary file (schemas/<id>.case.schema.json)."""
     from pathlib import Path
 
-    from .errors import PolicyError
-    from .loader import _load_vocabulary
-    from .yamlio import read
+    from ..errors import PolicyError
+    from ..policy.loader import _load_vocabulary
+    from ..yamlio import read
 
     path = Path(file)
     facts, _, problems = _load_vocabulary(path)
@@ -88,9 +88,9 @@ def vocabulary_case_schema(file) -> dict[str, Any]:
                        f"policy-engine case: the facts of the {vid} vocabulary")
 
 
-if __name__ == "__main__":  # python3 -m policy_engine.case_schema VOCAB > schemas/<id>.case.schema.json
+if __name__ == "__main__":  # python3 -m policy_engine.report.case_schema VOCAB > schemas/<id>.case.schema.json
     import sys
 
-    from .verdict import dumps
+    from ..evaluate.verdict import dumps
 
     sys.stdout.write(dumps(vocabulary_case_schema(sys.argv[1])))

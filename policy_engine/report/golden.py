@@ -28,14 +28,14 @@ import difflib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import schema as _schema
-from .engine import decide
-from .errors import CODES, EngineError, OutputError
-from .loader import display, walk
-from .textio import ReadFailure, read_text, write_atomic
-from .verdict import dumps
-from .registry import Registry
-from .yamlio import MAX_BYTES, YamlProblem, parse
+from ..policy import schema as _schema
+from ..evaluate.engine import decide
+from ..errors import CODES, EngineError, OutputError
+from ..policy.loader import display, walk
+from ..textio import ReadFailure, read_text, write_atomic
+from ..evaluate.verdict import dumps
+from ..policy.registry import Registry
+from ..yamlio import MAX_BYTES, YamlProblem, parse
 
 MIN_CASES = 8  # golden cases for each policy and decision it answers (the issue's floor)
 
@@ -166,9 +166,9 @@ def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Res
 
 def _selection(policy, fixture: Path, data: dict, name: str):
     """A draw (receipt) or a panel check (verdict) from the fixture's pool and request."""
-    from .draw import draw
-    from .panel import check_panel
-    from .pool import load_pool
+    from ..selection.draw import draw
+    from ..selection.panel import check_panel
+    from ..selection.pool import load_pool
     if str(data["case"].get("date")) != str(data["as_of"]):
         raise ValueError(f"the request's date {data['case'].get('date')!r} differs from the fixture's as_of {data['as_of']!r}")
     if "pool" not in data:
@@ -234,5 +234,5 @@ def coverage(registry: Registry, root, minimum: int = MIN_CASES) -> list[Result]
 def default_fixture_dir() -> Path:
     """The golden cases beside the bundled policies: fixtures/ in a checkout (and an editable
     install of one); an installed wheel carries the policies but not their golden cases."""
-    from .resources import policy_dir
+    from ..resources import policy_dir
     return policy_dir().parent / "fixtures"

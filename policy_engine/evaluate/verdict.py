@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .expr import Unknown
+from ..policy.expr import Unknown
 
 # Finding results
 PASSED, FAILED, FIRED, NOT_FIRED = "passed", "failed", "fired", "not_fired"

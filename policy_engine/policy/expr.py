@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from .celcore import cel
 
-from .errors import Problem, problem
+from ..errors import Problem, problem
 from .functions import CALLABLES, CEL_GLOBALS, CEL_MEMBERS, FUNCTIONS
 from .limits import TOKEN as _OP_TOKEN
 from .limits import POLICY, ExpressionLimits, check_expression

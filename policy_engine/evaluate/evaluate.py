@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from .celcore import cel
+from ..policy.celcore import cel
 
-from .expr import Condition, Unknown, evaluate
-from .model import Rule, Test
+from ..policy.expr import Condition, Unknown, evaluate
+from ..policy.model import Rule, Test
 from .verdict import (ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Step)
 
 

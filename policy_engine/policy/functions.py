@@ -17,7 +17,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Callable
 
-from .dates import parse_date
+from ..dates import parse_date
 
 
 @dataclass(frozen=True, slots=True)

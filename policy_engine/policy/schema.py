@@ -10,10 +10,10 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from . import resources as _resources
-from .dates import is_date as _is_date_text
-from .errors import Problem, problem
-from .yamlio import Document
+from .. import resources as _resources
+from ..dates import is_date as _is_date_text
+from ..errors import Problem, problem
+from ..yamlio import Document
 
 SCHEMA_DIR: Path = _resources.schema_dir()
 SCHEMA_LIMIT = 1 << 20  # 1 MiB: the largest bundled schema is a few dozen KiB
@@ -21,7 +21,7 @@ SCHEMA_LIMIT = 1 << 20  # 1 MiB: the largest bundled schema is a few dozen KiB
 
 def _read(file: Path) -> dict:
     """A bundled schema, read bounded (a broken installation fails here, not by filling memory)."""
-    from .textio import read_text
+    from ..textio import read_text
     return json.loads(read_text(file, SCHEMA_LIMIT, what="JSON Schema", regular_only=True))
 NAMES = ("policy", "vocabulary", "verdict", "fixture", "calendar", "draw-request", "panel-request", "receipt")
 

@@ -37,16 +37,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .errors import CaseError, problem
-from .expr import Span, Unknown, bind, compile_condition, evaluate
-from .limits import REQUEST, check_expression
-from .model import Mode, Policy
+from ..errors import CaseError, problem
+from ..policy.expr import Span, Unknown, bind, compile_condition, evaluate
+from ..policy.limits import REQUEST, check_expression
+from ..policy.model import Mode, Policy
 from .pool import Pool, PoolExpert, no_gc
 from .selection import (Context, Reason, assess, checked, context, dates_possible, expert_facts, expert_rules,
                         in_force_on, invalid, judge_panel, located, mode_of)
-from .verdict import FAILED, PASSED, Finding, dumps
-from .workdays import policy_calendar
-from .yamlio import Document
+from ..evaluate.verdict import FAILED, PASSED, Finding, dumps
+from ..policy.workdays import policy_calendar
+from ..yamlio import Document
 
 FORMAT = "policy-engine/draw-receipt/1"
 ORDER = ("HMAC-SHA256 with the seed's bytes as key and the expert id in UTF-8 as message; "

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .errors import CaseError, problem
+from ..errors import CaseError, problem
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from .errors import CaseError, Problem, problem
-from .evaluate import Run, conditions_of, judge, plan
-from .expr import bind
-from .model import Policy, Rule
-from .verdict import ERROR, FIRED, UNKNOWN, Finding
-from .dates import parse_date
-from .vocabulary import bounded_by_as_of, check_case, later_dates
+from ..errors import CaseError, Problem, problem
+from ..evaluate.evaluate import Run, conditions_of, judge, plan
+from ..policy.expr import bind
+from ..policy.model import Policy, Rule
+from ..evaluate.verdict import ERROR, FIRED, UNKNOWN, Finding
+from ..dates import parse_date
+from ..policy.vocabulary import bounded_by_as_of, check_case, later_dates
 
 DRAW_FACTS = ("draw.selected_in_a_row", "draw.selected_this_year")
 COMPUTED_PANEL_FACTS = ("panel.mode", "panel.size", "panel.designated_count", "panel.drawn_count",
@@ -37,7 +37,7 @@ def invalid(message: str, file: str | None, path: str | None = None, hint: str |
 
 def checked(doc, schema_name: str, what: str, code: str = "request_invalid") -> Mapping:
     """The document's data, once it is a mapping valid under schemas/<schema_name>.schema.json."""
-    from . import schema as _schema
+    from ..policy import schema as _schema
     if not isinstance(doc.data, Mapping):
         raise CaseError([problem(code, f"a {what} is a mapping", file=doc.file,
                                  hint=f"see schemas/{schema_name}.schema.json")])
@@ -95,7 +95,7 @@ def _bounded_dates(facts: Mapping[str, Any], bounded) -> list[str]:
 
 def in_force_on(policy: Policy, date: str, what: str) -> None:
     """LookupFailure unless `policy` is in force on the request's date."""
-    from .errors import LookupFailure
+    from ..errors import LookupFailure
     if not policy.in_force.covers(parse_date(date)):
         raise LookupFailure([problem("not_in_force", f"{policy.id} version {policy.version} is in force "
                                      f"{policy.in_force.describe()}, not on {date} (the {what}'s date)",

@@ -34,18 +34,18 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
 from typing import Any, Iterable
 
-from . import resources as _resources
+from .. import resources as _resources
 from . import schema as _schema
 from . import workdays
-from .errors import PolicyError, Problem, problem, sort_problems
+from ..errors import PolicyError, Problem, problem, sort_problems
 from .expr import Condition, Span, compile_condition
 from .loader_accountability import AccountabilityBuilder, element_ids
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
-from .textio import ReadFailure, decode, read_bytes
+from ..textio import ReadFailure, decode, read_bytes
 from .vocabulary import Fact, Vocabulary, bound_problems, fact_from
-from .yamlio import MAX_BYTES, Document, YamlProblem, parse
+from ..yamlio import MAX_BYTES, Document, YamlProblem, parse
 
 DEFAULT_STEPS = ("whitespace",)
 OCCURRENCE = {1: "（文中第一个）", 2: "（文中第二个）", 3: "（文中第三个）"}
@@ -53,7 +53,7 @@ OCCURRENCE = {1: "（文中第一个）", 2: "（文中第二个）", 3: "（文
 POLICY_LIMIT = MAX_BYTES  # 2 MiB: a policy, a vocabulary (YAML)
 # SOURCE_LIMIT (sources.py), 8 MiB: a regulation's text (民法典, the longest code, is under 1 MiB)
 SHARED_SUFFIXES = (".vocab.yaml", ".calendar.yaml")
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parent.parent.parent  # policy_engine/policy/loader.py -> the project
 
 
 def display(path) -> str:
@@ -553,13 +553,13 @@ CALENDAR_FUNCTIONS = ("working_days_between(", "add_working_days(", "is_workday(
 
 def _uses_calendar(rules, extra) -> bool:
     """Whether any condition counts working days (so the calendar file belongs in the digest)."""
-    from .evaluate import conditions_of
+    from ..evaluate.evaluate import conditions_of
     conditions = conditions_of(rules) + ([extra] if extra is not None else [])
     return any(name in c.compiled for c in conditions for name in CALENDAR_FUNCTIONS)
 
 
 def _render(at: tuple) -> str:
-    from .yamlio import render_path
+    from ..yamlio import render_path
     return render_path(at)
 
 

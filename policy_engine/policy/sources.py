@@ -712,8 +712,8 @@ def load_source(path: str | Path, steps: Sequence[str] = ("whitespace",)) -> Sou
     A file that cannot be read, is too large or is not UTF-8 raises PolicyError naming it
     (and the line and column of a bad byte).
     """
-    from .errors import PolicyError
-    from .textio import ReadFailure, read_text
+    from ..errors import PolicyError
+    from ..textio import ReadFailure, read_text
     try:
         text = read_text(path, SOURCE_LIMIT, "source_missing", "source text", regular_only=True)
     except ReadFailure as exc:
