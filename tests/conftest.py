@@ -4,10 +4,12 @@
              examples every time; no deadline (a verdict's first run compiles its plan).
     fuzz     100,000 examples per property, no deadline, random seeds, for long runs by hand:
              HYPOTHESIS_PROFILE=fuzz python3 -m pytest tests/test_properties.py -q -p no:cacheprovider
+             (HYPOTHESIS_FUZZ_EXAMPLES=10000 sets another count for a shorter run)
 
 A test's own @settings(...) wins over the profile for the keys it sets (max_examples, deadline ...);
 keys it leaves out come from the profile. No example database is written (database=None):
-a failure prints its example and a @reproduce_failure blob instead. Only the tests read the environment; the engine does not.
+a failure prints its example and a @reproduce_failure blob instead. Only the tests read the
+environment; the engine does not.
 """
 import os
 import tempfile
@@ -24,7 +26,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(
-    "fuzz", max_examples=100_000, deadline=None, derandomize=False, print_blob=True, database=None,
+    "fuzz", max_examples=int(os.environ.get("HYPOTHESIS_FUZZ_EXAMPLES", "100000")), deadline=None,
+    derandomize=False, print_blob=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
 )

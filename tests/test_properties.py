@@ -250,7 +250,22 @@ def test_yaml_reader_round_trips_plain_data(data, flow, unicode):
     """Plain data dumped as YAML (block or flow style, escaped or not) reads back the same values."""
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=unicode, sort_keys=False)
     note(text)
+    # PyYAML's emitter writes NEL and the Unicode line separators raw inside quotes, where YAML
+    # reads them as line breaks (folded to a space): a limit of the writer, not of the reader.
+    assume(not any(c in text for c in "\x85\u2028\u2029"))
     assert _same(parse(text, "data.yaml").data, data)
+
+
+def _bare_exponent(data: Any) -> bool:
+    """Whether the data holds a float JSON writes with an exponent and no point (1e-05)."""
+    if isinstance(data, float):
+        r = json.dumps(data)
+        return "e" in r and "." not in r
+    if isinstance(data, dict):
+        return any(_bare_exponent(v) for v in data.values())
+    if isinstance(data, list):
+        return any(_bare_exponent(v) for v in data)
+    return False
 
 
 @given(S.plain_data(printable=True), st.booleans())
@@ -259,6 +274,7 @@ def test_yaml_reader_reads_json(data, ascii):
     Only printable text: JSON leaves DEL and C1 controls raw, which YAML refuses. With ASCII escapes,
     only the Basic Multilingual Plane: JSON escapes U+10000 and above as a surrogate pair
     (\\ud800\\udc00), which YAML's \\u escape does not combine (PyYAML refuses it)."""
+    assume(not _bare_exponent(data))  # 1e-05: a float in YAML 1.2, text in 1.1 (see the known defect below)
     text = json.dumps(data, ensure_ascii=ascii)
     if ascii:
         assume("\\ud8" not in text and "\\ud9" not in text and "\\uda" not in text and "\\udb" not in text)
@@ -280,14 +296,22 @@ def test_known_defect_yaml_crashes(text):
     _parse_only_yaml_problem(text)
 
 
-@pytest.mark.xfail(strict=False, reason="known defect being fixed in yamlio.py: YAML 1.1 integers (010 octal, "
-                                        "1_000, 1:20 sexagesimal) instead of YAML 1.2 core")
+@pytest.mark.xfail(strict=False, reason="known defect being fixed in yamlio.py: YAML 1.1 numbers (010 octal, "
+                                        "1_000, 1:20 sexagesimal; 1e-05 text) instead of YAML 1.2 core")
 @KNOWN_DEFECT
-@given(st.from_regex(r"0[0-9]{1,4}|[1-9][0-9]{0,2}(_[0-9]{3}){1,2}|[1-5]?[0-9]:[0-5][0-9]", fullmatch=True))
-def test_known_defect_yaml_1_2_integers(scalar):
-    """Under YAML 1.2's core schema a plain 010 is ten; 1_000 and 1:20 are text."""
+@given(st.one_of(
+    st.from_regex(r"0[0-9]{1,4}|[1-9][0-9]{0,2}(_[0-9]{3}){1,2}|[1-5]?[0-9]:[0-5][0-9]", fullmatch=True),
+    st.floats(allow_nan=False, allow_infinity=False).map(json.dumps).filter(lambda r: "e" in r and "." not in r),
+))
+def test_known_defect_yaml_1_2_numbers(scalar):
+    """Under YAML 1.2's core schema a plain 010 is ten, 1e-05 is a float (as in JSON); 1_000 and 1:20 are text."""
     value = parse(f"v: {scalar}", "v.yaml").data["v"]
-    expected = int(scalar, 10) if scalar.isdigit() else scalar
+    if scalar.isdigit():
+        expected: Any = int(scalar, 10)
+    elif "e" in scalar:
+        expected = float(scalar)
+    else:
+        expected = scalar
     assert value == expected and type(value) is type(expected)
 
 
