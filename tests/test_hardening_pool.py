@@ -4,7 +4,6 @@ import copy
 import csv
 import io
 import json
-import os
 import sys
 import tempfile
 import unicodedata
@@ -26,7 +25,7 @@ XJ = "xj-iit-expert-pool"
 DAY = "2026-11-20"
 SEED = "5eed" * 16
 DRAW_REQUEST = ROOT / "fixtures" / XJ / "draw" / "five-experts-fifteen-candidates.yaml"
-FEW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # the count comes from the profile
 
 
 @pytest.fixture(scope="module")

@@ -455,7 +455,7 @@ YAMLISH = st.text(alphabet=st.sampled_from(list("ab:-[]{},!&*?|>'\"#%@` \n\t.018
                   max_size=60)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(st.one_of(st.text(max_size=80), YAMLISH))
 def test_the_yaml_reader_raises_only_yaml_problems(text):
     try:
@@ -475,7 +475,7 @@ def _real_day(text: str) -> bool:
     return True
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.one_of(DATEISH, st.dates().map(dt.date.isoformat), st.text(max_size=12)))
 def test_a_date_is_accepted_iff_it_is_yyyy_mm_dd_and_a_real_day(text):
     expected = bool(STRICT.fullmatch(text)) and text[-1] != "\n" and _real_day(text)
