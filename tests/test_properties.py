@@ -63,6 +63,19 @@ def test_every_policy_has_decisions_and_reads_facts():
 def test_decide_on_well_typed_cases(policy, decision, data):
     """A well-typed case always gets a verdict: valid JSON, deterministic, a documented outcome,
     naming what is missing when undetermined, and unchanged by facts no part of the policy reads."""
+    _decide_property(policy, decision, data)
+
+
+@given(data=st.data())
+def test_fuzz_target_decide_under_every_policy_and_decision(data):
+    """The same property as one target over every (policy, decision) pair, each example drawing
+    its pair: what the long fuzz run counts as the decide target."""
+    policy, decision = data.draw(st.sampled_from(PAIRS), label="pair")
+    note(f"{_pid(policy)} {decision}")
+    _decide_property(policy, decision, data)
+
+
+def _decide_property(policy, decision, data) -> None:
     as_of = S.as_of_for(policy)
     flat = data.draw(S.decision_cases(policy, decision, as_of), label="case")
     case = data.draw(S.written(flat), label="written")
@@ -172,6 +185,12 @@ def test_case_checker_refuses_mutations_at_their_fact(policy, data):
     """One wrong value, unknown name, huge integer, bad date or bad event: refused with its path
     (CaseError, code case_invalid), or accepted when the mutation is still allowed; nothing else."""
     _check_mutation(policy, data, S.MALFORMED_DATES)
+
+
+@given(data=st.data())
+def test_fuzz_target_case_checker_under_every_policy(data):
+    """The mutation property as one target over every policy: the long fuzz run's case-checker target."""
+    _check_mutation(data.draw(st.sampled_from(POLICIES), label="policy"), data, S.MALFORMED_DATES)
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=_pid)
