@@ -354,7 +354,7 @@ def later_dates(facts: Mapping[str, Any], bounded: list[Fact], as_of: str) -> li
     date of a draw was known): one problem per date after `as_of`, with its path. Checked facts
     hold dates as YYYY-MM-DD text, so a comparison of text finds them; a pool of 100,000 rows
     is checked in milliseconds."""
-    out = []
+    out: list[Problem | None] = []
     for fact in bounded:
         value = facts.get(fact.name)
         if not value:
@@ -373,7 +373,7 @@ def later_dates(facts: Mapping[str, Any], bounded: list[Fact], as_of: str) -> li
                     v = event.get(name)
                     if spec.not_after and v is not None and v > as_of:
                         out.append(_type_problem(v, spec, f"{fact.name}[{i}].{name}", as_of))
-    return out
+    return [p for p in out if p is not None]
 
 
 def _with_file(p: Problem, file: str | None) -> Problem:
