@@ -63,7 +63,7 @@ _cel_log.propagate = False
 class Span:
     """Where an expression sits in its YAML file, to turn expression positions into file positions."""
 
-    file: str
+    file: str | None
     line: int  # of the YAML scalar
     column: int
     style: str | None  # YAML scalar style

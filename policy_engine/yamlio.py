@@ -102,7 +102,7 @@ class Mark:
 class Document:
     data: Any
     marks: dict  # path tuple -> Mark of the value; (path, "key") -> Mark of the mapping key
-    file: str
+    file: str | None  # None for text read without a name (a JSON line of a batch given no file)
 
     def mark(self, path: Path) -> Mark | None:
         path = tuple(path)
