@@ -39,13 +39,11 @@ from typing import Any, Mapping
 
 from .errors import CaseError, problem
 from .expr import Span, Unknown, bind, compile_condition, evaluate
-from .expr import Condition
 from .limits import REQUEST, check_expression
 from .model import Mode, Policy
 from .pool import Pool, PoolExpert, no_gc
 from .selection import (Context, Reason, assess, checked, context, dates_possible, expert_facts, expert_rules,
                         in_force_on, invalid, judge_panel, located, mode_of)
-from .selection import require_selection
 from .verdict import FAILED, PASSED, Finding, dumps
 from .workdays import policy_calendar
 from .yamlio import Document
@@ -177,7 +175,8 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
     file = doc.file
     data = _plain(checked(doc, "draw-request", "draw request (date, mode, count, ...)"))
     mode = mode_of(policy, data["mode"], file)
-    selection = require_selection(policy, file)  # present: mode_of found the mode in it
+    selection = policy.selection
+    assert selection is not None  # mode_of refuses a policy without selection rules
     if not mode.draws:
         raise invalid(f"mode '{mode.id}' ({mode.title or mode.method}) is not drawn by lot", file, "mode",
                       "a panel formed that way is checked with `policy-engine check-panel`; "
@@ -219,7 +218,7 @@ def _plain(value: Any) -> Any:
 def _filters(raw: Mapping | None, policy: Policy, doc: Document, at: tuple) -> Filters:
     if not raw:
         return Filters()
-    where: tuple[Condition, ...] = ()
+    where: tuple = ()  # as Filters.where
     if raw.get("where"):
         mark = doc.mark(at + ("where",))
         span = Span(doc.file, mark.line if mark else 0, mark.column if mark else 0, mark.style if mark else None,
@@ -479,7 +478,8 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
         commitment_hex = expected
     in_force_on(policy, req.date, "request")
     dates_possible(pool, policy.vocabulary, req.date)
-    selection = require_selection(policy, req.file)
+    selection = policy.selection
+    assert selection is not None  # the request was parsed under the policy, and mode_of refuses one without selection rules
     rules = selection.draw
     multiplier = rules.multiplier if rules else 1
     total = sum(g.count for g in req.groups)

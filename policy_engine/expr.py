@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from typing import TYPE_CHECKING
 
-from .celcore import cel
-
 if TYPE_CHECKING:
     from cel.cel import Context as CelContext  # the binding's own types (cel ships cel.pyi and py.typed)
+
+from .celcore import cel
 
 from .errors import Problem, problem
 from .functions import CALLABLES, CEL_GLOBALS, CEL_MEMBERS, FUNCTIONS

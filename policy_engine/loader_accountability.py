@@ -20,9 +20,9 @@ from .vocabulary import Fact, Vocabulary
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from .loader import Document  # the document loader._Builder is given
     from .model import Citation
     from .sources import SourceIndex
-    from .yamlio import Document
 
 T = TypeVar("T")
 

@@ -22,7 +22,6 @@ from .errors import CaseError, Problem, problem
 from .evaluate import Run, conditions_of, judge, plan
 from .expr import bind
 from .model import Policy, Rule
-from .model import Mode, Selection
 from .verdict import ERROR, FIRED, UNKNOWN, Finding
 from .dates import parse_date
 from .vocabulary import bounded_by_as_of, check_case, later_dates
@@ -276,14 +275,14 @@ def judge_panel(policy: Policy, facts: Mapping[str, Any], as_of: str) -> tuple[t
     return findings, state.trace, state.errors
 
 
-def require_selection(policy: Policy, file: str | None) -> Selection:
+def require_selection(policy: Policy, file: str | None):
     if policy.selection is None:
         raise CaseError([problem("unsupported_decision", f"{policy.id} {policy.version} has no selection rules",
                                  file=file, hint="policies with a selection: section: see `policy-engine list`")])
     return policy.selection
 
 
-def mode_of(policy: Policy, mode_id: str, file: str | None) -> Mode:
+def mode_of(policy: Policy, mode_id: str, file: str | None):
     selection = require_selection(policy, file)
     mode = selection.mode(mode_id)
     if mode is None:
