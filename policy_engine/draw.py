@@ -479,7 +479,7 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     in_force_on(policy, req.date, "request")
     dates_possible(pool, policy.vocabulary, req.date)
     selection = policy.selection
-    assert selection is not None  # the request was parsed under the policy, and mode_of refuses one without selection rules
+    assert selection is not None  # the request was parsed under the policy: mode_of refuses one without selection rules
     rules = selection.draw
     multiplier = rules.multiplier if rules else 1
     total = sum(g.count for g in req.groups)

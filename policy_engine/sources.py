@@ -594,7 +594,7 @@ class _ArticleBuilder:
                 self._open_item.lines.append((number, text))
         else:
             lead = _LEAD_RE.match(raw)
-            assert lead is not None  # every part of _LEAD is optional: it matches (maybe empty) at the start of any line
+            assert lead is not None  # every part of _LEAD is optional: it matches at the start of any line
             text = raw[lead.end():].rstrip()
             para = _Unit(len(self.paragraphs) + 1, "", number)
             para.lines.append((number, text))
