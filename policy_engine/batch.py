@@ -190,6 +190,7 @@ class Decider:
         except KeyError:
             pass
         fact = policy.vocabulary.facts.get(name)
+        convert: Callable[[str], Any] | None
         if fact is None:
             convert = None  # left as text: the case check names the unknown fact
         elif fact.type == "events":
@@ -206,7 +207,7 @@ class Decider:
         self._converters[key] = convert
         return convert
 
-    def _csv(self, line: int, cells: list[str]) -> tuple[dict, dict]:
+    def _csv(self, line: int, cells: list[str]) -> tuple[dict[str, str], list[tuple[int, str, str]]]:
         columns = self.columns or ()
         if len(cells) != len(columns):
             raise _refuse(f"the row has {len(cells)} cells, the header {len(columns)}", file=self.file, line=line,
@@ -273,6 +274,7 @@ class Decider:
             raise _refuse(f"no {', '.join(missing)} for this case", file=self.file, line=line, path=missing[0],
                           hint=f"give --{missing[0].replace('_', '-')} for every line, or a \"{missing[0]}\" "
                                "on the line (a column in CSV)")
+        assert policy_id is not None  # refused above when missing
         day = as_date(as_of)
         policy = self._policy(policy_id, version, day)
         if rows is not None:
@@ -450,9 +452,9 @@ class Input:
                 yield start, problem("case_invalid", f"not valid CSV: {exc}", file=self.name, line=start)
                 continue
             if bad:
-                found = [bad.pop(k) for k in sorted(bad) if k <= reader.line_num]
+                found = [(k, bad.pop(k)) for k in sorted(bad) if k <= reader.line_num]  # k: the problem's line
                 if found:
-                    yield found[0].line, found[0]
+                    yield found[0]
                     continue
             if not any(cell.strip() for cell in row):
                 continue
@@ -683,6 +685,7 @@ def run_batch(source: str, dirs: Iterable[str] | None, defaults: Defaults, jobs:
         summary.refused += refused
         if summary.first_refused is None and first is not None:
             summary.first_refused = first
+        assert show is not None and inp is not None  # results come only once the input and progress are open
         show.update(summary.cases, inp.consumed)
 
     # A reader that goes away must reach this function as BrokenPipeError, so the workers are

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import Any
 
 import click
 
@@ -181,7 +182,7 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
     """List policies, their versions, in-force windows and what each answers: the decisions
     of `decide`, and draw / check-panel where the policy has a selection section."""
     registry = _registry(policy_dirs, fmt)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for pid in registry.ids():
         for p in registry.versions(pid):
             rows.append({"id": p.id, "version": p.version, "title": p.title, "document_number": p.document_number,
@@ -541,7 +542,7 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
     if fmt == "json":
         out = {}
         for name, f in facts.items():
-            entry = {"type": f.type, "description": f.description}
+            entry: dict[str, Any] = {"type": f.type, "description": f.description}
             if f.values:
                 entry["values"] = list(f.values)
             if f.attested:

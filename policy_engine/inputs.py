@@ -26,6 +26,7 @@ import os
 import re
 import stat
 from typing import Any
+from typing import overload
 
 from . import textio
 from .errors import CaseError, OutputError, Problem, problem
@@ -266,6 +267,14 @@ def _kind(value: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Problems
+
+@overload
+def _clean(text: str) -> str: ...
+@overload
+def _clean(text: None) -> None: ...
+@overload
+def _clean(text: str | None) -> str | None: ...
+
 
 def _clean(text: str | None) -> str | None:
     """Text safe to print: a lone surrogate (from input or a file name) shown as its escape."""

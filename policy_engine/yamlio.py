@@ -80,10 +80,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # same nodes (same resolvers, same marks) several times faster. Values are still built from
 # the nodes here, by the pure-Python SafeConstructor of _Loader.
 if getattr(yaml, "__with_libyaml__", False):
-    class _Composer(yaml.CSafeLoader):
+    class _LibyamlComposer(yaml.CSafeLoader):
         """libyaml parser with the resolvers of _Loader."""
 
-    _Composer.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _LibyamlComposer.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _Composer: type[yaml.CSafeLoader] | type[_Loader] = _LibyamlComposer
 else:  # pragma: no cover - PyYAML built without libyaml
     _Composer = _Loader
 
@@ -101,7 +102,7 @@ class Mark:
 class Document:
     data: Any
     marks: dict  # path tuple -> Mark of the value; (path, "key") -> Mark of the mapping key
-    file: str
+    file: str | None  # None for text read without a name (a JSON line of a batch given no file)
 
     def mark(self, path: Path) -> Mark | None:
         path = tuple(path)
@@ -131,7 +132,7 @@ class Document:
     def where(self, path: Path, key: bool = False) -> dict:
         """Keyword arguments locating `path` for a Problem."""
         m = self.key_mark(path) if key else self.mark(path)
-        out = {"file": self.file, "path": render_path(path)}
+        out: dict[str, Any] = {"file": self.file, "path": render_path(path)}
         if m is not None:
             out["line"], out["column"] = m.line, m.column
         return out
@@ -221,9 +222,10 @@ def _scan(text: str, file: str) -> None:
             event = loader.get_event()
             tag = getattr(event, "tag", None)
             if tag is not None:
-                m = event.start_mark
+                m = getattr(event, "start_mark", None)
                 raise YamlProblem(problem(
-                    "yaml_tag", f"explicit tag {tag} is not accepted", file=file, line=m.line + 1, column=m.column + 1,
+                    "yaml_tag", f"explicit tag {tag} is not accepted", file=file, line=m.line + 1 if m else None,
+                    column=m.column + 1 if m else None,
                     hint="a document is plain data: remove the tag (text that starts with ! is quoted: '!x')"))
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
@@ -258,7 +260,7 @@ def check_json_nesting(text: str, file: str | None, code: str, first_line: int =
                                      line=first_line + line - 1, column=column, hint=hint or too_deep.hint)])
 
 
-def _too_deep(file: str, mark) -> Problem:
+def _too_deep(file: str | None, mark) -> Problem:
     return problem("yaml_nesting", f"collections are nested more than {MAX_DEPTH} levels deep", file=file,
                    line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
                    hint="policies and cases nest a few levels; check the brackets, or write the data flatter")

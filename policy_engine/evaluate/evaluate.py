@@ -83,7 +83,7 @@ class Run:
                 self.values = None
 
     def _eval(self, cond: Condition) -> Any:
-        if self.values is not None:
+        if self.values is not None and self.plan is not None:  # values come only from a plan's program
             return self.values[self.plan.slots[id(cond)]]
         return evaluate(cond, self.context, self.present)
 
@@ -99,6 +99,7 @@ class Run:
     def value(self, test: Test, rule: str, part: str) -> Any:
         if test.op == "leaf":
             cond = test.condition
+            assert cond is not None  # a leaf holds its condition (loader: Test("leaf", c) only for a compiled c)
             v = self._eval(cond)
             if not isinstance(v, (bool, Unknown)):
                 v = Unknown((), f"the condition gave {v!r}, not true or false")
@@ -208,7 +209,7 @@ def _finding(rule: Rule, result: str, run: Run, missing=(), error=None, exceptio
 UNSETTLED = (UNKNOWN, ERROR)
 
 
-def combine(findings, adverse: str, decided: str, review: str, clear: str) -> str:
+def combine(findings, adverse: str | tuple[str, ...], decided: str, review: str, clear: str) -> str:
     """The combining table entry and recusal share (exit adds the term to it):
 
       | an adverse finding that is decisive (mandatory, not relaxable) | decided      |

@@ -20,6 +20,10 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cel.cel import Context as CelContext  # the binding's own types (cel ships cel.pyi and py.typed)
 
 from .celcore import cel
 
@@ -59,7 +63,7 @@ _cel_log.propagate = False
 class Span:
     """Where an expression sits in its YAML file, to turn expression positions into file positions."""
 
-    file: str
+    file: str | None
     line: int  # of the YAML scalar
     column: int
     style: str | None  # YAML scalar style
@@ -92,7 +96,7 @@ def _scan(source: str) -> tuple[list[_Ref], list[tuple[int, str]]]:
     strings: list[tuple[int, str]] = []
     prev_sig = ""
     for m in _TOKEN.finditer(source):
-        kind = m.lastgroup
+        kind = _group(m)
         if kind == "space" or kind == "comment":
             continue
         if kind == "string":
@@ -326,8 +330,14 @@ class _Tok:
 
 
 def _significant(text: str) -> list[_Tok]:
-    return [_Tok(m.lastgroup, m.group(), m.start(), m.end()) for m in _OP_TOKEN.finditer(text)
+    return [_Tok(_group(m), m.group(), m.start(), m.end()) for m in _OP_TOKEN.finditer(text)
             if m.lastgroup not in ("space", "comment")]
+
+
+def _group(m: re.Match[str]) -> str:
+    """The name of the group a token of _TOKEN or _OP_TOKEN matched: each of their alternatives is a named group."""
+    assert m.lastgroup is not None
+    return m.lastgroup
 
 
 _CLOSE = {")": "(", "]": "[", "}": "{"}
@@ -471,7 +481,7 @@ def functions() -> dict:
     return _FUNCTIONS
 
 
-def bind(case: Mapping[str, Any], facts: Mapping[str, Fact], as_of: str) -> "cel.Context":
+def bind(case: Mapping[str, Any], facts: Mapping[str, Fact], as_of: str) -> CelContext:
     """One CEL context per case: its facts as flat variables, converted once."""
     variables = {facts[name].variable: value for name, value in case.items()}
     variables["as_of"] = as_of
@@ -488,7 +498,7 @@ class Unknown:
         raise TypeError("Unknown has no truth value; use the three-valued helpers")
 
 
-def evaluate(condition: Condition, context: "cel.Context", present: Mapping[str, Any]) -> Any:
+def evaluate(condition: Condition, context: CelContext, present: Mapping[str, Any]) -> Any:
     """Value of `condition`: the CEL value, or Unknown when facts are missing or it fails."""
     try:
         return condition.program.execute(context)

@@ -40,6 +40,7 @@ from . import workdays
 from ..errors import PolicyError, Problem, problem, sort_problems
 from .expr import Condition, Span, compile_condition
 from .loader_accountability import AccountabilityBuilder, element_ids
+from .loader_accountability import complete
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
@@ -241,6 +242,12 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
             seen[rid] = (_render(at[:-1]),)
     if b.problems:
         return None, b.problems
+    # Every element that failed to build (None) recorded a problem, so past the check above all were built.
+    built_criteria, built_triggers, built_grounds = complete(criteria), complete(triggers), complete(grounds)
+    built_deadlines, built_gates = complete(deadlines), complete(gates)
+    if (index is None or built_criteria is None or built_triggers is None or built_grounds is None
+            or built_deadlines is None or built_gates is None):
+        raise AssertionError("a policy element failed to build without a recorded problem")
     digest = hashlib.sha256(raw_bytes)
     for part in digest_parts:
         digest.update(part)
@@ -262,8 +269,9 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     policy = Policy(
         id=data["id"], version=data["version"], title=data["title"], issuer=data["issuer"],
         document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
-        defects=defects, vocabulary=vocabulary, criteria=criteria, term=term, triggers=triggers, grounds=grounds,
-        deadlines=deadlines, sanctions=sanctions, apportionment=apportionment, scoring=scoring, gates=gates,
+        defects=defects, vocabulary=vocabulary, criteria=built_criteria, term=term, triggers=built_triggers,
+        grounds=built_grounds, deadlines=built_deadlines, sanctions=sanctions, apportionment=apportionment,
+        scoring=scoring, gates=built_gates,
         selection=selection,
         sha256=digest.hexdigest(), file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
         quotes_verified=b.quotes, calendar=calendar,
@@ -347,7 +355,7 @@ class _Builder(AccountabilityBuilder):
                 self.import_failed = True
                 continue
             loaded, data, found = self.cache.vocabulary(Path(os.path.normpath(self.path.parent / rel)))
-            if found:
+            if found or loaded is None:  # loaded is None exactly when the file has problems
                 self.add("vocabulary", at, f"cannot import vocabulary '{rel}': {display(self.path.parent / rel)} has "
                                            f"{len(found)} problem(s) (listed under that file)")
                 self.import_failed = True
@@ -442,9 +450,10 @@ class _Builder(AccountabilityBuilder):
         op = "any" if "any_of" in raw else "all"
         key = "any_of" if op == "any" else "all_of"
         children = [self.test(child, at + (key, i), vocabulary) for i, child in enumerate(raw[key])]
-        if any(c is None for c in children):
+        built = complete(children)
+        if built is None:
             return None
-        return Test(op, None, tuple(children))
+        return Test(op, None, built)
 
     def deadline(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> Rule | None:
         """A deadline rule becomes a criterion whose condition is generated from from/to/days/unit.
@@ -508,9 +517,9 @@ class _Builder(AccountabilityBuilder):
                          raw.get("note"))
 
     def selection(self, raw: dict, index, vocabulary: Vocabulary) -> Selection:
-        modes = []
+        modes: list[Mode] = []
         for i, m in enumerate(raw["modes"]):
-            at = ("selection", "modes", i)
+            at: tuple = ("selection", "modes", i)
             if any(other.id == m["id"] for other in modes):
                 self.add("duplicate_rule", at + ("id",), f"mode id '{m['id']}' is used twice",
                          "a request names its mode by id; give each mode its own")

@@ -10,15 +10,46 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
 from .model import (Apportionment, Band, Branch, Cited, Level, Measure, Rule, Sanctions, ScoreGroup, ScoreItem,
                     Scoring, Test)
 from .sources import cite_label, normalise
 from .vocabulary import Fact, Vocabulary
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .loader import Document  # the document loader._Builder is given
+    from .model import Citation
+    from .sources import SourceIndex
+
+T = TypeVar("T")
+
+
+def complete(items: Sequence[T | None]) -> tuple[T, ...] | None:
+    """The elements as a tuple when every one was built, None when any failed (its problem is recorded)."""
+    built = tuple(x for x in items if x is not None)
+    return built if len(built) == len(items) else None
+
 
 class AccountabilityBuilder:
     """Builds the sections named above; mixed into the loader's _Builder."""
+
+    if TYPE_CHECKING:
+        # What the methods below use of the builder they are mixed into (loader._Builder defines them).
+        doc: Document
+        source_path: Path
+        quotes: int
+
+        def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None: ...
+
+        def citation(self, raw: dict, at: tuple, index: SourceIndex | None, quote: str | None) -> Citation: ...
+
+        def test(self, raw: Any, at: tuple, vocabulary: Vocabulary) -> Test | None: ...
+
+        def rule(self, raw: dict, at: tuple, key: str, index: SourceIndex | None, vocabulary: Vocabulary,
+                 generated_at: tuple | None = None) -> Rule | None: ...
 
     # -- sanction ladder (accountability.sanctions) ------------------------------------------
     def sanctions(self, raw: dict, index, vocabulary: Vocabulary, has_exit: bool) -> Sanctions | None:
@@ -30,9 +61,11 @@ class AccountabilityBuilder:
         also = [self.rule(r, at + ("also", i), "when", index, vocabulary) for i, r in enumerate(raw.get("also", ()))]
         provisions = [self.provision(r, at + ("provisions", i), index, vocabulary)
                       for i, r in enumerate(raw.get("provisions", ()))]
-        if any(x is None for x in (*grounds, *levels, *also, *provisions)):
+        built_grounds, built_levels = complete(grounds), complete(levels)
+        built_also, built_provisions = complete(also), complete(provisions)
+        if built_grounds is None or built_levels is None or built_also is None or built_provisions is None:
             return None
-        return Sanctions(tuple(grounds), tuple(levels), tuple(also), tuple(provisions), raw.get("note"))
+        return Sanctions(built_grounds, built_levels, built_also, built_provisions, raw.get("note"))
 
     def level(self, raw: dict, at: tuple, index, vocabulary: Vocabulary, has_exit: bool,
               ground_ids: list[str]) -> Level | None:
@@ -152,31 +185,36 @@ class AccountabilityBuilder:
 
     def bands(self, bands: list[Band], low: int, high: int, at: tuple, quote: str, unit: str) -> None:
         """Bands cover low..high without gaps or overlaps, and each is printed so in the quote."""
+        # Only bands with points come here: item bands (the schema requires min and max) and grade bands once
+        # every grade has both; `spans` keeps each band with its bounds, typed as present.
+        spans = [(band, band.low, band.high) for band in bands if band.low is not None and band.high is not None]
+        if len(spans) != len(bands):
+            raise AssertionError("bands without min and max cannot be checked as a range")
         text = normalise(quote, ("whitespace",))
-        for k, band in enumerate(bands):
-            if band.low > band.high:
-                self.add("score_sheet", at + (k, "min"), f"band {band.label}: min {band.low} is above max {band.high}")
+        for k, (band, band_low, band_high) in enumerate(spans):
+            if band_low > band_high:
+                self.add("score_sheet", at + (k, "min"), f"band {band.label}: min {band_low} is above max {band_high}")
                 return
-            ranges = [f"{band.low}-{band.high}"] if band.low != band.high else [f"{band.low}"]
-            if band.low == 0 and unit:
-                ranges += [f"＜{band.high + 1}", f"<{band.high + 1}"]
+            ranges = [f"{band_low}-{band_high}"] if band_low != band_high else [f"{band_low}"]
+            if band_low == 0 and unit:
+                ranges += [f"＜{band_high + 1}", f"<{band_high + 1}"]
             if not any(f"{band.label}（{r}{unit}）" in text for r in ranges):
                 printed = re.findall(re.escape(band.label) + r"（[^）]*）", text)
-                self.add("score_sheet", at + (k,), f"band {band.label} {band.low}-{band.high} is not what the quote prints",
+                self.add("score_sheet", at + (k,), f"band {band.label} {band_low}-{band_high} is not what the quote prints",
                          f"the quote prints {'、'.join(printed)}" if printed else
                          f"the quote has no band {band.label}（…）: quote the item with its bands")
-        order = sorted(range(len(bands)), key=lambda k: bands[k].low)
+        order = sorted(range(len(spans)), key=lambda k: spans[k][1])
         expect = low
         for k in order:
-            band = bands[k]
-            if band.low > expect:
-                gap = f"{expect}" if expect == band.low - 1 else f"{expect}-{band.low - 1}"
+            band, band_low, band_high = spans[k]
+            if band_low > expect:
+                gap = f"{expect}" if expect == band_low - 1 else f"{expect}-{band_low - 1}"
                 self.add("score_sheet", at + (k, "min"), f"the bands leave {gap} uncovered",
                          f"the bands must cover {low}-{high} without gaps")
-            elif band.low < expect:
-                self.add("score_sheet", at + (k, "min"), f"band {band.label} overlaps the band below it at {band.low}",
+            elif band_low < expect:
+                self.add("score_sheet", at + (k, "min"), f"band {band.label} overlaps the band below it at {band_low}",
                          f"the bands must cover {low}-{high} without overlaps")
-            expect = max(expect, band.high + 1)
+            expect = max(expect, band_high + 1)
         if expect != high + 1:
             self.add("score_sheet", at, f"the bands end at {expect - 1}, the maximum is {high}",
                      f"the bands must cover {low}-{high}")
@@ -190,7 +228,7 @@ class AccountabilityBuilder:
             self.fact_of(s["date"], at + ("sheet", "date"), vocabulary, "date")
         groups = []
         for i, g in enumerate(raw.get("groups", ())):
-            g_at = at + ("groups", i)
+            g_at: tuple = at + ("groups", i)
             g_label = self.place(g, g_at, index)
             items = []
             for j, it in enumerate(g["items"]):

@@ -593,7 +593,9 @@ class _ArticleBuilder:
             if self._open_item is not None:
                 self._open_item.lines.append((number, text))
         else:
-            text = raw[_LEAD_RE.match(raw).end():].rstrip()
+            lead = _LEAD_RE.match(raw)
+            assert lead is not None  # every part of _LEAD is optional: it matches at the start of any line
+            text = raw[lead.end():].rstrip()
             para = _Unit(len(self.paragraphs) + 1, "", number)
             para.lines.append((number, text))
             self.paragraphs.append(para)

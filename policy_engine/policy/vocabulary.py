@@ -64,7 +64,7 @@ class Fact:
     items: str | None = None  # list item type (string)
     kinds: Mapping[str, EventKind] = field(default_factory=lambda: MappingProxyType({}))
     attested: bool = False  # a judgement the pool office attests (political stance, ethics ...)
-    origin: str = ""  # file that declared it
+    origin: str | None = ""  # file that declared it
     minimum: int | None = None  # integer: smallest allowed value
     maximum: int | None = None  # integer: largest allowed value
     not_after: str | None = None  # date, or events (their dates): "as_of" when a later day is impossible
@@ -93,7 +93,7 @@ def _field_from(name: str, raw: Mapping) -> Field:
                  raw.get("description", ""), raw.get("min"), raw.get("max"), raw.get("not_after"))
 
 
-def fact_from(name: str, raw: Mapping, origin: str) -> Fact:
+def fact_from(name: str, raw: Mapping, origin: str | None) -> Fact:
     kinds = {}
     for kind_name, kind_raw in (raw.get("kinds") or {}).items():
         fields = {f: _field_from(f, fr) for f, fr in (kind_raw.get("fields") or {}).items()}
@@ -354,7 +354,7 @@ def later_dates(facts: Mapping[str, Any], bounded: list[Fact], as_of: str) -> li
     date of a draw was known): one problem per date after `as_of`, with its path. Checked facts
     hold dates as YYYY-MM-DD text, so a comparison of text finds them; a pool of 100,000 rows
     is checked in milliseconds."""
-    out = []
+    out: list[Problem | None] = []
     for fact in bounded:
         value = facts.get(fact.name)
         if not value:
@@ -373,7 +373,7 @@ def later_dates(facts: Mapping[str, Any], bounded: list[Fact], as_of: str) -> li
                     v = event.get(name)
                     if spec.not_after and v is not None and v > as_of:
                         out.append(_type_problem(v, spec, f"{fact.name}[{i}].{name}", as_of))
-    return out
+    return [p for p in out if p is not None]
 
 
 def _with_file(p: Problem, file: str | None) -> Problem:

@@ -19,9 +19,9 @@ _SCALAR = {"integer": {"type": "integer"}, "boolean": {"type": "boolean"}, "stri
 _NOT_AFTER = " Not after the date of the question (as_of): a later date is refused."
 
 
-def _scalar(type_: str, spec: "Fact | Field | None", description: str) -> dict:
+def _scalar(type_: str, spec: "Fact | Field", description: str) -> dict:
     """One value's schema, with the bounds the engine enforces (dates: the strict form; integers: 64 bits, min/max)."""
-    out = {"enum": list(spec.values)} if type_ == "enum" else dict(_SCALAR[type_])
+    out: dict[str, Any] = {"enum": list(spec.values)} if type_ == "enum" else dict(_SCALAR[type_])
     if type_ == "integer":
         low = getattr(spec, "minimum", None)
         high = getattr(spec, "maximum", None)
@@ -81,7 +81,7 @@ def vocabulary_case_schema(file) -> dict[str, Any]:
 
     path = Path(file)
     facts, _, problems = _load_vocabulary(path)
-    if problems:
+    if problems or facts is None:  # facts is None exactly when the file has problems
         raise PolicyError(problems)
     vid = read(path).data["id"]
     return case_schema(facts, f"urn:policy-engine:case-schema:vocabulary:{vid}",

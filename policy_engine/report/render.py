@@ -88,8 +88,9 @@ def _summary(verdict: Verdict, sections: dict[str, str]) -> list[str]:
     lines = []
     if verdict.decision == "sanction":
         measures = [f for f in verdict.findings if f.result == "applies" and sections.get(f.rule) in ("措施", "并用措施")]
-        must = [f.title for f in measures if f.strength == "mandatory"]
-        may = [f.title for f in measures if f.strength != "mandatory"]
+        # a measure's finding always carries its title (the schema requires one); `is not None` types it so
+        must = [f.title for f in measures if f.strength == "mandatory" and f.title is not None]
+        may = [f.title for f in measures if f.strength != "mandatory" and f.title is not None]
         if must:
             lines.append("必须：" + "、".join(must))
         if may:

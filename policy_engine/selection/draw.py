@@ -148,7 +148,7 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class DrawRequest:
-    file: str  # where the request came from, for problems
+    file: str | None  # where the request came from, for problems
     text: str  # the request as JSON (canonical), recorded in the receipt
     date: str
     mode: Mode
@@ -175,14 +175,16 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
     file = doc.file
     data = _plain(checked(doc, "draw-request", "draw request (date, mode, count, ...)"))
     mode = mode_of(policy, data["mode"], file)
+    selection = policy.selection
+    assert selection is not None  # mode_of refuses a policy without selection rules
     if not mode.draws:
         raise invalid(f"mode '{mode.id}' ({mode.title or mode.method}) is not drawn by lot", file, "mode",
                       "a panel formed that way is checked with `policy-engine check-panel`; "
-                      "draw modes: " + ", ".join(m.id for m in policy.selection.modes if m.draws))
+                      "draw modes: " + ", ".join(m.id for m in selection.modes if m.draws))
     ctx = context(data, policy, file)
     common = _filters(data.get("filters"), policy, doc, ("filters",))
     if "groups" in data:
-        groups = []
+        groups: list[Group] = []
         for i, g in enumerate(data["groups"]):
             if any(other.id == g["id"] for other in groups):
                 raise invalid(f"group '{g['id']}' is named twice", file, f"groups[{i}].id")
@@ -191,7 +193,7 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
                                 common))
     else:
         groups = [Group("panel", data["count"], data.get("candidates"), data.get("backups"), common, common)]
-    multiplier = policy.selection.draw.multiplier if policy.selection.draw else 1
+    multiplier = selection.draw.multiplier if selection.draw else 1
     for i, g in enumerate(groups):
         if g.candidates is not None and g.candidates < g.count * multiplier:
             where = f"groups[{i}].candidates" if "groups" in data else "candidates"
@@ -216,7 +218,7 @@ def _plain(value: Any) -> Any:
 def _filters(raw: Mapping | None, policy: Policy, doc: Document, at: tuple) -> Filters:
     if not raw:
         return Filters()
-    where = ()
+    where: tuple = ()  # as Filters.where
     if raw.get("where"):
         mark = doc.mark(at + ("where",))
         span = Span(doc.file, mark.line if mark else 0, mark.column if mark else 0, mark.style if mark else None,
@@ -395,7 +397,7 @@ class Applied:
     to_confirm: int  # candidates for whom it is unknown
 
     def to_json(self) -> dict:
-        out = {"kind": self.kind, "rule": self.rule}
+        out: dict[str, Any] = {"kind": self.kind, "rule": self.rule}
         if self.title:
             out["title"] = self.title
         out.update({"strength": self.strength, "cite": self.cite, "quote": self.quote, "excluded": self.excluded,
@@ -477,6 +479,7 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     in_force_on(policy, req.date, "request")
     dates_possible(pool, policy.vocabulary, req.date)
     selection = policy.selection
+    assert selection is not None  # the request was parsed under the policy: mode_of refuses one without selection rules
     rules = selection.draw
     multiplier = rules.multiplier if rules else 1
     total = sum(g.count for g in req.groups)
@@ -494,7 +497,7 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     assessed: dict[str, Any] = {}
     taken: set[str] = set()
     answers = req.answers
-    known = set()
+    known: set[str] = set()
     results = []
     extra = []
     for group in req.groups:
@@ -508,7 +511,7 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
         exc = invalid(f"answers name experts who are not candidates of this draw: {', '.join(stray)}",
                       req.file, "answers", "answers are for the candidates listed in the receipt")
         raise located(exc, request) if isinstance(request, Document) else exc
-    findings = list(findings) + extra
+    findings = (*findings, *extra)
     short = any(len(g.panel) < g.count for g in results) or any(
         f.rule == "candidates" and f.result == FAILED for f in extra)
     provisions.extend(_provisions(req, results, rules, short))
@@ -744,12 +747,12 @@ def _check_expressions(doc: Document, data: Mapping) -> None:
     request = data.get("request")
     if not isinstance(request, Mapping):
         return
-    places = [("request", "filters")]
+    places: list[tuple[str | int, ...]] = [("request", "filters")]
     groups = request.get("groups")
     if isinstance(groups, list):
         places += [("request", "groups", i, "filters") for i in range(len(groups))]
     for at in places:
-        filters = data
+        filters: Any = data
         for key in at:
             filters = filters.get(key) if isinstance(filters, Mapping) else (
                 filters[key] if isinstance(filters, list) and isinstance(key, int) else None)

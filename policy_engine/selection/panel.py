@@ -110,7 +110,7 @@ def _aggregate(rule, index: int, assessments: list) -> Finding:
     for eid, f in per_member:
         by_result.setdefault(f.result, []).append(eid)
     result = next(r for r in _PRIORITY if r in by_result)
-    values = []
+    values: list[tuple[str, Any]] = []
     if by_result.get(FIRED):
         values.append(("members", by_result[FIRED]))
     unsettled = by_result.get(UNKNOWN, []) + by_result.get(ERROR, [])

@@ -335,7 +335,8 @@ def pool_from_json_lines(text: str, vocabulary: Vocabulary, file: str) -> Pool:
 
 def pool_from_rows(rows: Iterable[tuple[int, Mapping[str, Any]]], vocabulary: Vocabulary, file: str = "<rows>") -> Pool:
     """A pool from (line, row) pairs, each row a mapping of expert facts (library use, JSON lines)."""
-    experts, problems = [], []
+    experts: list[PoolExpert] = []
+    problems: list[Problem] = []
     for line, row in rows:
         expert = _json_row(row, vocabulary, file, line, problems)
         if expert is not None:
@@ -424,7 +425,8 @@ def _clean_json_value(fact: Fact, value: Any, name: str, refuse: Callable) -> An
             if not isinstance(event, Mapping):
                 events.append(event)
                 continue
-            kind = fact.kinds.get(event.get("kind")) if isinstance(event.get("kind"), str) else None
+            kind_name = event.get("kind")
+            kind = fact.kinds.get(kind_name) if isinstance(kind_name, str) else None
             clean = {}
             for key, field_value in event.items():
                 if isinstance(field_value, str):
@@ -484,6 +486,7 @@ def _record(lines: list[str], i: int) -> tuple[list[str], int]:
     line = lines[i]
     if '"' not in line:
         return line.split(","), i + 1
+    cells: list[str]
     start, cells, pos = i, [], 0
     while True:
         if line.startswith('"', pos):
@@ -785,11 +788,11 @@ def _converter(fact: Fact, is_id: bool) -> tuple[Callable[[str], Any], Callable[
         out = []
         for i, part in enumerate(parts(cell) if cell else (), start=1):
             try:
-                part = clean_token(part)
+                token = clean_token(part)
             except ValueError as exc:
                 raise ValueError(f"item {i}: {exc}") from None
-            if part is not None:
-                out.append(item(part))
+            if token is not None:
+                out.append(item(token))
         return out
 
     def quick_list(cell: str) -> list:
