@@ -173,6 +173,8 @@ def parse(text: str, file: str) -> Document:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
+        if _parser_depth_limit(exc):
+            raise YamlProblem(_too_deep(file, m)) from None
         raise YamlProblem(problem(
             "yaml_syntax", f"{exc.problem or 'invalid YAML'}" + (f" ({exc.context})" if exc.context else ""),
             file=file, line=m.line + 1 if m else None, column=m.column + 1 if m else None,
@@ -233,10 +235,20 @@ def _scan(text: str, file: str) -> None:
                     raise YamlProblem(_too_deep(file, event.start_mark))
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        if _parser_depth_limit(exc):
+            raise YamlProblem(_too_deep(file, exc.problem_mark or exc.context_mark)) from None
+        return
     except yaml.YAMLError:
         return
     finally:
         loader.dispose()
+
+
+def _parser_depth_limit(exc: yaml.MarkedYAMLError) -> bool:
+    """Whether the parser itself refused the nesting (PyYAML 6.0.4 and later stop at 1,000 levels,
+    reading ahead of the events, so the refusal can come before the events reach MAX_DEPTH)."""
+    return "nesting depth" in str(exc.problem or "")
 
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
