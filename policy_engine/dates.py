@@ -11,6 +11,8 @@ import datetime as _dt
 import re
 from typing import Any
 
+from .errors import CaseError, problem
+
 FORM = "YYYY-MM-DD"
 PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the same form, for JSON Schemas
 _FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -56,3 +58,19 @@ def is_date(value: Any) -> bool:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def as_date(value: Any, what: str = "as_of", *, code: str = "case_invalid", **where) -> _dt.date:
+    """A date from a date object (a datetime gives its day) or `YYYY-MM-DD` text; CaseError otherwise.
+
+    Text goes through dates.parse_date, the one strict reader: no week dates, no basic
+    form, no digits of other scripts, no empty text. `code` and `where` (file, line,
+    column, path) locate the problem when the date comes from a file (a request's date).
+    """
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    try:
+        return parse_date(value, what)
+    except DateError as exc:
+        where.setdefault("path", what)
+        raise CaseError([problem(code, str(exc), hint="write it as YYYY-MM-DD, e.g. 2026-11-23", **where)]) from None

@@ -1,12 +1,11 @@
 """decide(): one policy, one decision, one case, one date -> one Verdict. Pure."""
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any, Mapping
 
-from ..dates import DateError, parse_date
+from ..dates import as_date  # re-exported: policy_engine.as_date
 from .decisions import DECISIONS
-from ..errors import CaseError, LookupFailure, problem
+from ..errors import LookupFailure, problem
 from .evaluate import Run, plan
 from ..policy.expr import bind
 from ..policy.limits import check_case_size
@@ -14,22 +13,6 @@ from ..policy.model import Policy
 from .verdict import Verdict
 from ..policy.vocabulary import check_case
 from ..policy.workdays import policy_calendar
-
-
-def as_date(value: Any, what: str = "as_of", *, code: str = "case_invalid", **where) -> _dt.date:
-    """A date from a date object (a datetime gives its day) or `YYYY-MM-DD` text; CaseError otherwise.
-
-    Text goes through dates.parse_date, the one strict reader: no week dates, no basic
-    form, no digits of other scripts, no empty text. `code` and `where` (file, line,
-    column, path) locate the problem when the date comes from a file (a request's date).
-    """
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    try:
-        return parse_date(value, what)
-    except DateError as exc:
-        where.setdefault("path", what)
-        raise CaseError([problem(code, str(exc), hint="write it as YYYY-MM-DD, e.g. 2026-11-23", **where)]) from None
 
 
 @policy_calendar

@@ -14,6 +14,7 @@ from ..policy.celcore import cel
 
 from ..policy.expr import Condition, Unknown, evaluate
 from ..policy.model import Rule, Test
+from ..policy.model import conditions_of as conditions_of  # the decisions import it from here
 from .verdict import (ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Step)
 
 
@@ -41,26 +42,6 @@ def plan(conditions: Iterable[Condition]) -> Plan:
     slots = {key: i for i, key in enumerate(unique)}
     program = cel.compile("[" + ", ".join(f"({c.compiled})" for c in unique.values()) + "]") if unique else None
     return Plan(program, slots, {})
-
-
-def conditions_of(rules: Iterable[Rule]) -> list[Condition]:
-    out: list[Condition] = []
-
-    def walk(test: Test | None) -> None:
-        if test is None:
-            return
-        if test.condition is not None:
-            out.append(test.condition)
-        for child in test.children:
-            walk(child)
-
-    for rule in rules:
-        walk(rule.applies_when)
-        walk(rule.test)
-        for u in rule.unless:
-            walk(u.test)
-        out.extend(cond for _, cond in rule.show)
-    return out
 
 
 class Run:

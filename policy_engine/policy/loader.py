@@ -41,6 +41,7 @@ from ..errors import PolicyError, Problem, problem, sort_problems
 from .expr import Condition, Span, compile_condition
 from .loader_accountability import AccountabilityBuilder, element_ids
 from .loader_accountability import complete
+from .model import conditions_of
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
@@ -562,7 +563,6 @@ CALENDAR_FUNCTIONS = ("working_days_between(", "add_working_days(", "is_workday(
 
 def _uses_calendar(rules, extra) -> bool:
     """Whether any condition counts working days (so the calendar file belongs in the digest)."""
-    from ..evaluate.evaluate import conditions_of
     conditions = conditions_of(rules) + ([extra] if extra is not None else [])
     return any(name in c.compiled for c in conditions for name in CALENDAR_FUNCTIONS)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from typing import TYPE_CHECKING
 
@@ -342,3 +342,23 @@ class Policy:
         if self.selection is None:
             return ()
         return (("draw",) if any(m.draws for m in self.selection.modes) else ()) + ("panel",)
+
+
+def conditions_of(rules: Iterable[Rule]) -> list[Condition]:
+    out: list[Condition] = []
+
+    def walk(test: Test | None) -> None:
+        if test is None:
+            return
+        if test.condition is not None:
+            out.append(test.condition)
+        for child in test.children:
+            walk(child)
+
+    for rule in rules:
+        walk(rule.applies_when)
+        walk(rule.test)
+        for u in rule.unless:
+            walk(u.test)
+        out.extend(cond for _, cond in rule.show)
+    return out

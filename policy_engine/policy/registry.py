@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
+from ..dates import as_date
 from ..errors import LookupFailure, PolicyError, Problem, problem
 from .loader import display, load_all
 from .model import Policy
@@ -71,7 +72,6 @@ class Registry:
 
     def in_force(self, policy_id: str, on: "_dt.date | str") -> Policy:
         """The version of `policy_id` in force on `on` (a date, or text YYYY-MM-DD)."""
-        from ..evaluate.engine import as_date
         on = as_date(on)
         versions = self.versions(policy_id)
         for p in versions:
