@@ -116,6 +116,32 @@ def test_date_list_items_and_event_dates_are_kept_in_the_one_form(registry):
 
 # -- 2. YAML 1.2 core-schema numbers ---------------------------------------------------------
 
+def parsed_by_both_composers(text: str) -> list:
+    """The data `text` reads to, under libyaml's composer and under the pure-Python one."""
+    out = []
+    for composer in (yamlio._Composer, yamlio._Loader):
+        saved, yamlio._Composer = yamlio._Composer, composer
+        try:
+            out.append(yamlio.parse(text, "t.yaml").data)
+        finally:
+            yamlio._Composer = saved
+    return out
+
+
+def refused_by_both_composers(text: str) -> list:
+    """The problem each composer refuses `text` with (a YamlProblem is required of both)."""
+    out = []
+    for composer in (yamlio._Composer, yamlio._Loader):
+        saved, yamlio._Composer = yamlio._Composer, composer
+        try:
+            with pytest.raises(yamlio.YamlProblem) as info:
+                yamlio.parse(text, "t.yaml")
+        finally:
+            yamlio._Composer = saved
+        out.append(info.value.problem)
+    return out
+
+
 @pytest.mark.parametrize("text, value", [
     ("010", 10), ("0010", 10), ("-010", -10), ("+12", 12), ("0o17", 15), ("0x1F", 31), ("0", 0),
     ("1:30", "1:30"), ("190:20:30", "190:20:30"), ("1_000", "1_000"), ("0b101", "0b101"), ("0O17", "0O17"),
@@ -124,12 +150,7 @@ def test_date_list_items_and_event_dates_are_kept_in_the_one_form(registry):
     ("False", False), ("~", None), ("null", None), ("2026-01-01", "2026-01-01"), ("１２", "１２"),
 ])
 def test_yaml_scalars_follow_the_yaml_1_2_core_schema(text, value):
-    for composer in (yamlio._Composer, yamlio._Loader):
-        saved, yamlio._Composer = yamlio._Composer, composer
-        try:
-            got = yamlio.parse(f"a: {text}\n", "t.yaml").data
-        finally:
-            yamlio._Composer = saved
+    for got in parsed_by_both_composers(f"a: {text}\n"):
         assert got["a"] == value and type(got["a"]) is type(value)
 
 
@@ -159,14 +180,7 @@ TAGGED = [
 
 @pytest.mark.parametrize("text, line, column", TAGGED)
 def test_explicit_tags_are_refused_with_their_position(text, line, column):
-    for composer in (yamlio._Composer, yamlio._Loader):
-        saved, yamlio._Composer = yamlio._Composer, composer
-        try:
-            with pytest.raises(yamlio.YamlProblem) as info:
-                yamlio.parse(text, "t.yaml")
-        finally:
-            yamlio._Composer = saved
-        p = info.value.problem
+    for p in refused_by_both_composers(text):
         assert (p.code, p.file, p.line, p.column) == ("yaml_tag", "t.yaml", line, column) and p.hint
 
 
@@ -222,14 +236,7 @@ def test_yaml_documents_past_the_cheap_bound_are_scanned_exactly():
 
 @pytest.mark.parametrize("text, line", [('a: "\\ud800"\n', 1), ('"\\udfff": 1\n', 1), ('a:\n  - "x\\U0000D800"\n', 2)])
 def test_lone_surrogate_escapes_are_refused(text, line):
-    for composer in (yamlio._Composer, yamlio._Loader):
-        saved, yamlio._Composer = yamlio._Composer, composer
-        try:
-            with pytest.raises(yamlio.YamlProblem) as info:
-                yamlio.parse(text, "t.yaml")
-        finally:
-            yamlio._Composer = saved
-        p = info.value.problem
+    for p in refused_by_both_composers(text):
         assert p.code == "yaml_syntax" and p.line == line and "surrogate" in (p.hint or "") + p.message
 
 
