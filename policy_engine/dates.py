@@ -74,3 +74,48 @@ def as_date(value: Any, what: str = "as_of", *, code: str = "case_invalid", **wh
     except DateError as exc:
         where.setdefault("path", what)
         raise CaseError([problem(code, str(exc), hint="write it as YYYY-MM-DD, e.g. 2026-11-23", **where)]) from None
+
+
+# Periods in months and years, as 《民法典》 counts them. 第二百零一条: a period in months or
+# years starts the day after the starting day; 第二百零二条: it ends on the day of the last month
+# that corresponds to the starting day, and where that month has no such day, on its last day.
+# So one month from 2026-01-31 ends on 2026-02-28, and from 2024-02-29 one year ends on
+# 2025-02-28. (Moving a last day that falls on a holiday is 第二百零三条, a rule of the policy's
+# calendar, not of these functions.)
+
+def _month_end(year: int, month: int) -> int:
+    import calendar
+    return calendar.monthrange(year, month)[1]
+
+
+def add_months(start: _dt.date, months: int) -> _dt.date:
+    """The day `months` months after `start` that corresponds to it (民法典 第二百零二条).
+
+    The month's last day where it has no corresponding day: 2026-01-31 + 1 month = 2026-02-28.
+    Negative counts go back the same way. Refuses a result outside years 1-9999 (ValueError).
+    """
+    index = start.year * 12 + (start.month - 1) + int(months)
+    year, month = divmod(index, 12)
+    month += 1
+    if not 1 <= year <= 9999:
+        raise ValueError(f"{start.isoformat()} plus {months} months is outside the calendar")
+    return _dt.date(year, month, min(start.day, _month_end(year, month)))
+
+
+def add_years(start: _dt.date, years: int) -> _dt.date:
+    """The corresponding day `years` years on (29 February goes to 28 February in a common year)."""
+    return add_months(start, 12 * int(years))
+
+
+def months_between(start: _dt.date, end: _dt.date) -> int:
+    """Whole months from `start` to `end`: the count goes up on each corresponding day.
+
+    months_between(2026-01-31, 2026-02-28) == 1 (28 February corresponds to the 31st there);
+    negative when `end` is before `start`.
+    """
+    if end < start:
+        return -months_between(end, start)
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    while months > 0 and add_months(start, months) > end:
+        months -= 1
+    return months
