@@ -52,6 +52,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
+from . import numerals as _numerals
+
 __all__ = [
     "Item",
     "Paragraph",
@@ -76,32 +78,22 @@ _NUMERAL = f"[{_NUMERAL_CHARS}]+"
 
 @lru_cache(maxsize=512)
 def parse_numeral(s: str) -> int:
-    """Chinese numeral to int: ``"二十一"`` -> 21 (via cn2an, strict mode).
+    """Chinese numeral to int: ``"二十一"`` -> 21 (numerals.parse_numeral, 0-9999).
 
-    Only plain numerals made of 〇零一二三四五六七八九十百千 are accepted; anything
-    else (Arabic digits, 两, signs, decimals, malformed sequences such as 十十) raises
-    ValueError.
+    Only plain numerals made of 〇零一二三四五六七八九十百千 are accepted (〇 reads as 零);
+    anything else (Arabic digits, 两, signs, decimals, malformed sequences such as 十十)
+    raises ValueError.
     """
     if not isinstance(s, str) or not s or any(c not in _NUMERAL_CHARS for c in s):
         raise ValueError(f"not a Chinese numeral: {s!r}")
-    import cn2an  # imported lazily: cn2an's import costs ~0.15 s
-
-    try:
-        value = cn2an.cn2an(s.replace("〇", "零"), "strict")
-    except ValueError as exc:  # cn2an raises ValueError with a Chinese message
-        raise ValueError(f"not a Chinese numeral: {s!r} ({exc})") from None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"not a Chinese numeral: {s!r}")
-    return value
+    return _numerals.parse_numeral(s.replace("〇", "零"))
 
 
 @lru_cache(maxsize=512)
 def _cn(n: int) -> str:
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"a citation number must be a positive int, got {n!r}")
-    import cn2an
-
-    return cn2an.an2cn(n, "low")
+    return _numerals.format_numeral(n)
 
 
 def cite_label(article: int, paragraph: int | None = None, item: int | None = None,
