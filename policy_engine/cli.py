@@ -104,11 +104,27 @@ def _policy_paths(given: tuple[str, ...]) -> tuple[str, ...]:
     return listed or (str(default_policy_dir()),)
 
 
+ENV_CACHE = "POLICY_ENGINE_CACHE"  # the folder of loaded policies kept between runs; "off" for none
+
+
+def _policy_cache():
+    """The cache of verified policies: $POLICY_ENGINE_CACHE (a folder, or off), else
+    $XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine (policy/cache.py says when an
+    entry is used; a folder that cannot be written just means no cache)."""
+    from policy_engine.policy.cache import PolicyCache
+    chosen = os.environ.get(ENV_CACHE)
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("", "off", "0", "no", "none") else PolicyCache(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return PolicyCache(os.path.join(base, "policy-engine")) if os.path.isabs(base) else None
+
+
 def _registry(policies: tuple[str, ...], fmt: str, lazy: bool = False) -> Registry:
-    """All policies loaded and verified; lazy: each policy loaded when it is first asked for."""
+    """All policies loaded and verified; lazy: each policy loaded when it is first asked for
+    (taken from the cache of verified policies when the same files were verified before)."""
     paths = _policy_paths(policies)
     try:
-        return discover(*paths) if lazy else Registry.load(*paths)
+        return discover(*paths, cache=_policy_cache()) if lazy else Registry.load(*paths)
     except EngineError as exc:
         _fail(exc, fmt)
         raise  # unreachable
@@ -126,6 +142,12 @@ def main() -> None:
     policy; 4 invalid case (or request, receipt, pool); 5 no policy in force (or unknown
     policy, version, decision); 70 internal error; 73 an output cannot be written (--out
     folder missing or read-only, disk full).
+
+    Environment: POLICY_ENGINE_POLICIES names the policy folder(s) to use instead of the
+    bundled ones. Commands that answer questions keep each policy they verified in a cache
+    (POLICY_ENGINE_CACHE, else $XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine;
+    POLICY_ENGINE_CACHE=off for none); an entry is used only while the engine and every file
+    the policy rests on are byte for byte the same. `check` never uses it.
     """
 
 

@@ -11,12 +11,15 @@ Nothing here imports from the rest of the package except errors.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import os
 import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from .errors import OutputError, Problem, problem
 
@@ -47,6 +50,23 @@ def _read_at_most(fh: BinaryIO, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_RECORD: contextvars.ContextVar[list[tuple[str, str]] | None] = contextvars.ContextVar("read_record", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[tuple[str, str]]]:
+    """Within the block, every file `read_bytes` reads is listed as (real path, sha256 of its bytes).
+
+    The policy cache uses it to know which files a loaded policy rests on, whoever read them.
+    """
+    found: list[tuple[str, str]] = []
+    token = _RECORD.set(found)
+    try:
+        yield found
+    finally:
+        _RECORD.reset(token)
+
+
 def read_bytes(source: str | os.PathLike, limit: int, code: str = "file_unreadable",
                what: str = "file", regular_only: bool = False) -> bytes:
     """At most `limit` bytes of a file, or of stdin for "-"; more is a `file_too_large` Problem.
@@ -75,6 +95,9 @@ def read_bytes(source: str | os.PathLike, limit: int, code: str = "file_unreadab
         raise ReadFailure(problem(
             "file_too_large", f"the {what} is larger than {_size(limit)}", file=name,
             hint="check it is the right file; split large inputs (a batch reads one case per line)"))
+    record = _RECORD.get()
+    if record is not None and str(source) != STDIN:
+        record.append((os.path.realpath(source), hashlib.sha256(data).hexdigest()))
     return data
 
 

@@ -32,3 +32,8 @@ settings.register_profile(
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# The command line keeps verified policies in a cache folder (policy/cache.py); the tests give it
+# one of their own, so a run neither reads nor fills the user's ~/.cache. Tests of the cache
+# itself set POLICY_ENGINE_CACHE to a folder of their own.
+os.environ.setdefault("POLICY_ENGINE_CACHE", tempfile.mkdtemp(prefix="policy-engine-cache-"))

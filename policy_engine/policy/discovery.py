@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from ..errors import PolicyError, Problem
+from ..textio import recording
+from .cache import PolicyCache
 from .loader import _Cache, check_policy, discover as _find
 from .model import Policy
 from .registry import Registry
@@ -22,8 +24,9 @@ from .registry import Registry
 class PolicyFolders(Mapping[str, tuple[Policy, ...]]):
     """id -> versions (newest first), each id loaded and verified on first access."""
 
-    def __init__(self, paths: Iterable) -> None:
+    def __init__(self, paths: Iterable, cache: PolicyCache | None = None) -> None:
         found = _find(paths)
+        self._stored = cache
         self._files: dict[str, list[Path]] = {}
         for file in found.policies:
             self._files.setdefault(file.parent.name, []).append(file)
@@ -46,16 +49,27 @@ class PolicyFolders(Mapping[str, tuple[Policy, ...]]):
     def __getitem__(self, policy_id: str) -> tuple[Policy, ...]:
         if policy_id not in self._loaded:
             files = self._files[policy_id]  # KeyError: Registry.versions names the ids known
+            walk_problems = self._walk_problems.get(policy_id, ())
+            stored = self._stored.get(policy_id, files) if self._stored and not walk_problems else None
+            if stored is not None:
+                self._loaded[policy_id] = stored
+                return stored
             policies: list[Policy] = []
-            problems: list[Problem] = list(self._walk_problems.get(policy_id, ()))
-            for file in files:
-                policy, found = check_policy(file, self._cache)
-                problems.extend(found)
-                if policy is not None:
-                    policies.append(policy)
+            problems: list[Problem] = list(walk_problems)
+            # With a cache, each id gets its own reads (a fresh _Cache), so the files recorded
+            # are all the files its versions rest on, not only those no earlier id had read.
+            shared = _Cache() if self._stored else self._cache
+            with recording() as inputs:
+                for file in files:
+                    policy, found = check_policy(file, shared)
+                    problems.extend(found)
+                    if policy is not None:
+                        policies.append(policy)
             if problems:
                 raise PolicyError(problems)
             self._loaded[policy_id] = Registry.of(policies).policies.get(policy_id, ())
+            if self._stored:
+                self._stored.put(policy_id, files, self._loaded[policy_id], inputs)
         return self._loaded[policy_id]
 
     def __iter__(self) -> Iterator[str]:
@@ -68,12 +82,16 @@ class PolicyFolders(Mapping[str, tuple[Policy, ...]]):
         return policy_id in self._files
 
 
-def discover(*paths) -> Registry:
-    """A registry of the policies under the paths (files or folders), loaded on demand."""
+def discover(*paths, cache: PolicyCache | None = None) -> Registry:
+    """A registry of the policies under the paths (files or folders), loaded on demand.
+
+    With a `cache`, a policy loaded and verified before from the same files by the same
+    engine is taken from it (policy/cache.py); anything else is loaded from its files.
+    """
     if not paths:
         from .registry import default_policy_dir
         paths = (default_policy_dir(),)
-    return Registry(PolicyFolders(paths))
+    return Registry(PolicyFolders(paths, cache))
 
 
 __all__ = ["PolicyFolders", "discover"]

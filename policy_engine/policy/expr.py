@@ -81,6 +81,15 @@ class Condition:
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"
 
+    def __reduce__(self) -> tuple:
+        # The compiled CEL program cannot be pickled (policy/cache.py stores loaded policies):
+        # a stored condition keeps its text and is compiled again when read.
+        return _restore_condition, (self.source, self.compiled, self.facts, self.event_fields)
+
+
+def _restore_condition(source: str, compiled: str, facts: frozenset[str], event_fields: frozenset[str]) -> Condition:
+    return Condition(source, cel.compile(compiled), compiled, facts, event_fields)
+
 
 @dataclass(frozen=True, slots=True)
 class _Ref:

@@ -17,8 +17,6 @@ zero), 万, signs and malformed sequences (十十, 一百十, 一百零) raise V
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 DIGITS = "零一二三四五六七八九"
 LIMIT = 10_000
 
@@ -31,7 +29,8 @@ def format_numeral(n: int) -> str:
         return DIGITS[0]
     if 10 <= n < 20:
         return "十" + (DIGITS[n - 10] if n > 10 else "")
-    out, gap = [], False
+    out: list[str] = []
+    gap = False
     for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
         digit = n // value % 10
         if digit == 0:
@@ -44,20 +43,45 @@ def format_numeral(n: int) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=1)
-def _table() -> dict[str, int]:
-    table = {format_numeral(n): n for n in range(LIMIT)}
-    for n in range(10, 20):
-        table["一" + format_numeral(n)] = n                      # 一十, 一十一
-        for thousands in range(1, 10):
-            table[f"{DIGITS[thousands]}千零{format_numeral(n)}"] = thousands * 1000 + n  # 一千零十二
-    return table
+def _value(s: str) -> int | None:
+    """The value of a sequence of digits and units, read leniently (canonical form checked after)."""
+    total, digit = 0, None
+    for ch in s:
+        d = DIGITS.find(ch)
+        if d == 0:
+            continue  # a zero only marks a gap; whether it stands right is checked on the canonical form
+        if d > 0:
+            if digit is not None:
+                return None  # two digits in a row (一一)
+            digit = d
+            continue
+        unit = _UNITS.get(ch)
+        if unit is None:
+            return None
+        total += (1 if digit is None else digit) * unit
+        digit = None
+    return total + (digit or 0)
+
+
+_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
 def parse_numeral(s: str) -> int:
-    """The number a Chinese numeral names (0-9999); ValueError for anything else."""
-    if isinstance(s, str):
-        value = _table().get(s)
-        if value is not None:
-            return value
+    """The number a Chinese numeral names (0-9999); ValueError for anything else.
+
+    The text must be the canonical form of its value (format_numeral) or one of the two
+    variant forms of 10-19 above; so 十十, 一百十, 一百零, 零一 are refused.
+    """
+    if isinstance(s, str) and 0 < len(s) <= 9:
+        value = _value(s)
+        if value is not None and 0 <= value < LIMIT:
+            canonical = format_numeral(value)
+            if s == canonical:
+                return value
+            tens = value % 100 if value // 100 % 10 == 0 else None
+            if 10 <= value < 20 and s == "一" + canonical:
+                return value                                     # 一十, 一十一
+            if value >= 1000 and tens is not None and 10 <= tens < 20 and \
+                    s == f"{DIGITS[value // 1000]}千零{format_numeral(tens)}":
+                return value                                     # 一千零十二
     raise ValueError(f"not a Chinese numeral: {s!r}")

@@ -5,15 +5,17 @@ import difflib
 import json
 from functools import lru_cache
 from pathlib import Path
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING
 
 from .. import resources as _resources
 from ..dates import is_date as _is_date_text
 from ..errors import Problem, problem
 from ..yamlio import Document
+
+if TYPE_CHECKING:  # jsonschema is imported when a schema is first used (0.1 s a process need not pay)
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 SCHEMA_DIR: Path = _resources.schema_dir()
 SCHEMA_LIMIT = 1 << 20  # 1 MiB: the largest bundled schema is a few dozen KiB
@@ -31,6 +33,7 @@ def _registry() -> Registry:
     """Every bundled schema under its file name. The schemas have no $id: a $ref such as
     "vocabulary.schema.json#/$defs/facts" is relative to the referring file, so it resolves to
     the sibling file here, as it does for any standard tool reading the files from disk."""
+    from referencing import Registry, Resource
     resources = []
     for file in sorted(SCHEMA_DIR.glob("*.schema.json")):
         contents = _read(file)
@@ -40,6 +43,7 @@ def _registry() -> Registry:
 
 def _formats() -> jsonschema.FormatChecker:
     """Draft 2020-12's format checks, with `date` read by dates.is_date (the engine's one date reader)."""
+    import jsonschema
     formats = jsonschema.FormatChecker()
     formats.checkers = dict(jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers)
     formats.checkers["date"] = (lambda value: not isinstance(value, str) or _is_date_text(value), ())
@@ -48,6 +52,7 @@ def _formats() -> jsonschema.FormatChecker:
 
 @lru_cache(maxsize=None)
 def validator(name: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
     contents = _read(SCHEMA_DIR / f"{name}.schema.json")
     return jsonschema.Draft202012Validator(
         contents, registry=_registry(), format_checker=_formats())
@@ -72,6 +77,7 @@ def _explain(doc: Document, error: ValidationError) -> list[Problem]:
     path = tuple(error.absolute_path)
     if error.validator in ("oneOf", "anyOf") and error.context:
         # pick the alternative that got furthest, as jsonschema's best_match does
+        from jsonschema.exceptions import best_match
         deepest = best_match(error.context, key=lambda e: -len(e.path))
         if deepest is not None and deepest.validator not in ("type",):
             return _explain(doc, deepest)
