@@ -114,9 +114,12 @@ def max_run(flags) -> int:
 #
 # `sum`, `min` and `max` take a list, usually built by the single-pass `map` / `filter` of a
 # fact (expr.linear), so an aggregate costs one pass over the list, bounded by
-# limits.MAX_LIST_ITEMS. The names are those of CEL's own overloads proposals and of cel-go's
-# `math.greatest` / `math.least` (two or more values) generalised to a list: `max(a, b)` is the
-# greater of two values as in cel-go, `max(list)` the greatest element of a list.
+# limits.MAX_LIST_ITEMS. The CEL standard library has none of them; cel-go's math extension
+# has `math.greatest` / `math.least` (of several values or of a list, an empty list an error)
+# and no sum. Policies call them `sum`, `min`, `max`: short global names the condition checker
+# already knows (no dotted function names), with cel-go's semantics where it has them:
+# `max(a, b, ...)` is the greatest of its arguments, `max(list)` the greatest element, and an
+# empty list has no greatest element.
 #
 # An empty list: `sum` gives 0 (the sum of nothing); `min` and `max` have no value, and are an
 # error finding naming the empty list, never a silent 0, unless the author gives what an empty
