@@ -12,6 +12,12 @@
   thousands deep is refused with a message, and the composer never sees it.
 - A `\ud800`-style escape that leaves a lone UTF-16 surrogate (not a character) is refused.
 - Every value's position is recorded by its path, so schema errors map to file:line:col.
+- A line fold between two CJK characters joins them without a space. YAML folds a line
+  break in a folded (`>`), plain or quoted multi-line scalar into a space, which is right
+  between words and wrong inside a Chinese sentence (“可考虑 放宽”). Where both characters
+  beside a fold are CJK (ideographs, CJK and full-width punctuation, Chinese quotation
+  marks), the fold is joined without one; every other fold, line breaks kept by `|`, empty
+  lines, and spaces written inside a line stay as YAML reads them.
 """
 from __future__ import annotations
 
@@ -188,7 +194,7 @@ def parse(text: str, file: str) -> Document:
         loader.dispose()
     if node is None:
         return Document(None, {}, file)
-    builder = _Builder(file, "\\" in text)
+    builder = _Builder(file, "\\" in text, text)
     data = builder.build(node, ())
     return Document(data, builder.marks, file)
 
@@ -196,6 +202,65 @@ def parse(text: str, file: str) -> Document:
 _ESCAPE_HINT = ("an escape must name a character: \\uD800 to \\uDFFF are UTF-16 surrogates (halves of a pair), "
                 "not characters; "
                 "write the character itself, or \\U0001F600 for one outside the BMP")
+
+
+_CJK = re.compile("[\u2014\u2018\u2019\u201c\u201d\u2026\u2e80-\u303f\u3040-\u30ff\u3100-\u31ff"
+                  "\u3200-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]")
+
+
+def join_cjk_folds(value: str, raw: str, style: str | None) -> str:
+    """`value` (a scalar as YAML folded it) with each fold between two CJK characters joined without a space.
+
+    `raw` is the scalar's text in the document. The folds are found by folding `raw`'s
+    lines again, once with YAML's space and once CJK-aware; where the first does not give
+    `value` back exactly (escapes, more-indented lines, anything this reading does not
+    follow), `value` is returned unchanged, so the result is never a guess.
+    """
+    if style == ">":
+        header, _, body = raw.partition("\n")
+        lines = body.split("\n")
+        indents = [len(x) - len(x.lstrip(" ")) for x in lines if x.strip()]
+        if not indents:
+            return value
+        indent = min(indents)
+        if any(x.strip() and x[indent:indent + 1] in (" ", "\t") for x in lines):
+            return value  # more-indented lines keep their breaks: not followed here
+        lines = [x[indent:].rstrip(" \t") if x.strip() else "" for x in lines]
+    elif style in (None, "'", '"'):
+        if style is not None:
+            if style == '"' and "\\" in raw:
+                return value
+            raw = raw[1:-1]
+        lines = [x.strip(" \t") for x in raw.split("\n")]
+    else:
+        return value
+    while lines and not lines[-1]:
+        lines.pop()
+    plain, joined = _fold(lines, False), _fold(lines, True)
+    if style == "'":
+        plain, joined = plain.replace("''", "'"), joined.replace("''", "'")
+    body = value.rstrip("\n")
+    if plain != body or plain == joined:
+        return value
+    return joined + value[len(body):]
+
+
+def _fold(lines: list[str], cjk: bool) -> str:
+    out, pending, first = "", 0, True
+    for line in lines:
+        if not line:
+            pending += 1
+            continue
+        if first:
+            out, first = line, False
+        elif pending:
+            out += "\n" * pending + line
+        elif cjk and _CJK.match(out[-1]) and _CJK.match(line[0]):
+            out += line
+        else:
+            out += " " + line
+        pending = 0
+    return out
 
 
 def _depth_bound(text: str) -> int:
@@ -284,8 +349,9 @@ def _position(text: str, index: int) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self, file: str, escapes: bool = True):
+    def __init__(self, file: str, escapes: bool = True, text: str | None = None):
         self.file = file
+        self.text = text  # the document, to find where a multi-line scalar was folded
         self.marks: dict = {}
         self.budget = MAX_NODES
         self.constructor = _Loader("")
@@ -308,6 +374,9 @@ class _Builder:
             self._refuse("yaml_syntax", "an escape (\\uD800 to \\uDFFF) leaves a lone UTF-16 surrogate, which is "
                                         "not a character", node, "write the character itself, or escape a "
                                         "character outside the BMP as \\U0001F600", path)
+        if (self.text is not None and isinstance(value, str) and node.start_mark.line != node.end_mark.line
+                and node.style != "|"):
+            value = join_cjk_folds(value, self.text[node.start_mark.index:node.end_mark.index], node.style or None)
         return value
 
     def _mark(self, node, style=None) -> Mark:

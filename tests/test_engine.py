@@ -287,3 +287,35 @@ def test_chongqing_before_it_took_effect_and_without_pool_rules(registry):
     assert [(s.cite.label, s.applies) for s in policy.scope] == [
         ("第二条第一款", "directly"), ("第二条第二款", "directly"), ("第二条第三款", "by_reference")]
     assert policy.scope[2].quote.startswith("國有和國有控股企業參照本細則執行")  # kept in Traditional script
+
+
+# -- an unknown exception that cannot change the result -----------------------------------------
+
+@pytest.mark.parametrize("strength, effect, expected", [
+    ("generally", "may_exempt", "failed"),  # relaxable or not, a 一般 rule failed is for review: settled
+    ("discretionary", "may_exempt", "failed"),
+    ("mandatory", "may_exempt", "unknown"),  # relaxable (review) or not (ineligible): not settled
+    ("generally", "exempt", "unknown"),  # set aside or failed: not settled
+])
+def test_an_unknown_exception_keeps_the_result_unknown_only_where_it_could_change_it(registry, strength, effect,
+                                                                                         expected):
+    from policy_engine.evaluate.evaluate import Run, judge
+    from policy_engine.policy.expr import bind
+    policy = registry.in_force("guiyang-petition-expert-pool", dt.date(2022, 9, 20))
+    rule = [r for r in policy.criteria if r.id == "age"][0]
+    assert rule.strength == "generally" and rule.unless[0].effect == "may_exempt"
+    rule = dataclasses.replace(rule, strength=strength,
+                               unless=(dataclasses.replace(rule.unless[0], effect=effect),))
+    facts = {"expert.birth_date": "1954-02-14"}
+    for outstanding, result in ((None, expected), (True, "exempt" if effect == "exempt" else "failed"),
+                                (False, "failed")):
+        present = dict(facts, **({} if outstanding is None else {"expert.attested.other_conditions_outstanding":
+                                                                  outstanding}))
+        run = Run(bind(present, policy.vocabulary.facts, "2022-09-20"), present, "2022-09-20")
+        finding = judge(rule, run, "criterion")
+        assert finding.result == result, (outstanding, finding)
+        if outstanding is None and result == "unknown":
+            assert finding.missing_facts == ("expert.attested.other_conditions_outstanding",)
+        if outstanding is None and result == "failed":
+            assert finding.missing_facts == () and finding.exception is None
+            assert any(s.part == "unless[0]" and isinstance(s.value, Unknown) for s in run.trace)

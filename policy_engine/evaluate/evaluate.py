@@ -125,7 +125,11 @@ def judge(rule: Rule, run: Run, kind: str) -> Finding:
 
     Exceptions (unless): an `exempt` exception that holds sets the rule aside; a
     `may_exempt` exception that holds leaves the rule failed or fired but marks that the
-    body may relax it. An exception that is unknown keeps an adverse result unknown.
+    body may relax it. An exception that is unknown keeps an adverse result unknown, unless
+    every value it could take gives the same result: a rule that is not mandatory, whose
+    unknown exceptions are all `may_exempt`, is failed or fired and not decisive whether the
+    body may relax it or not (`decisive`), so it is failed or fired, and its unknown
+    exceptions stay in the trace.
     """
     rid = rule.id
     if rule.applies_when is not None:
@@ -139,6 +143,7 @@ def judge(rule: Rule, run: Run, kind: str) -> Finding:
     if not adverse and not isinstance(held, Unknown):
         return _finding(rule, PASSED if kind == "criterion" else NOT_FIRED, run)
     exempt_unknown: list[Unknown] = []
+    exempt_unknown_effects: list[str] = []
     may = None
     for j, u in enumerate(rule.unless):
         uv = run.value(u.test, rid, f"unless[{j}]")
@@ -148,16 +153,29 @@ def judge(rule: Rule, run: Run, kind: str) -> Finding:
             may = u
         elif isinstance(uv, Unknown):
             exempt_unknown.append(uv)
+            exempt_unknown_effects.append(u.effect)
     if isinstance(held, Unknown):
         merged = _merge([held] + exempt_unknown) if exempt_unknown else held
         return _finding(rule, _unknown_result(merged), run, missing=merged.missing, error=merged.error)
-    if exempt_unknown and may is None:
+    if exempt_unknown and may is None and not _settled_anyway(rule, exempt_unknown, exempt_unknown_effects):
         merged = _merge(exempt_unknown)
         return _finding(rule, _unknown_result(merged), run, missing=merged.missing, error=merged.error)
     result = FAILED if kind == "criterion" else FIRED
     if may is not None:
         return _finding(rule, result, run, exception=(may.effect, may.cite.label, may.quote), note=may.note)
     return _finding(rule, result, run)
+
+
+def _settled_anyway(rule: Rule, unknowns: list[Unknown], effects: list[str]) -> bool:
+    """Whether an adverse rule's result is the same whatever its unknown exceptions turn out to be.
+
+    An `exempt` exception would set the rule aside: not the same. A `may_exempt` one only
+    marks the adverse result relaxable, which changes nothing where the rule is not
+    mandatory (a 一般 or 可以 rule is never decisive: see `decisive`). An exception that
+    failed (an error, not a missing fact) is never settled: its author must see it.
+    """
+    return (rule.strength != "mandatory" and all(e == "may_exempt" for e in effects)
+            and all(u.missing for u in unknowns))
 
 
 def _unknown_result(u: Unknown) -> str:

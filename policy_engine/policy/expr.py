@@ -77,6 +77,8 @@ class Condition:
     compiled: str  # the CEL text compiled (facts as flat variables)
     facts: frozenset[str]  # fact names it reads
     event_fields: frozenset[str]  # event field names it may read (for missing-field reports)
+    # (events fact, kind, field) for every field its events declare: a missing field is named on its own fact
+    owners: frozenset[tuple[str, str, str]] = frozenset()
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"
@@ -272,7 +274,10 @@ def compile_condition(source: str, vocabulary: Vocabulary, span: Span,
     event_fields = frozenset(
         f for name in facts for kind in vocabulary.facts[name].kinds.values() for f in kind.fields
     )
-    condition = Condition(source, program, rewritten, frozenset(facts), event_fields)
+    owners = frozenset(
+        (name, kind.name, f) for name in facts for kind in vocabulary.facts[name].kinds.values() for f in kind.fields
+    )
+    condition = Condition(source, program, rewritten, frozenset(facts), event_fields, owners)
 
     # 5. try it once on well-typed sample facts
     sample = {vocabulary.facts[name].variable: _sample(vocabulary.facts[name]) for name in facts}
@@ -283,7 +288,8 @@ def compile_condition(source: str, vocabulary: Vocabulary, span: Span,
         pass  # an optional event field absent from the sample; not a type error
     except Exception as exc:  # noqa: BLE001 - any failure here is the author's to see
         message = str(exc).split("\n")[0]
-        if "Undefined variable" not in message:
+        if "Undefined variable" not in message and "EmptyAggregate" not in message:
+            # (min/max of a list the sample leaves empty has no value: a case's matter, not a type error)
             problems.append(problem("cel_syntax", f"the condition fails on well-typed facts: {message}",
                                     file=span.file, line=span.line, column=span.column, path=span.path,
                                     hint="check the types: dates are compared with dates (strings YYYY-MM-DD), "
@@ -516,8 +522,8 @@ def evaluate(condition: Condition, context: CelContext, present: Mapping[str, An
         missing = tuple(sorted(f for f in condition.facts if f not in present))
         if missing:
             return Unknown(missing)
-        events = sorted(f for f in condition.facts if present.get(f) is not None and isinstance(present[f], list))
-        if field in condition.event_fields and events:
+        events = _lacking(condition, present, field)
+        if events:
             return Unknown(tuple(f"{e}[].{field}" for e in events))
         return Unknown((), f"missing key {field!r}")
     except Exception as exc:  # noqa: BLE001 - the CEL core raises several types for one cause
@@ -525,6 +531,22 @@ def evaluate(condition: Condition, context: CelContext, present: Mapping[str, An
         if missing:
             return Unknown(missing)
         return Unknown((), _clean(str(exc).split("\n")[0]))
+
+
+def _lacking(condition: Condition, present: Mapping[str, Any], field: str) -> list[str]:
+    """The events facts a missing `field` belongs to: those whose events declare it and lack it in this case.
+
+    Only facts whose event kinds declare the field can be meant (a list of strings, or events
+    of other facts, has no such field, even when a comprehension over it encloses the one that
+    failed); among them, those with an event of a kind declaring the field that does not give it.
+    """
+    kinds: dict[str, set[str]] = {}
+    for fact, kind, name in condition.owners:
+        if name == field and isinstance(present.get(fact), list):
+            kinds.setdefault(fact, set()).add(kind)
+    lacking = [fact for fact in sorted(kinds)
+               if any(isinstance(e, Mapping) and e.get("kind") in kinds[fact] and field not in e for e in present[fact])]
+    return lacking or sorted(kinds)
 
 
 def _clean(message: str) -> str:

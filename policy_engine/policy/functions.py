@@ -110,6 +110,94 @@ def max_run(flags) -> int:
     return best
 
 
+# -- aggregates over a list ---------------------------------------------------------------------
+#
+# `sum`, `min` and `max` take a list, usually built by the single-pass `map` / `filter` of a
+# fact (expr.linear), so an aggregate costs one pass over the list, bounded by
+# limits.MAX_LIST_ITEMS. The CEL standard library has none of them; cel-go's math extension
+# has `math.greatest` / `math.least` (of several values or of a list, an empty list an error)
+# and no sum. Policies call them `sum`, `min`, `max`: short global names the condition checker
+# already knows (no dotted function names), with cel-go's semantics where it has them:
+# `max(a, b, ...)` is the greatest of its arguments, `max(list)` the greatest element, and an
+# empty list has no greatest element.
+#
+# An empty list: `sum` gives 0 (the sum of nothing); `min` and `max` have no value, and are an
+# error finding naming the empty list, never a silent 0, unless the author gives what an empty
+# list means: `max(list, default)` (Python's `default`: returned only when the list is empty).
+# An element that is not there (an event without the field mapped) makes the whole aggregate
+# unknown, the field named in missing_facts, as any condition reading it (expr.evaluate).
+
+INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+class EmptyAggregate(ValueError):
+    """min or max of an empty list with no default: the condition has no value for this case."""
+
+
+def _elements(values, name: str) -> list:
+    """The list's values, checked to be all numbers or all texts (dates are ISO texts)."""
+    if not isinstance(values, (list, tuple)):
+        raise ValueError(f"{name}() expects a list, got {type(values).__name__}")
+    numbers = texts = 0
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            what = "events" if isinstance(v, dict) else type(v).__name__
+            raise ValueError(f"{name}() expects numbers or dates, got {what}; map the list to one field first, "
+                             f"e.g. {name}(events.map(e, e.points))")
+        if isinstance(v, str):
+            texts += 1
+        else:
+            numbers += 1
+    if numbers and texts:
+        raise ValueError(f"{name}() got numbers and texts in one list")
+    return list(values)
+
+
+def _in_range(total):
+    if isinstance(total, int) and not INT64[0] <= total <= INT64[1]:
+        raise ValueError("the sum exceeds the range of integers")
+    return total
+
+
+def sum_of(values):
+    """The sum of a list of numbers; 0 for an empty list."""
+    items = _elements(values, "sum")
+    if any(isinstance(v, str) for v in items):
+        raise ValueError("sum() expects numbers, got texts")
+    if all(isinstance(v, int) for v in items):
+        return _in_range(sum(items))
+    return float(sum(items))
+
+
+def _extreme(name: str, pick, args: tuple):
+    if not args:
+        raise ValueError(f"{name}() expects a list")
+    if isinstance(args[0], (list, tuple)):
+        if len(args) > 2:
+            raise ValueError(f"{name}(list, default) takes at most a default after the list")
+        items = _elements(args[0], name)
+        if not items:
+            if len(args) == 2:
+                return args[1]
+            raise EmptyAggregate(f"{name}() of an empty list has no value; write {name}(list, default) "
+                                 f"to say what an empty list gives")
+        if len(args) == 2:
+            _elements([items[0], args[1]], name)  # the default has the elements' type
+    else:
+        items = _elements(list(args), name)  # max(a, b, ...): as cel-go's math.greatest / math.least
+    return pick(items)
+
+
+def max_of(*args):
+    """The greatest element of a list (max(list), max(list, default)), or of its arguments (max(a, b))."""
+    return _extreme("max", max, args)
+
+
+def min_of(*args):
+    """The least element of a list (min(list), min(list, default)), or of its arguments (min(a, b))."""
+    return _extreme("min", min, args)
+
+
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
@@ -133,6 +221,16 @@ FUNCTIONS: dict[str, Function] = {
         Function("max_run", max_run, "max_run(list<bool>) -> int",
                  "Longest run of consecutive true values; with events sorted by date, "
                  "`max_run(events.map(e, <condition>))` counts 连续N次."),
+        Function("sum", sum_of, "sum(list<int|double>) -> int|double",
+                 "The sum of a list of numbers, 0 for an empty list; with map/filter, one pass: "
+                 "`sum(official.events.filter(e, e.kind == 'points' && date_in(e.date, add_years(as_of, -1), as_of))"
+                 ".map(e, e.points))`."),
+        Function("max", max_of, "max(list) / max(list, default) / max(a, b, ...) -> value",
+                 "The greatest number or latest date of a list; an empty list is an error unless a default is "
+                 "given (returned only for an empty list). max(a, b, ...) is the greatest of its arguments."),
+        Function("min", min_of, "min(list) / min(list, default) / min(a, b, ...) -> value",
+                 "The least number or earliest date of a list; an empty list is an error unless a default is "
+                 "given (returned only for an empty list). min(a, b, ...) is the least of its arguments."),
     )
 }
 
@@ -141,7 +239,7 @@ CALLABLES: dict[str, Callable] = {name: f.call for name, f in FUNCTIONS.items()}
 # CEL's own global functions and the member functions / macros policies may use.
 CEL_GLOBALS = frozenset({
     "size", "int", "uint", "double", "string", "bool", "bytes", "dyn", "type", "has",
-    "matches", "timestamp", "duration", "min", "max",
+    "matches", "timestamp", "duration",
 })
 CEL_MEMBERS = frozenset({
     "size", "contains", "startsWith", "endsWith", "matches", "exists", "all", "exists_one",

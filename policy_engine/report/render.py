@@ -61,12 +61,28 @@ def _outcome(verdict: Verdict) -> str:
     return "无法确定（" + "、".join(causes or ["缺少事实"]) + "）"
 
 
+YES_NO = {True: "是", False: "否"}
+
+
 def _value(v) -> str:
+    if isinstance(v, bool):  # before int: a bool is an int in Python, and True is not Chinese
+        return YES_NO[v]
     if isinstance(v, (list, tuple)) and all(isinstance(x, (str, int)) for x in v):
-        return "、".join(str(x) for x in v) or "（无）"
+        return "、".join(_value(x) if isinstance(x, bool) else str(x) for x in v) or "（无）"
     if isinstance(v, (dict, list, tuple)):
-        return json.dumps(v, ensure_ascii=False)
+        return json.dumps(_plain(v), ensure_ascii=False)
     return VALUE.get(v, str(v)) if isinstance(v, str) else str(v)
+
+
+def _plain(v):
+    """`v` with its booleans as 是/否, for values printed as JSON inside the text."""
+    if isinstance(v, bool):
+        return YES_NO[v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
 
 
 def _sections(verdict: Verdict, policy: Policy) -> dict[str, str]:
@@ -143,7 +159,7 @@ def _finding(f: Finding, measure: bool) -> list[str]:
     force = MEASURE if measure and f.result in ("applies", "not_available") else STRENGTH
     lines = [f"{mark} {f.cite}　{title}{RESULT.get(f.result, f.result)}　[{force.get(f.strength, f.strength)}]",
              f"    “{f.quote}”"]
-    if f.values:
+    if f.values and f.result != "not_applicable":  # values of a rule that does not apply explain nothing
         lines.append("    " + "，".join(f"{k} = {_value(v)}" for k, v in f.values))
     if f.exception:
         effect = "不受此限" if f.exception[0] == "exempt" else "可以放宽"
@@ -158,23 +174,37 @@ def _finding(f: Finding, measure: bool) -> list[str]:
 
 
 DRAW_OUTCOME = {
-    "drawn": "已抽取，按顺序联系确认中", "complete": "专家组已组成（全部确认参加）",
+    "drawn": "已抽取", "complete": "专家组已组成（全部确认参加）",
     "shortfall": "专家不足（库中符合条件的专家不能满足要求）", "refused": "不予抽取（抽取请求不符合规定）",
 }
 STATUS = {
-    "accepted": "已确认参加", "awaiting": "待联系确认", "declined": "不能参加", "no_answer": "未在规定时间内答复",
+    "accepted": "已确认参加", "awaiting": "抽中", "declined": "不能参加", "no_answer": "未在规定时间内答复",
     "recused": "联系时申请回避", "backup": "候补", "reserve": "备选",
 }
 KIND = {"recusal": "回避", "exclusion": "排除", "filter": "不符合抽取条件"}
+# Only where the policy's draw provisions declare contact in draw order (selection.draw.contact):
+CONTACT = {"drawn": "，按顺序联系确认中", "awaiting": "待联系确认"}
+SUPERVISION_FACT = "panel.draw_supervised"  # the fact a policy's panel rules read where a draw must be supervised
+
+
+def _declares_supervision(policy: Policy) -> bool:
+    selection = policy.selection
+    return selection is not None and any(SUPERVISION_FACT in r.test.facts() for r in selection.panel)
 
 
 def render_receipt(receipt, policy: Policy) -> str:
     """A draw receipt for people: the outcome, the rules, each group's order, exclusions and panel."""
     request = receipt.to_json()["request"]
+    draw = policy.selection.draw if policy.selection is not None else None
+    contact = draw is not None and draw.contact is not None
+    supervision = ""  # a supervision line where the request names one or the policy requires one
+    if request.get("supervisor") or _declares_supervision(policy):
+        supervision = f"　监督：{request.get('supervisor') or '（未写明）'}"
+    outcome = DRAW_OUTCOME.get(receipt.outcome, receipt.outcome) + (CONTACT.get(receipt.outcome, "") if contact else "")
     lines = [
         f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
-        f"随机抽取　请求：{request.get('id', '（无编号）')}　抽取日：{receipt.as_of}　监督：{request.get('supervisor', '（未写明）')}",
-        f"结论：{DRAW_OUTCOME.get(receipt.outcome, receipt.outcome)}（{receipt.outcome}）",
+        f"随机抽取　请求：{request.get('id', '（无编号）')}　抽取日：{receipt.as_of}{supervision}",
+        f"结论：{outcome}（{receipt.outcome}）",
         f"种子：{receipt.seed}" + (f"（承诺值 sha256：{receipt.commitment}）" if receipt.commitment else "（未事先公布承诺值）"),
         f"专家库：{receipt.pool[1]} 名专家，内容摘要 sha256：{receipt.pool[0]}",
         "",
@@ -192,7 +222,8 @@ def render_receipt(receipt, policy: Policy) -> str:
             confirm = ""
             if c.to_confirm:
                 confirm = "　联系时核实：" + "、".join(f.cite for f in c.to_confirm)
-            lines.append(f"    {c.rank}. {c.expert}　{STATUS.get(c.status, c.status)}{confirm}")
+            status = CONTACT["awaiting"] if c.status == "awaiting" and contact else STATUS.get(c.status, c.status)
+            lines.append(f"    {c.rank}. {c.expert}　{status}{confirm}")
         if not g.candidates:
             lines.append("    （无）")
         if g.excluded:
