@@ -375,6 +375,16 @@ def filters_of(mf: ModeFilter) -> Filters:
     return Filters(mf.fields, mf.specialties, mf.sub_pools, mf.min_title_rank, (mf.where,) if mf.where else ())
 
 
+def _describe(mf: ModeFilter) -> str:
+    parts = [f"{name} 其一：{'、'.join(values)}" for name, values in
+             (("fields", mf.fields), ("specialties", mf.specialties), ("sub_pools", mf.sub_pools)) if values]
+    if mf.min_title_rank:
+        parts.append(f"title_rank 不低于 {mf.min_title_rank}")
+    if mf.where is not None:
+        parts.append(f"where: {mf.where.source}")
+    return "；".join(parts)
+
+
 def _filters_json(f: Filters) -> dict:
     out: dict[str, Any] = {}
     for name in ("fields", "specialties", "sub_pools"):
@@ -664,11 +674,9 @@ def _provisions(req: DrawRequest, results, rules, short: bool) -> list[Provision
     out = []
     for imposed in req.mode.mandatory_filters:
         left = sum(1 for g in results for e in g.excluded for r in e.reasons if r.kind == "filter" and r.rule == imposed.id)
-        desc = _filters_json(filters_of(imposed))
         out.append(Provision("mandatory_filter", imposed.title, imposed.cite.label, imposed.quote,
-                             f"{imposed.id}：本方式抽取的每一位专家均须符合"
-                             f"（{json.dumps(desc, ensure_ascii=False, sort_keys=True)}），不论请求是否写明；"
-                             f"经过但不符合的 {left} 名", imposed.note))
+                             f"{imposed.id}：按 {req.mode.id} 方式抽取的每一位专家均须符合（{_describe(imposed)}），"
+                             f"不论请求是否写明；经过但不符合的 {left} 名", imposed.note))
     mf = req.mode.filters
     if mf is not None and any(_filters_json(g.filters) for g in results):
         out.append(Provision("filters", mf.title, mf.cite.label, mf.quote, "按抽取请求提出的专家条件筛选",
