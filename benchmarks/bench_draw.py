@@ -71,7 +71,7 @@ def history(n: int, rng: random.Random) -> list[dict]:
 
 
 def request(hist: list[dict], field: str | None) -> dict:
-    out = {"date": DAY, "mode": "random", "count": 5, "supervisor": "纪检部门", "history": hist,
+    out = {"date": DAY, "mode": "random", "count": 5, "supervisor": "纪检部门", "panel": {"approved": True}, "history": hist,
            "matter": {"leader": "P100", "leader_legal_entity": "法人7", "applicant_unit": "申报公司",
                       "participants": ["E000001", "E000002"], "partner_units": [], "review_date": "2026-11-30",
                       "recusal_requests": []}}

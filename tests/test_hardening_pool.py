@@ -314,7 +314,7 @@ def test_property_the_readers_raise_only_the_documented_error(vocabulary, data, 
 
 
 def request(count):
-    return {"date": DAY, "mode": "random", "count": count, "supervisor": "厅机关纪委",
+    return {"date": DAY, "mode": "random", "count": count, "supervisor": "厅机关纪委", "panel": {"approved": True},
             "matter": {"leader": "P100", "leader_legal_entity": "甲集团", "applicant_unit": "申报公司",
                        "participants": []}}
 

@@ -44,7 +44,7 @@ def fixture_case(policy_id: str, decision: str, name: str) -> dict:
 
 
 def request(**extra) -> dict:
-    base = {"date": DAY, "mode": "random", "count": 2, "supervisor": "厅机关纪委",
+    base = {"date": DAY, "mode": "random", "count": 2, "supervisor": "厅机关纪委", "panel": {"approved": True},
             "matter": {"leader": "P100", "leader_legal_entity": "甲集团", "applicant_unit": "申报公司", "participants": []}}
     base.update(extra)
     return base
@@ -218,6 +218,8 @@ def test_commitment_is_checked_and_recorded(xj, xj_pool):
     (XJ, {"relations": {"E001": {"other_impedimnet": True}}}, ["relations.E001.other_impedimnet"]),
     (XJ, {"filters": {"where": "expert.years_in_feild >= 8"}}, ["unknown fact", "years_in_field"]),
     (XJ, {"answers": {"E001": "maybe"}}, ['"maybe"', "no_answer"]),
+    (XJ, {"panel": {}}, ["mode 'random' requires panel.approved", "第十三条第（一）项", "审核通过的进行随机抽取"]),
+    (XJ, {"panel": {"approved": True, "mode_id": "random"}}, ["panel.mode_id are computed"]),
 ])
 def test_bad_requests_are_refused_with_the_path(registry, xj_pool, policy_id, changes, words):
     policy = registry.in_force(policy_id, DAY)

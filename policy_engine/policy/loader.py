@@ -42,7 +42,7 @@ from .expr import Condition, Span, compile_condition
 from .loader_accountability import AccountabilityBuilder, element_ids
 from .loader_accountability import complete
 from .model import conditions_of
-from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
+from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, ModeFact, ModeFilter, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
 from ..textio import ReadFailure, decode, read_bytes
@@ -186,6 +186,8 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     vocabulary, digest_parts = b.vocabulary(data["facts"])
     if b.import_failed:  # every condition naming its facts would fail too: say it once, at the import
         return None, b.problems
+    if "selection" in data:
+        vocabulary = b.mode_ids(data["selection"], vocabulary)
     in_force = b.in_force(data["in_force"], index)
     supersedes = tuple(MappingProxyType(dict(s)) for s in data.get("supersedes", ()))
     for i, s in enumerate(data.get("supersedes", ())):
@@ -517,6 +519,57 @@ class _Builder(AccountabilityBuilder):
         return Provision(self.citation(raw["cite"], at, index, raw["quote"]), raw["quote"], raw.get("title"),
                          raw.get("note"))
 
+    def mode_ids(self, raw: dict, vocabulary: Vocabulary) -> Vocabulary:
+        """The vocabulary with panel.mode_id: an enum of this policy's mode ids, set by the engine in draws and
+        panel checks, so panel rules (and mode filters) can tell apart two modes of one method."""
+        if "panel.mode_id" in vocabulary.facts:
+            self.add("vocabulary", ("facts",), "panel.mode_id is set by the engine to the id of the panel's mode; "
+                     "a vocabulary may not declare it", "remove the declaration; compare panel.mode_id with a mode id")
+            return vocabulary
+        ids = tuple(dict.fromkeys(str(m.get("id")) for m in raw.get("modes", ()) if isinstance(m, dict)))
+        fact = Fact("panel.mode_id", "enum", "组成方式的 id（本政策 selection.modes 中的一项；由引擎按请求的方式填写）",
+                    values=ids, origin=self.doc.file)
+        return Vocabulary.of({**vocabulary.facts, fact.name: fact})
+
+    def draw_rules(self, d: dict, at: tuple, index) -> DrawRules:
+        cand = d.get("candidates")
+        return DrawRules(
+            multiplier=cand["multiplier"] if cand else 1,
+            candidates=self.draw_provision(cand, at + ("candidates",), index),
+            **{k: self.draw_provision(d.get(k), at + (k,), index)
+               for k in ("contact", "replenish", "redraw", "backups", "shortfall")},
+            note=d.get("note"),
+            max_rounds=(d.get("redraw") or {}).get("max_rounds"),
+            backup_count=(d.get("backups") or {}).get("count"))
+
+    def mode_filter(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> ModeFilter | None:
+        where = self.condition(raw["where"], at + ("where",), vocabulary) if "where" in raw else None
+        cite = self.citation(raw["cite"], at, index, raw["quote"])
+        rank = raw.get("min_title_rank")
+        ranks = vocabulary.facts.get("expert.title_rank")
+        if rank is not None and (ranks is None or rank not in ranks.values):
+            self.add("vocabulary", at + ("min_title_rank",), f"'{rank}' is not a value of expert.title_rank",
+                     "use one of: " + (", ".join(ranks.values) if ranks else "(expert.title_rank is not declared)"))
+            return None
+        if "where" in raw and where is None:
+            return None
+        return ModeFilter(raw["id"], raw.get("title"), cite, raw["quote"], tuple(raw.get("fields", ())),
+                          tuple(raw.get("specialties", ())), tuple(raw.get("sub_pools", ())),
+                          raw.get("min_title_rank"), where, raw.get("note"))
+
+    def mode_fact(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> ModeFact:
+        name = raw["fact"]
+        if name not in vocabulary.facts or name.split(".", 1)[0] not in ("panel", "matter"):
+            close = vocabulary.closest(name)
+            self.add("unknown_fact", at + ("fact",),
+                     f"'{name}' is not a panel.* or matter.* fact of this policy's vocabulary"
+                     + (" (panel.mode_id and the counts are computed, not stated)" if name in (
+                         "panel.mode_id", "panel.mode", "panel.size", "panel.fields") else ""),
+                     (f"did you mean '{close[0]}'? " if close else "")
+                     + "a mode requires facts a request states in panel: or matter:; declare new ones under facts:")
+        return ModeFact(name, raw.get("title"), self.citation(raw["cite"], at, index, raw["quote"]), raw["quote"],
+                        raw.get("note"))
+
     def selection(self, raw: dict, index, vocabulary: Vocabulary) -> Selection:
         modes: list[Mode] = []
         for i, m in enumerate(raw["modes"]):
@@ -524,20 +577,32 @@ class _Builder(AccountabilityBuilder):
             if any(other.id == m["id"] for other in modes):
                 self.add("duplicate_rule", at + ("id",), f"mode id '{m['id']}' is used twice",
                          "a request names its mode by id; give each mode its own")
+            mode_draw = None
+            if "draw" in m:
+                mode_draw = self.draw_rules(m["draw"], at + ("draw",), index)
+                if m["method"] != "random":
+                    self.add("schema", at + ("draw",), f"mode '{m['id']}' is not drawn by lot (method {m['method']}) "
+                             "but declares draw provisions", "give draw: only to a mode whose method is random")
+            filters: list[ModeFilter | None] = []
+            for j, f in enumerate(m.get("mandatory_filters", ())):
+                if any(other.id == f["id"] for other in filters if other is not None):
+                    self.add("duplicate_rule", at + ("mandatory_filters", j, "id"),
+                             f"mandatory filter id '{f['id']}' is used twice in mode '{m['id']}'",
+                             "receipts name a filter by id; give each its own")
+                filters.append(self.mode_filter(f, at + ("mandatory_filters", j), index, vocabulary))
+            requires: list[ModeFact] = []
+            for j, r in enumerate(m.get("requires", ())):
+                if any(other.fact == r["fact"] for other in requires):
+                    self.add("duplicate_rule", at + ("requires", j, "fact"),
+                             f"'{r['fact']}' is required twice in mode '{m['id']}'", "list each fact once")
+                requires.append(self.mode_fact(r, at + ("requires", j), index, vocabulary))
             modes.append(Mode(m["id"], m.get("title"), m["method"], self.citation(m["cite"], at, index, m["quote"]),
-                              m["quote"], self.draw_provision(m.get("filters"), at + ("filters",), index), m.get("note")))
+                              m["quote"], self.draw_provision(m.get("filters"), at + ("filters",), index), m.get("note"),
+                              mode_draw, tuple(f for f in filters if f is not None), tuple(requires)))
         draw = None
         if "draw" in raw:
-            d = raw["draw"]
-            at = ("selection", "draw")
-            cand = d.get("candidates")
-            draw = DrawRules(
-                multiplier=cand["multiplier"] if cand else 1,
-                candidates=self.draw_provision(cand, at + ("candidates",), index),
-                **{k: self.draw_provision(d.get(k), at + (k,), index)
-                   for k in ("contact", "replenish", "redraw", "backups", "shortfall")},
-                note=d.get("note"))
-        elif any(m.draws for m in modes):
+            draw = self.draw_rules(raw["draw"], ("selection", "draw"), index)
+        elif any(m.draws and m.draw is None for m in modes):
             self.add("schema", ("selection",), "a mode draws by lot (method random) but the section has no draw:",
                      "add draw: with the provisions the text makes (candidates, contact, replenish, redraw, backups, "
                      "shortfall), each cited and quoted; an empty draw: {} where it makes none")

@@ -248,19 +248,30 @@ class Provision:
 
 
 @dataclass(frozen=True, slots=True)
-class Mode:
+class ModeFilter:
+    """A condition a mode imposes on every expert, whatever the request says (a senior-only mode)."""
+
     id: str
     title: str | None
-    method: str  # random | designated | mixed | outside | institution
     cite: Citation
     quote: str
-    filters: Provision | None  # the provision letting a request set conditions on experts
+    fields: tuple[str, ...]
+    specialties: tuple[str, ...]
+    sub_pools: tuple[str, ...]
+    min_title_rank: str | None
+    where: Condition | None  # over the expert's facts, the matter and the panel's facts
     note: str | None
 
-    @property
-    def draws(self) -> bool:
-        """Panels of this mode are drawn by lot (policy-engine draw); the others are checked (check-panel)."""
-        return self.method == "random"
+
+@dataclass(frozen=True, slots=True)
+class ModeFact:
+    """A fact a request in this mode must state (an approval, a reason), with the article requiring it."""
+
+    fact: str
+    title: str | None
+    cite: Citation
+    quote: str
+    note: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +284,39 @@ class DrawRules:
     backups: Provision | None
     shortfall: Provision | None
     note: str | None
+    max_rounds: int | None = None  # rounds of drawing at most, the first included (两次抽取失败后...)
+    backup_count: int | None = None  # backups the text fixes, when the request names none
+
+    def over(self, base: "DrawRules | None") -> "DrawRules":
+        """These rules (a mode's) over `base` (the policy-wide ones): a provision given here replaces the base's."""
+        if base is None:
+            return self
+        pick = {k: getattr(self, k) if getattr(self, k) is not None else getattr(base, k)
+                for k in ("candidates", "contact", "replenish", "redraw", "backups", "shortfall", "note")}
+        return DrawRules(
+            multiplier=self.multiplier if self.candidates is not None else base.multiplier,
+            max_rounds=self.max_rounds if self.redraw is not None else base.max_rounds,
+            backup_count=self.backup_count if self.backups is not None else base.backup_count,
+            **pick)
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    id: str
+    title: str | None
+    method: str  # random | designated | mixed | outside | institution
+    cite: Citation
+    quote: str
+    filters: Provision | None  # the provision letting a request set conditions on experts
+    note: str | None
+    draw: DrawRules | None = None  # this mode's own draw provisions, over the policy-wide ones
+    mandatory_filters: tuple[ModeFilter, ...] = ()
+    requires: tuple[ModeFact, ...] = ()
+
+    @property
+    def draws(self) -> bool:
+        """Panels of this mode are drawn by lot (policy-engine draw); the others are checked (check-panel)."""
+        return self.method == "random"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +329,10 @@ class Selection:
 
     def mode(self, mode_id: str) -> Mode | None:
         return next((m for m in self.modes if m.id == mode_id), None)
+
+    def draw_for(self, mode: Mode) -> DrawRules | None:
+        """The draw provisions for `mode`: its own, over the policy-wide ones."""
+        return mode.draw.over(self.draw) if mode.draw is not None else self.draw
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,10 @@ from typing import Any, Mapping
 from ..errors import CaseError, problem
 from ..policy.expr import Span, Unknown, bind, compile_condition, evaluate
 from ..policy.limits import REQUEST, check_expression
-from ..policy.model import Mode, Policy
+from ..policy.model import Mode, ModeFilter, Policy
 from .pool import Pool, PoolExpert, no_gc
 from .selection import (Context, Reason, assess, checked, context, dates_possible, expert_facts, expert_rules,
-                        in_force_on, invalid, judge_panel, located, mode_of)
+                        in_force_on, invalid, judge_panel, located, mode_of, narrowing, required_facts, stated_panel)
 from ..evaluate.verdict import FAILED, PASSED, Finding, dumps
 from ..policy.workdays import policy_calendar
 from ..yamlio import Document
@@ -156,6 +156,7 @@ class DrawRequest:
     context: Context
     supervisor: str | None
     answers: Mapping[str, str]
+    panel: Mapping[str, Any] = field(default_factory=dict)  # panel.* facts the request states
 
     @property
     def data(self) -> dict:
@@ -182,6 +183,8 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
                       "a panel formed that way is checked with `policy-engine check-panel`; "
                       "draw modes: " + ", ".join(m.id for m in selection.modes if m.draws))
     ctx = context(data, policy, file)
+    given = stated_panel(data, policy, file, ("panel.draw_supervised",), "draw_supervised follows from supervisor")
+    required_facts(mode, given, ctx.matter, file)
     common = _filters(data.get("filters"), policy, doc, ("filters",))
     if "groups" in data:
         groups: list[Group] = []
@@ -193,14 +196,31 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
                                 common))
     else:
         groups = [Group("panel", data["count"], data.get("candidates"), data.get("backups"), common, common)]
-    multiplier = selection.draw.multiplier if selection.draw else 1
+    rules = selection.draw_for(mode)
+    multiplier = rules.multiplier if rules else 1
     for i, g in enumerate(groups):
+        prefix = f"groups[{i}]." if "groups" in data else ""
         if g.candidates is not None and g.candidates < g.count * multiplier:
-            where = f"groups[{i}].candidates" if "groups" in data else "candidates"
-            raise invalid(f"{g.candidates} candidates are fewer than {g.count} x {multiplier}", file, where,
-                          "leave candidates out to list the policy's minimum")
+            raise invalid(f"{g.candidates} candidates are fewer than {g.count} x {multiplier}", file,
+                          prefix + "candidates", "leave candidates out to list the policy's minimum")
+        if rules is not None and rules.backup_count is not None and g.backups is not None \
+                and g.backups < rules.backup_count and rules.backups is not None:
+            raise invalid(f"{g.backups} backups are fewer than the {rules.backup_count} that {rules.backups.cite.label} "
+                          f"fixes (“{rules.backups.quote}”)", file, prefix + "backups",
+                          f"leave backups out to list {rules.backup_count}")
+        for mf in mode.mandatory_filters:
+            raw_common = data.get("filters") or {}
+            raw_group = (data["groups"][i].get("filters") or {}) if "groups" in data else {}
+            for at, raw in ((("filters",), raw_common), (("groups", i, "filters"), raw_group)):
+                clash = narrowing(mf, raw, policy)
+                if clash is not None:
+                    name, message = clash
+                    raise invalid(f"mode '{mode.id}' draws only experts meeting {mf.id} ({mf.cite.label}: "
+                                  f"“{mf.quote}”): {message}", file, ".".join(str(a) for a in at + (name,)),
+                                  "a request may narrow the mode's filter, never widen it; leave the filter out "
+                                  "and the mode's applies")
     return DrawRequest(file, json.dumps(data, ensure_ascii=False, sort_keys=True), data["date"], mode, tuple(groups), ctx,
-                       data.get("supervisor"), dict(data.get("answers") or {}))
+                       data.get("supervisor"), dict(data.get("answers") or {}), given)
 
 
 def _plain(value: Any) -> Any:
@@ -233,9 +253,8 @@ def _filters(raw: Mapping | None, policy: Policy, doc: Document, at: tuple) -> F
                    raw.get("min_title_rank"), where)
 
 
-def _mismatch(filters: Filters, expert: PoolExpert, policy: Policy, as_of: str) -> str | None:
-    """The first filter the expert does not meet, described; None when all are met."""
-    facts = expert.facts
+def mismatch(filters: Filters, facts: Mapping[str, Any], policy: Policy, as_of: str) -> str | None:
+    """The first filter an expert with these facts does not meet, described; None when all are met."""
     for name, wanted in (("fields", filters.fields), ("specialties", filters.specialties)):
         if wanted:
             have = facts.get(f"expert.{name}")
@@ -350,6 +369,20 @@ class GroupResult:
         out["selected"] = [c.expert for c in self.panel]
         out["backups"] = [c.expert for c in self.backups]
         return out
+
+
+def filters_of(mf: ModeFilter) -> Filters:
+    return Filters(mf.fields, mf.specialties, mf.sub_pools, mf.min_title_rank, (mf.where,) if mf.where else ())
+
+
+def _describe(mf: ModeFilter) -> str:
+    parts = [f"{name} 其一：{'、'.join(values)}" for name, values in
+             (("fields", mf.fields), ("specialties", mf.specialties), ("sub_pools", mf.sub_pools)) if values]
+    if mf.min_title_rank:
+        parts.append(f"title_rank 不低于 {mf.min_title_rank}")
+    if mf.where is not None:
+        parts.append(f"where: {mf.where.source}")
+    return "；".join(parts)
 
 
 def _filters_json(f: Filters) -> dict:
@@ -480,11 +513,11 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     dates_possible(pool, policy.vocabulary, req.date)
     selection = policy.selection
     assert selection is not None  # the request was parsed under the policy: mode_of refuses one without selection rules
-    rules = selection.draw
+    rules = selection.draw_for(req.mode)
     multiplier = rules.multiplier if rules else 1
     total = sum(g.count for g in req.groups)
-    panel_facts = {"panel.mode": req.mode.method, "panel.size": total, "panel.drawn_count": total,
-                   "panel.designated_count": 0, "panel.outside_count": 0,
+    panel_facts = {**req.panel, "panel.mode": req.mode.method, "panel.mode_id": req.mode.id, "panel.size": total,
+                   "panel.drawn_count": total, "panel.designated_count": 0, "panel.outside_count": 0,
                    "panel.draw_supervised": req.supervisor is not None}
     findings, _, errors = judge_panel(policy, {**req.context.matter, **panel_facts}, req.date)
     provisions = [Provision("mode", req.mode.title, req.mode.cite.label, req.mode.quote,
@@ -536,8 +569,11 @@ def _applied(policy: Policy, results) -> tuple[Applied, ...]:
 
 
 def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, answers):
-    rules = policy.selection.draw
-    wanted = group.candidates or max(group.count * multiplier, group.count + (group.backups or 0))
+    rules = policy.selection.draw_for(req.mode)
+    backup_count = group.backups if group.backups is not None else (rules.backup_count if rules else None)
+    wanted = group.candidates or max(group.count * multiplier, group.count + (backup_count or 0))
+    imposed = [(mf, filters_of(mf)) for mf in req.mode.mandatory_filters]
+    shared = {**req.context.matter, **panel_facts}
     mode_filters = req.mode.filters or None
     candidates: list[Candidate] = []
     excluded: list[Excluded] = []
@@ -554,12 +590,21 @@ def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, 
             if expert.id in taken:
                 skipped.append(expert.id)
                 continue
-            mismatch = _mismatch(group.filters, expert, policy, req.date)
-            if mismatch is not None:
+            unmet = None
+            for mf, mfilters in imposed:
+                detail = mismatch(mfilters, {**expert.facts, **shared}, policy, req.date)
+                if detail is not None:
+                    unmet = Reason("filter", mf.id, mf.cite.label, mf.quote, title=mf.title, detail=detail)
+                    break
+            if unmet is not None:
+                excluded.append(Excluded(expert.id, pos, key, expert.digest, round_no, (unmet,)))
+                continue
+            unmatched = mismatch(group.filters, expert.facts, policy, req.date)
+            if unmatched is not None:
                 cite = mode_filters.cite.label if mode_filters else req.mode.cite.label
                 quote = mode_filters.quote if mode_filters else req.mode.quote
                 excluded.append(Excluded(expert.id, pos, key, expert.digest, round_no,
-                                         (Reason("filter", mismatch.split(":", 1)[0], cite, quote, detail=mismatch),)))
+                                         (Reason("filter", unmatched.split(":", 1)[0], cite, quote, detail=unmatched),)))
                 continue
             a = assessed.get(expert.id)
             if a is None:
@@ -603,10 +648,12 @@ def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, 
             i += 1
         if seated >= group.count or not redraw or pos >= len(order):
             break
+        if rules.max_rounds is not None and len(rounds) >= rules.max_rounds:
+            break  # the text allows no further round
         if walk(multiplier * (group.count - seated), len(rounds) + 1, "redraw") == 0:
             break
     final = []
-    backups_left = group.backups
+    backups_left = backup_count
     ranked = rules is not None and (rules.backups is not None or rules.replenish is not None)
     for j, c in enumerate(candidates):
         s = status.get(j)
@@ -625,6 +672,11 @@ def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, 
 
 def _provisions(req: DrawRequest, results, rules, short: bool) -> list[Provision]:
     out = []
+    for imposed in req.mode.mandatory_filters:
+        left = sum(1 for g in results for e in g.excluded for r in e.reasons if r.kind == "filter" and r.rule == imposed.id)
+        out.append(Provision("mandatory_filter", imposed.title, imposed.cite.label, imposed.quote,
+                             f"{imposed.id}：按 {req.mode.id} 方式抽取的每一位专家均须符合（{_describe(imposed)}），"
+                             f"不论请求是否写明；经过但不符合的 {left} 名", imposed.note))
     mf = req.mode.filters
     if mf is not None and any(_filters_json(g.filters) for g in results):
         out.append(Provision("filters", mf.title, mf.cite.label, mf.quote, "按抽取请求提出的专家条件筛选",
@@ -644,8 +696,12 @@ def _provisions(req: DrawRequest, results, rules, short: bool) -> list[Provision
     if passed:
         add("replenish", rules.replenish, f"{passed} 名候选专家不能参加，由其后的候选专家按顺序递补")
     redraws = sum(1 for g in results for r in g.rounds if r.reason == "redraw")
-    if redraws:
-        add("redraw", rules.redraw, f"候选名单用尽，沿同一抽取顺序再次抽取 {redraws} 轮")
+    capped = short and rules.max_rounds is not None and any(
+        len(g.rounds) >= rules.max_rounds and len(g.panel) < g.count for g in results)
+    if redraws or capped:
+        add("redraw", rules.redraw, "；".join(
+            ([f"候选名单用尽，沿同一抽取顺序再次抽取 {redraws} 轮"] if redraws else [])
+            + ([f"已抽取 {rules.max_rounds} 轮，达到规定的上限，不再抽取"] if capped else [])))
     if any(g.backups for g in results):
         add("backups", rules.backups, f"确定候补专家 {sum(len(g.backups) for g in results)} 名，按先后顺序递补")
     if short:

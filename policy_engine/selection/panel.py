@@ -25,8 +25,9 @@ from ..errors import CaseError
 from ..evaluate.evaluate import combine
 from ..policy.model import Policy
 from .pool import Pool
-from .selection import (COMPUTED_PANEL_FACTS, _facts, assess, checked, context, dates_possible, expert_facts, expert_rules,
-                        in_force_on, invalid, judge_panel, located, mode_of)
+from .draw import filters_of, mismatch
+from .selection import (_facts, assess, checked, context, dates_possible, expert_facts, expert_rules,
+                        in_force_on, invalid, judge_panel, located, mode_of, required_facts, stated_panel)
 from ..evaluate.verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
 from ..yamlio import Document
 from ..policy.workdays import policy_calendar
@@ -70,14 +71,11 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
                               "check the id, or mark an expert from outside the pool with how: outside")
             facts = dict(expert.facts)
         members.append((m["id"], how, facts))
-    given = _facts("panel", data.get("panel") or {}, policy.vocabulary, file, "panel")
-    computed = [name for name in COMPUTED_PANEL_FACTS if name in given]
-    if computed:
-        raise invalid(f"{', '.join(computed)} are computed from the mode and the members, not given", file, "panel",
-                      "leave them out; state only approvals, ratio and the other facts of the forming")
+    given = stated_panel(data, policy, file)
+    required_facts(mode, given, ctx.matter, file)
     fields = sorted({f for _, _, facts in members for f in facts.get("expert.fields", ())})
     panel_facts = {
-        "panel.mode": mode.method, "panel.size": len(members),
+        "panel.mode": mode.method, "panel.mode_id": mode.id, "panel.size": len(members),
         "panel.designated_count": sum(1 for _, how, _ in members if how == "designated"),
         "panel.drawn_count": sum(1 for _, how, _ in members if how == "drawn"),
         "panel.outside_count": sum(1 for _, how, _ in members if how == "outside"),
@@ -89,7 +87,9 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
     member_findings = tuple(_aggregate(rule, i, assessments) for i, (_, rule) in enumerate(expert_rules(policy)))
     formed = Finding(rule=mode.id, result=PASSED, strength="mandatory", cite=mode.cite.label, quote=mode.quote,
                      title=mode.title, values=(("mode", mode.method), ("size", len(members))), note=mode.note)
-    findings = (formed,) + panel_findings + member_findings
+    imposed = tuple(_imposed(policy, mf, members, {**ctx.matter, **panel_facts}, as_of)
+                    for mf in mode.mandatory_filters)
+    findings = (formed,) + imposed + panel_findings + member_findings
     outcome = combine(findings, (FAILED, FIRED), "non_compliant", "needs_review", "compliant")
     missing = sorted({m for f in findings for m in f.missing_facts})
     return Verdict(policy=(policy.id, policy.version, policy.sha256), decision=NAME, as_of=as_of, outcome=outcome,
@@ -97,6 +97,16 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
 
 
 _PRIORITY = (FIRED, UNKNOWN, ERROR, EXEMPT, NOT_FIRED, NOT_APPLICABLE)
+
+
+def _imposed(policy: Policy, mf, members: list, shared: dict, as_of: str) -> Finding:
+    """A filter the mode imposes, judged on every member: failed for the members who do not meet it."""
+    filters = filters_of(mf)
+    unmet = {eid: detail for eid, _, facts in members
+             if (detail := mismatch(filters, {**facts, **shared}, policy, as_of)) is not None}
+    values: tuple = (("members", sorted(unmet)), ("values", unmet)) if unmet else ()
+    return Finding(rule=mf.id, result=FAILED if unmet else PASSED, strength="mandatory", cite=mf.cite.label,
+                   quote=mf.quote, title=mf.title, values=values, note=mf.note)
 
 
 def _aggregate(rule, index: int, assessments: list) -> Finding:

@@ -293,3 +293,50 @@ def mode_of(policy: Policy, mode_id: str, file: str | None):
                       (f"did you mean '{close[0]}'? " if close else "") + "modes: " + ", ".join(ids))
     return mode
 
+
+
+def stated_panel(data: Mapping, policy: Policy, file: str | None, also_computed: tuple[str, ...] = (),
+                 why: str = "") -> dict:
+    """The panel.* facts a (schema-valid) draw or panel request states, checked; computed ones are refused."""
+    given = _facts("panel", data.get("panel") or {}, policy.vocabulary, file, "panel")
+    computed = [name for name in (*COMPUTED_PANEL_FACTS, "panel.mode_id", *also_computed) if name in given]
+    if computed:
+        raise invalid(f"{', '.join(computed)} are computed from the mode and the members, not given", file, "panel",
+                      "leave them out; state only approvals, reasons and the other facts of the forming"
+                      + (f" ({why})" if why else ""))
+    return given
+
+
+def required_facts(mode, panel: Mapping[str, Any], matter: Mapping[str, Any], file: str | None) -> None:
+    """CaseError (request_invalid, located at panel: or matter:) for each fact the mode requires that the
+    request does not state."""
+    problems = []
+    for need in mode.requires:
+        namespace = need.fact.split(".", 1)[0]
+        if need.fact in (panel if namespace == "panel" else matter):
+            continue
+        problems.append(problem(
+            "request_invalid", f"mode '{mode.id}' requires {need.fact} ({need.cite.label}: “{need.quote}”), "
+            "which the request does not state", file=file, path=namespace if namespace in ("panel", "matter") else None,
+            hint=f"state {need.fact.split('.', 1)[1]} under {namespace}: (see `policy-engine facts`), or choose "
+                 "another mode"))
+    if problems:
+        raise CaseError(problems)
+
+
+def narrowing(mf, raw: Mapping, policy: Policy) -> tuple[str, str] | None:
+    """(filter name, what is wrong) where a request's filters `raw` widen the mode filter `mf`; None otherwise.
+
+    A request may narrow a mode's filter (a field from its list, a higher rank), never widen it."""
+    for name, allowed in (("fields", mf.fields), ("specialties", mf.specialties), ("sub_pools", mf.sub_pools)):
+        asked = raw.get(name) or ()
+        if allowed and asked:
+            outside = [a for a in asked if a not in allowed]
+            if outside:
+                return name, f"the request's {name} name {'、'.join(outside)}, outside {'、'.join(allowed)}"
+    if mf.min_title_rank and raw.get("min_title_rank"):
+        ranks = policy.vocabulary.facts["expert.title_rank"].values
+        asked = raw["min_title_rank"]
+        if asked in ranks and ranks.index(asked) < ranks.index(mf.min_title_rank):
+            return "min_title_rank", f"the request's min_title_rank {asked} is below {mf.min_title_rank}"
+    return None
