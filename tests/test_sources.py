@@ -703,3 +703,135 @@ def test_the_national_texts_paragraphs(name, article, paragraphs, items):
     assert len(art.paragraphs) == paragraphs
     assert sum(len(p.items) for p in art.paragraphs) == items
     assert not [s for a in ix.articles for p in a.paragraphs for it in p.items for s in it.subitems]
+
+
+# -- quotes from a second text the policy declares (texts:, cite: {text: ...}) --------------------------
+
+import shutil  # noqa: E402
+
+from policy_engine import decide, load_policy  # noqa: E402
+from policy_engine.policy.loader import check_policy  # noqa: E402
+
+LAW = REGULATIONS / "gov-sanctions-law-2020.txt"
+LAW_TITLE = "中华人民共和国公职人员政务处分法"
+XJ_POLICY = "2025-04-21.yaml"
+# A test policy: the 004 policy with one recusal ground re-cited to 政务处分法 第七条第（一）项. Only the
+# mechanism is under test; no bundled policy cites 政务处分法 (see the README's "Citing another text").
+RECITED = ("      cite: {article: 15, item: 1}\n      quote: 系被评审项目的负责人或参与人员",
+           "      cite: {text: gov-sanctions-law, article: 7, item: 1}\n      quote: 警告")
+
+
+def _law_tree(tmp_path: Path, *, texts: str | None = None, cite: str = RECITED[1], copy: bool = True) -> Path:
+    root = tmp_path / "policies"
+    shutil.copytree(POLICIES / "_shared", root / "_shared")
+    folder = root / XJ
+    folder.mkdir()
+    shutil.copy(POLICIES / XJ / "source.txt", folder / "source.txt")
+    if copy:
+        (root / "_shared" / "texts").mkdir()
+        shutil.copy(LAW, root / "_shared" / "texts" / LAW.name)
+    sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
+    if texts is None:
+        texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n"
+                 f"    file: ../_shared/texts/{LAW.name}\n    sha256: {sha}\n")
+    policy = (POLICIES / XJ / XJ_POLICY).read_text(encoding="utf-8")
+    assert RECITED[0] in policy
+    policy = policy.replace(RECITED[0], cite).replace("source_defects:\n", texts + "source_defects:\n", 1)
+    (folder / XJ_POLICY).write_text(policy, encoding="utf-8")
+    return folder / XJ_POLICY
+
+
+def _line_of(file: Path, words: str) -> int:
+    lines = file.read_text(encoding="utf-8").split("\n")
+    return next(n for n, line in enumerate(lines, 1) if words in line)
+
+
+def _only_problem(file: Path):
+    policy, problems = check_policy(file)
+    assert policy is None and len(problems) == 1, [p.render() for p in problems]
+    return problems[0]
+
+
+needs_law = pytest.mark.skipif(not LAW.is_file(), reason="the shared regulations folder is not on this machine")
+
+
+@needs_law
+def test_a_quote_from_a_declared_text_is_verified_and_its_verdict_names_the_text(tmp_path):
+    file = _law_tree(tmp_path)
+    policy = load_policy(file)
+    (ground,) = [g for g in policy.grounds if g.cite.text == "gov-sanctions-law"]
+    assert ground.cite.label == f"《{LAW_TITLE}》第七条第（一）项"
+    assert ground.cite.to_json() == {"article": 7, "item": 1, "text": "gov-sanctions-law"}
+    own = load_policy(POLICIES / XJ / XJ_POLICY)
+    assert policy.quotes_verified == own.quotes_verified  # the re-cited quote counts as verified
+    verdict = decide(policy, "recusal", {"expert": {"id": "E-1"}, "matter": {"leader": "E-1", "participants": []}},
+                     "2026-05-18")
+    finding = next(f for f in verdict.findings if f.rule == ground.id)
+    assert finding.cite == f"《{LAW_TITLE}》第七条第（一）项" and finding.quote == "警告"
+
+
+@needs_law
+def test_a_wrong_quote_from_a_declared_text_is_located_with_the_closest_passage(tmp_path):
+    file = _law_tree(tmp_path, cite="      cite: {text: gov-sanctions-law, article: 8, item: 1}\n      quote: 警告，十二个月")
+    p = _only_problem(file)
+    assert p.code == "quote_not_found" and p.line == _line_of(file, "quote: 警告，十二个月")
+    assert p.message.startswith(f"quote is not in 《{LAW_TITLE}》第八条第（一）项 of ")
+    assert p.message.endswith(f"/_shared/texts/{LAW.name}")  # the file as the caller named the policy
+    assert p.hint == 'closest passage: "警告，六个月"'
+
+
+@needs_law
+def test_a_cite_of_a_passage_the_declared_text_lacks_is_located(tmp_path):
+    file = _law_tree(tmp_path, cite="      cite: {text: gov-sanctions-law, article: 7, item: 9}\n      quote: 警告")
+    p = _only_problem(file)
+    assert p.code == "citation" and p.line == _line_of(file, "text: gov-sanctions-law, article: 7, item: 9")
+    assert f"《{LAW_TITLE}》第七条第（九）项" in p.message and LAW.name in p.hint
+
+
+@needs_law
+def test_an_undeclared_text_id_is_located(tmp_path):
+    file = _law_tree(tmp_path, cite="      cite: {text: gov-sanction-law, article: 7, item: 1}\n      quote: 警告")
+    p = _only_problem(file)
+    assert p.code == "citation" and p.line == _line_of(file, "gov-sanction-law")
+    assert "'gov-sanction-law'" in p.message and "declared texts: gov-sanctions-law" in p.message
+
+
+@needs_law
+def test_a_missing_declared_text_is_located(tmp_path):
+    file = _law_tree(tmp_path, copy=False)
+    p = _only_problem(file)
+    assert p.code == "source_missing" and p.line == _line_of(file, "file: ../_shared/texts/")
+    assert "not found" in p.message and "_shared/texts/" in p.hint
+
+
+@needs_law
+def test_a_changed_declared_text_is_located(tmp_path):
+    file = _law_tree(tmp_path)
+    law = file.parent.parent / "_shared" / "texts" / LAW.name
+    law.write_bytes(law.read_bytes().replace("警告".encode(), "警示".encode(), 1))
+    p = _only_problem(file)
+    assert p.code == "source_sha256" and p.line == _line_of(file, "sha256: " + hashlib.sha256(LAW.read_bytes()).hexdigest())
+    assert "gov-sanctions-law" in p.message and "re-verify every quote" in p.hint
+
+
+@needs_law
+def test_a_declared_text_outside_the_policies_folder_is_refused(tmp_path):
+    sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
+    texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n    file: {LAW}\n    sha256: {sha}\n")
+    file = _law_tree(tmp_path, texts=texts)
+    p = _only_problem(file)
+    assert p.code == "source_path" and p.line == _line_of(file, f"file: {LAW}")
+
+
+@needs_law
+def test_a_declared_text_in_the_policys_own_folder_and_a_sub_item_without_item(tmp_path):
+    sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
+    texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n    file: {LAW.name}\n    sha256: {sha}\n")
+    file = _law_tree(tmp_path, texts=texts, copy=False)
+    shutil.copy(LAW, file.parent / LAW.name)
+    assert load_policy(file).grounds[0].cite.label == f"《{LAW_TITLE}》第七条第（一）项"
+    file.write_text(file.read_text(encoding="utf-8").replace(
+        "{text: gov-sanctions-law, article: 7, item: 1}", "{text: gov-sanctions-law, article: 7, subitem: 1}"),
+        encoding="utf-8")
+    p = _only_problem(file)
+    assert p.code == "citation" and "within its item" in p.message
