@@ -808,10 +808,14 @@ def test_a_missing_declared_text_is_located(tmp_path):
 def test_a_changed_declared_text_is_located(tmp_path):
     file = _law_tree(tmp_path)
     law = file.parent.parent / "_shared" / "texts" / LAW.name
-    law.write_bytes(law.read_bytes().replace("警告".encode(), "警示".encode(), 1))
-    p = _only_problem(file)
-    assert p.code == "source_sha256" and p.line == _line_of(file, "sha256: " + hashlib.sha256(LAW.read_bytes()).hexdigest())
+    law.write_bytes(law.read_bytes().replace("（一）警告；".encode(), "（一）警示；".encode(), 1))
+    policy, problems = check_policy(file)
+    assert policy is None and [p.code for p in problems] == ["source_sha256", "quote_not_found"]
+    p, quote = problems
+    assert p.line == _line_of(file, "sha256: " + hashlib.sha256(LAW.read_bytes()).hexdigest())
     assert "gov-sanctions-law" in p.message and "re-verify every quote" in p.hint
+    # as with the policy's own source, the quotes are checked against the text as it now is
+    assert quote.line == _line_of(file, "quote: 警告") and "the quote is in 第八条第（一）项" in quote.hint
 
 
 @needs_law

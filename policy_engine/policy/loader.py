@@ -376,8 +376,7 @@ class _Builder(AccountabilityBuilder):
                 self.add("source_sha256", at + ("sha256",),
                          f"text '{tid}' ({display(shown)}) has SHA-256 {digest}, the policy records {raw['sha256']}",
                          "if the text was changed on purpose, re-verify every quote from it and update sha256; "
-                         "otherwise restore the text")
-                continue
+                         "otherwise restore the text")  # its quotes are still checked, as the source's are
             steps = tuple(raw.get("normalise", DEFAULT_STEPS))
             key = (_resolved(file), digest, steps)
             if key not in self.cache.sources:
