@@ -270,8 +270,11 @@ def test_the_wheel_carries_the_data_the_engine_reads(installed):
     for pid in BUNDLED:
         assert any(n.startswith(f"policy_engine/policies/{pid}/") and n.endswith(".yaml") for n in names), pid
         assert f"policy_engine/policies/{pid}/source.txt" in names
-    for shared in (ROOT / "policies" / "_shared").iterdir():
-        assert f"policy_engine/policies/_shared/{shared.name}" in names
+    for shared in (ROOT / "policies" / "_shared").rglob("*"):  # vocabularies, calendar, and texts/ cited by policies
+        if shared.is_file():
+            assert f"policy_engine/policies/_shared/{shared.relative_to(ROOT / 'policies' / '_shared').as_posix()}" in names
+    for other in (ROOT / "policies").glob("*/*.txt"):  # a text a policy cites, kept in its own folder
+        assert f"policy_engine/policies/{other.parent.name}/{other.name}" in names
     for schema in (ROOT / "schemas").glob("*.schema.json"):
         assert f"policy_engine/schemas/{schema.name}" in names
     assert "policy_engine/py.typed" in names

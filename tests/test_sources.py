@@ -603,3 +603,239 @@ def test_every_paragraph_tail_verifies_in_its_own_paragraph():
             for p in art.paragraphs:
                 check = ix.verify_quote(p.norm[-12:], art.number, art.occurrence, p.number)
                 assert check.ok, (f, art.label, p.number, p.norm[-12:])
+
+
+# -- sub-items (目): numbered points inside an item ----------------------------------------------------
+
+SUBITEMS = """第一条 总则。
+第九条 有下列情形之一的，按下列规定处理：
+（一）情节较轻的，予以警告；
+（二）情节较重的，分别处理：
+1、初次发生的，予以通报；
+2、再次发生的，予以约谈，
+并限期整改；
+（3）拒不整改的，暂停资格。
+（三）情节严重的，取消资格。
+违反前款规定造成损失的，按损失的1.5倍赔偿。
+有第一款情形的，应当记录。
+第十条 附则。
+"""
+
+
+def test_numbered_points_in_an_item_are_sub_items_not_paragraphs():
+    ix = index_source(SUBITEMS)
+    art = ix.article(9)
+    assert [p.number for p in art.paragraphs] == [1, 2, 3]  # 1、 2、 （3） start no 款
+    assert art.paragraphs[1].text == "违反前款规定造成损失的，按损失的1.5倍赔偿。"
+    item = art.paragraphs[0].items[1]
+    assert [(s.number, s.label, s.line) for s in item.subitems] == [(1, "1、", 5), (2, "2、", 6), (3, "（3）", 8)]
+    assert item.subitems[1].text == "2、再次发生的，予以约谈，\n并限期整改；"  # a continuation stays in its 目
+    assert "拒不整改" in item.text and "拒不整改" not in art.paragraphs[0].items[2].text
+    assert ix.verify_quote("再次发生的，予以约谈，并限期整改", 9, paragraph=1, item=2, subitem=2).ok
+    assert ix.verify_quote("再次发生的", 9, item=2, subitem=2).ok  # the item is unique: no paragraph needed
+    assert ix.verify_quote("再次发生的", 9, item=2).ok  # an item holds its sub-items' words
+    wrong = ix.verify_quote("再次发生的", 9, paragraph=1, item=2, subitem=1)
+    assert not wrong.ok and wrong.where == "第九条第一款第（二）项第1目"
+    assert wrong.found_elsewhere == "第九条第（二）项第2目"
+    assert ix.verify_quote("有第一款情形的，应当记录", 9, paragraph=3).ok
+    with pytest.raises(LookupError, match=r"there is no 第九条第（二）项第4目 \(that item has 1、2、（3）\)"):
+        ix.passage(9, item=2, subitem=4)
+    with pytest.raises(LookupError, match="no numbered sub-items"):
+        ix.passage(9, item=1, subitem=1)
+    with pytest.raises(LookupError, match="give the item"):
+        ix.passage(9, paragraph=1, subitem=1)
+
+
+@pytest.mark.parametrize("line,point", [
+    ("1、初次发生的；", True), ("2.初次发生的；", True), ("3．初次发生的；", True), ("（1）初次发生的；", True),
+    ("(2)初次发生的；", True), ("１、初次发生的；", True), ("  　1. 初次发生的；", True),
+    ("1.5倍以下罚款。", False), ("2019年3月2日修订。", False), ("一、初次发生的；", False),
+])
+def test_what_starts_a_sub_item(line, point):
+    text = f"第一条 有下列情形之一的：\n（一）甲情形：\n{line}\n第二条 附则。\n"
+    art = index_source(text).article(1)
+    subs = art.paragraphs[0].items[0].subitems
+    assert (len(subs) == 1) is point
+    # a numbered point never starts a paragraph; any other line after the item's terminal colon does
+    assert len(art.paragraphs) == (1 if point else 2)
+
+
+def test_a_numbered_line_outside_an_item_continues_its_paragraph_and_a_new_paragraph_after_points_is_counted():
+    text = "第一条 下列材料：\n1.申请表；\n2.审批表。\n前款材料应当存档。\n第二条 附则。\n"
+    art = index_source(text).article(1)
+    assert [p.text for p in art.paragraphs] == ["第一条 下列材料：\n1.申请表；\n2.审批表。", "前款材料应当存档。"]
+    assert art.paragraphs[0].items == ()
+
+
+def test_cite_label_of_a_sub_item():
+    assert cite_label(9, 1, 2, subitem=1) == "第九条第一款第（二）项第1目"
+    assert cite_label(7, item=3, subitem=12) == "第七条第（三）项第12目"
+    with pytest.raises(ValueError, match="within its item"):
+        cite_label(9, 1, subitem=1)
+    with pytest.raises(ValueError):
+        cite_label(9, 1, 2, subitem=0)
+
+
+REGULATIONS = Path("/work/shared/regulations")
+
+
+def test_the_real_texts_numbered_lists_are_no_paragraphs():
+    """004 第二十一条 lists its forms 1. 2. 3. on lines of their own: one paragraph, not three; no text of the
+    project has numbered points inside an item, so none has a sub-item, and the paragraph counts stay."""
+    ix = load_source(source_path(XJ))
+    art = ix.article(21)
+    assert len(art.paragraphs) == 2
+    assert ix.verify_quote("3.新疆维吾尔自治区工业和信息化专家履职情况评价表", 21, paragraph=2).ok
+    for folder in ALL:
+        ix = load_source(source_path(folder), steps_for(folder))
+        assert not [s for a in ix.articles for p in a.paragraphs for it in p.items for s in it.subitems], folder
+
+
+@pytest.mark.skipif(not REGULATIONS.is_dir(), reason="the shared regulations folder is not on this machine")
+@pytest.mark.parametrize("name,article,paragraphs,items", [
+    ("gov-sanctions-law-2020.txt", 7, 1, 6),
+    ("gov-sanctions-law-2020.txt", 8, 2, 4),
+    ("bidding-law-regs-2019.txt", 46, 4, 0),
+])
+def test_the_national_texts_paragraphs(name, article, paragraphs, items):
+    ix = load_source(REGULATIONS / name)
+    art = ix.article(article)
+    assert len(art.paragraphs) == paragraphs
+    assert sum(len(p.items) for p in art.paragraphs) == items
+    assert not [s for a in ix.articles for p in a.paragraphs for it in p.items for s in it.subitems]
+
+
+# -- quotes from a second text the policy declares (texts:, cite: {text: ...}) --------------------------
+
+import shutil  # noqa: E402
+
+from policy_engine import decide, load_policy  # noqa: E402
+from policy_engine.policy.loader import check_policy  # noqa: E402
+
+LAW = REGULATIONS / "gov-sanctions-law-2020.txt"
+LAW_TITLE = "中华人民共和国公职人员政务处分法"
+XJ_POLICY = "2025-04-21.yaml"
+# A test policy: the 004 policy with one recusal ground re-cited to 政务处分法 第七条第（一）项. Only the
+# mechanism is under test; no bundled policy cites 政务处分法 (see the README's "Citing another text").
+RECITED = ("      cite: {article: 15, item: 1}\n      quote: 系被评审项目的负责人或参与人员",
+           "      cite: {text: gov-sanctions-law, article: 7, item: 1}\n      quote: 警告")
+
+
+def _law_tree(tmp_path: Path, *, texts: str | None = None, cite: str = RECITED[1], copy: bool = True) -> Path:
+    root = tmp_path / "policies"
+    shutil.copytree(POLICIES / "_shared", root / "_shared")
+    folder = root / XJ
+    folder.mkdir()
+    shutil.copy(POLICIES / XJ / "source.txt", folder / "source.txt")
+    if copy:
+        (root / "_shared" / "texts").mkdir()
+        shutil.copy(LAW, root / "_shared" / "texts" / LAW.name)
+    sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
+    if texts is None:
+        texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n"
+                 f"    file: ../_shared/texts/{LAW.name}\n    sha256: {sha}\n")
+    policy = (POLICIES / XJ / XJ_POLICY).read_text(encoding="utf-8")
+    assert RECITED[0] in policy
+    policy = policy.replace(RECITED[0], cite).replace("source_defects:\n", texts + "source_defects:\n", 1)
+    (folder / XJ_POLICY).write_text(policy, encoding="utf-8")
+    return folder / XJ_POLICY
+
+
+def _line_of(file: Path, words: str) -> int:
+    lines = file.read_text(encoding="utf-8").split("\n")
+    return next(n for n, line in enumerate(lines, 1) if words in line)
+
+
+def _only_problem(file: Path):
+    policy, problems = check_policy(file)
+    assert policy is None and len(problems) == 1, [p.render() for p in problems]
+    return problems[0]
+
+
+needs_law = pytest.mark.skipif(not LAW.is_file(), reason="the shared regulations folder is not on this machine")
+
+
+@needs_law
+def test_a_quote_from_a_declared_text_is_verified_and_its_verdict_names_the_text(tmp_path):
+    file = _law_tree(tmp_path)
+    policy = load_policy(file)
+    (ground,) = [g for g in policy.grounds if g.cite.text == "gov-sanctions-law"]
+    assert ground.cite.label == f"《{LAW_TITLE}》第七条第（一）项"
+    assert ground.cite.to_json() == {"article": 7, "item": 1, "text": "gov-sanctions-law"}
+    own = load_policy(POLICIES / XJ / XJ_POLICY)
+    assert policy.quotes_verified == own.quotes_verified  # the re-cited quote counts as verified
+    verdict = decide(policy, "recusal", {"expert": {"id": "E-1"}, "matter": {"leader": "E-1", "participants": []}},
+                     "2026-05-18")
+    finding = next(f for f in verdict.findings if f.rule == ground.id)
+    assert finding.cite == f"《{LAW_TITLE}》第七条第（一）项" and finding.quote == "警告"
+
+
+@needs_law
+def test_a_wrong_quote_from_a_declared_text_is_located_with_the_closest_passage(tmp_path):
+    file = _law_tree(tmp_path, cite="      cite: {text: gov-sanctions-law, article: 8, item: 1}\n      quote: 警告，十二个月")
+    p = _only_problem(file)
+    assert p.code == "quote_not_found" and p.line == _line_of(file, "quote: 警告，十二个月")
+    assert p.message.startswith(f"quote is not in 《{LAW_TITLE}》第八条第（一）项 of ")
+    assert p.message.endswith(f"/_shared/texts/{LAW.name}")  # the file as the caller named the policy
+    assert p.hint == 'closest passage: "警告，六个月"'
+
+
+@needs_law
+def test_a_cite_of_a_passage_the_declared_text_lacks_is_located(tmp_path):
+    file = _law_tree(tmp_path, cite="      cite: {text: gov-sanctions-law, article: 7, item: 9}\n      quote: 警告")
+    p = _only_problem(file)
+    assert p.code == "citation" and p.line == _line_of(file, "text: gov-sanctions-law, article: 7, item: 9")
+    assert f"《{LAW_TITLE}》第七条第（九）项" in p.message and LAW.name in p.hint
+
+
+@needs_law
+def test_an_undeclared_text_id_is_located(tmp_path):
+    file = _law_tree(tmp_path, cite="      cite: {text: gov-sanction-law, article: 7, item: 1}\n      quote: 警告")
+    p = _only_problem(file)
+    assert p.code == "citation" and p.line == _line_of(file, "gov-sanction-law")
+    assert "'gov-sanction-law'" in p.message and "declared texts: gov-sanctions-law" in p.message
+
+
+@needs_law
+def test_a_missing_declared_text_is_located(tmp_path):
+    file = _law_tree(tmp_path, copy=False)
+    p = _only_problem(file)
+    assert p.code == "source_missing" and p.line == _line_of(file, "file: ../_shared/texts/")
+    assert "not found" in p.message and "_shared/texts/" in p.hint
+
+
+@needs_law
+def test_a_changed_declared_text_is_located(tmp_path):
+    file = _law_tree(tmp_path)
+    law = file.parent.parent / "_shared" / "texts" / LAW.name
+    law.write_bytes(law.read_bytes().replace("（一）警告；".encode(), "（一）警示；".encode(), 1))
+    policy, problems = check_policy(file)
+    assert policy is None and [p.code for p in problems] == ["source_sha256", "quote_not_found"]
+    p, quote = problems
+    assert p.line == _line_of(file, "sha256: " + hashlib.sha256(LAW.read_bytes()).hexdigest())
+    assert "gov-sanctions-law" in p.message and "re-verify every quote" in p.hint
+    # as with the policy's own source, the quotes are checked against the text as it now is
+    assert quote.line == _line_of(file, "quote: 警告") and "the quote is in 第八条第（一）项" in quote.hint
+
+
+@needs_law
+def test_a_declared_text_outside_the_policies_folder_is_refused(tmp_path):
+    sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
+    texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n    file: {LAW}\n    sha256: {sha}\n")
+    file = _law_tree(tmp_path, texts=texts)
+    p = _only_problem(file)
+    assert p.code == "source_path" and p.line == _line_of(file, f"file: {LAW}")
+
+
+@needs_law
+def test_a_declared_text_in_the_policys_own_folder_and_a_sub_item_without_item(tmp_path):
+    sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
+    texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n    file: {LAW.name}\n    sha256: {sha}\n")
+    file = _law_tree(tmp_path, texts=texts, copy=False)
+    shutil.copy(LAW, file.parent / LAW.name)
+    assert load_policy(file).grounds[0].cite.label == f"《{LAW_TITLE}》第七条第（一）项"
+    file.write_text(file.read_text(encoding="utf-8").replace(
+        "{text: gov-sanctions-law, article: 7, item: 1}", "{text: gov-sanctions-law, article: 7, subitem: 1}"),
+        encoding="utf-8")
+    p = _only_problem(file)
+    assert p.code == "citation" and "within its item" in p.message

@@ -183,6 +183,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
               f"rename the file to {data['version']}.yaml")
 
     index = b.source(data["source"])
+    b.texts(data.get("texts", ()))
     vocabulary, digest_parts = b.vocabulary(data["facts"])
     if b.import_failed:  # every condition naming its facts would fail too: say it once, at the import
         return None, b.problems
@@ -292,6 +293,8 @@ class _Builder(AccountabilityBuilder):
         self.problems: list[Problem] = []
         self.source_path = path.parent / "source.txt"
         self.quotes = 0  # quotes verified against their cited passage
+        # other texts the policy cites (`texts`): id -> (index or None when it failed to load, title, file as shown)
+        self.other_texts: dict[str, tuple[SourceIndex | None, str, Path]] = {}
         self.import_failed = False
 
     def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
@@ -338,6 +341,54 @@ class _Builder(AccountabilityBuilder):
                 return None
             self.cache.sources[key] = index_source(text, steps)
         return self.cache.sources[key]
+
+    def texts(self, declared) -> None:
+        """The other texts the policy cites (`texts`): each read, checked against its sha256 and indexed.
+
+        A text lives in the policy's folder or elsewhere in the policies folder (one copy in
+        _shared/texts/ serves every policy citing it); a text that cannot be used records its
+        problem here, and its cites are then checked for existence of the id only."""
+        for i, raw in enumerate(declared):
+            at = ("texts", i)
+            tid, rel = raw["id"], raw["file"]
+            if tid in self.other_texts:
+                self.add("citation", at + ("id",), f"text id '{tid}' is declared twice",
+                         "give each declared text its own id")
+                continue
+            self.other_texts[tid] = (None, raw["title"], Path(rel))
+            file = Path(os.path.normpath(self.where.parent / rel))
+            outside = "leaves" if _leaves(rel, allow_parent=True) else _outside(file, self.root())
+            if outside:
+                self.add("source_path", at + ("file",), f"text '{tid}': file '{rel}' {outside} outside the policies folder",
+                         "copy the text, unedited, into the policy's folder or the policies folder's _shared/texts/ "
+                         "and name it from this file, e.g. ../_shared/texts/<file>.txt")
+                continue
+            shown = Path(os.path.normpath(self.path.parent / rel))
+            try:
+                data = read_bytes(file, SOURCE_LIMIT, "source_missing", "text", regular_only=True)
+            except ReadFailure as exc:
+                missing = not os.path.lexists(file)
+                self.add("source_missing", at + ("file",),
+                         f"text '{tid}': file '{rel}' not found" if missing else f"text '{tid}': {exc.problem.message}",
+                         "copy the regulation's text from shared/regulations/ unedited to policies/_shared/texts/ and "
+                         "name it relative to this file" if missing else exc.problem.hint)
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != raw["sha256"]:
+                self.add("source_sha256", at + ("sha256",),
+                         f"text '{tid}' ({display(shown)}) has SHA-256 {digest}, the policy records {raw['sha256']}",
+                         "if the text was changed on purpose, re-verify every quote from it and update sha256; "
+                         "otherwise restore the text")  # its quotes are still checked, as the source's are
+            steps = tuple(raw.get("normalise", DEFAULT_STEPS))
+            key = (_resolved(file), digest, steps)
+            if key not in self.cache.sources:
+                try:
+                    text = decode(data, display(shown), "source_missing", "text")
+                except ReadFailure as exc:
+                    self.problems.append(exc.problem)
+                    continue
+                self.cache.sources[key] = index_source(text, steps)
+            self.other_texts[tid] = (self.cache.sources[key], raw["title"], shown)
 
     # -- shared files -----------------------------------------------------------------------
     def root(self) -> Path:
@@ -401,24 +452,46 @@ class _Builder(AccountabilityBuilder):
 
     # -- citations --------------------------------------------------------------------------
     def citation(self, raw: dict, at: tuple, index: SourceIndex | None, quote: str | None) -> Citation:
-        label = cite_label(raw["article"], raw.get("paragraph"), raw.get("item"))
+        if raw.get("subitem") is not None and raw.get("item") is None:
+            self.add("citation", at + ("cite", "subitem"), "a sub-item (目) is cited within its item: the cite has no item",
+                     "add the item the sub-item belongs to, e.g. cite: {article: 9, item: 2, subitem: 1}")
+            return Citation(raw["article"], raw.get("occurrence"), raw.get("paragraph"), None, "", raw["subitem"],
+                            raw.get("text"))
+        label = cite_label(raw["article"], raw.get("paragraph"), raw.get("item"), subitem=raw.get("subitem"))
         if raw.get("occurrence"):
             label = label.replace("条", "条" + OCCURRENCE.get(raw["occurrence"], f"（文中第{raw['occurrence']}个）"), 1)
-        cite = Citation(raw["article"], raw.get("occurrence"), raw.get("paragraph"), raw.get("item"), label)
+        source_name = self.source_path.name
+        tid = raw.get("text")
+        if tid is not None:
+            if tid not in self.other_texts:
+                have = ", ".join(self.other_texts) or "none"
+                self.add("citation", at + ("cite", "text"), f"cite names text '{tid}', which the policy does not declare "
+                                                            f"(declared texts: {have})",
+                         "declare it under texts: (id, title, file, sha256), or correct the id")
+                return Citation(raw["article"], raw.get("occurrence"), raw.get("paragraph"), raw.get("item"), label,
+                                raw.get("subitem"), tid)
+            index, title, shown = self.other_texts[tid]
+            label = f"《{title}》{label}"
+            source_name = display(shown)
+        cite = Citation(raw["article"], raw.get("occurrence"), raw.get("paragraph"), raw.get("item"), label,
+                        raw.get("subitem"), tid)
         if index is None:
             return cite
         try:
-            index.passage(cite.article, cite.occurrence, cite.paragraph, cite.item)
+            index.passage(cite.article, cite.occurrence, cite.paragraph, cite.item, subitem=cite.subitem)
         except LookupError as exc:
             self.add("citation", at + ("cite",), f"{label}: {exc}",
-                     "check the article number against the source text; where two articles share a number, "
+                     f"check the article number against {source_name}; where two articles share a number, "
                      "add occurrence: 1 or 2")
             return cite
         if quote is not None:
-            result = index.verify_quote(quote, cite.article, cite.occurrence, cite.paragraph, cite.item)
+            result = index.verify_quote(quote, cite.article, cite.occurrence, cite.paragraph, cite.item, cite.subitem)
             self.quotes += result.ok
             if not result.ok:
-                message = f"quote is not in {result.where or label} of {self.source_path.name}"
+                where = result.where or label
+                if tid is not None:
+                    where = f"《{self.other_texts[tid][1]}》{where}"
+                message = f"quote is not in {where} of {source_name}"
                 hints = []
                 if result.found_elsewhere:
                     hints.append(f"the quote is in {result.found_elsewhere}: correct cite")

@@ -22,11 +22,13 @@ class Citation:
     occurrence: int | None
     paragraph: int | None
     item: int | None
-    label: str  # 第五条第（五）项
+    label: str  # 第五条第（五）项; 《title》第七条 for a cite of another declared text
+    subitem: int | None = None  # 目 within the item
+    text: str | None = None  # id of another text the policy declares (`texts`); None: the policy's own source
 
     def to_json(self) -> dict:
-        out = {"article": self.article}
-        for key in ("occurrence", "paragraph", "item"):
+        out: dict = {"article": self.article}
+        for key in ("occurrence", "paragraph", "item", "subitem", "text"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value

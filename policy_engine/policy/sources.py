@@ -2,7 +2,7 @@
 
 A source text is the raw scraped text of one regulation (``policies/<id>/source.txt``).
 This module finds its structure and answers one question for the policy checker:
-*is this quote verbatim in the cited article / paragraph (款) / item (项)?*
+*is this quote verbatim in the cited article / paragraph (款) / item (项) / sub-item (目)?*
 
 Structure, as found in the five texts this project encodes:
 
@@ -21,8 +21,14 @@ Structure, as found in the five texts this project encodes:
 * An **item** (项) is a line starting with ``（一）`` / ``(一)`` (any mix of full- and
   half-width brackets), again after optional spaces or a ``- `` bullet.
   Items belong to the paragraph they follow.
+* A **sub-item** (目) is a line starting with a number in Arabic digits (ASCII or
+  full-width) followed by ``、``, ``.`` or ``．`` (``1、``, ``2.``; not ``1.5``: a digit after
+  the dot makes it a number) or in brackets (``（1）``, ``(2)``).  Sub-items belong to the
+  item they follow; a numbered line where no item is open belongs to the paragraph it is
+  in (it continues it).  Either way a numbered line never starts a paragraph (款).
 * **Paragraphs** (款) are counted: paragraph 1 starts with the article line; every later
-  non-empty line that is neither an item nor a continuation starts the next paragraph.
+  non-empty line that is neither an item, a sub-item nor a continuation starts the next
+  paragraph.
   A line *continues* the previous non-empty line when that line does not end with
   terminal punctuation (``。；;：:！!？?``, or a closing bracket/quote directly after
   one of those, as in ``。”``).  An item label wins over continuation.
@@ -56,6 +62,7 @@ from . import numerals as _numerals
 
 __all__ = [
     "Item",
+    "SubItem",
     "Paragraph",
     "Article",
     "Appendix",
@@ -97,16 +104,23 @@ def _cn(n: int) -> str:
 
 
 def cite_label(article: int, paragraph: int | None = None, item: int | None = None,
-               appendix: bool = False) -> str:
+               appendix: bool = False, subitem: int | None = None) -> str:
     """Citation in local-text style.
 
     ``cite_label(5)`` -> ``"第五条"``; ``cite_label(5, item=5)`` -> ``"第五条第（五）项"``;
     ``cite_label(11, 2)`` -> ``"第十一条第二款"``;
     ``cite_label(12, 2, 3)`` -> ``"第十二条第二款第（三）项"``;
+    ``cite_label(9, 1, 2, subitem=1)`` -> ``"第九条第一款第（二）项第1目"`` (a sub-item is
+    numbered as the text numbers it, in Arabic digits; it needs its item);
     ``cite_label(3, appendix=True)`` -> ``"附表3"`` (appendices have no paragraphs/items).
     """
+    if subitem is not None:
+        if item is None:
+            raise ValueError("a sub-item (目) is cited within its item: give the item too")
+        if not isinstance(subitem, int) or isinstance(subitem, bool) or subitem < 1:
+            raise ValueError(f"a citation number must be a positive int, got {subitem!r}")
     if appendix:
-        if paragraph is not None or item is not None:
+        if paragraph is not None or item is not None or subitem is not None:
             raise ValueError("an appendix has no paragraphs or items to cite")
         _cn(article)  # validates
         return f"附表{article}"
@@ -115,6 +129,8 @@ def cite_label(article: int, paragraph: int | None = None, item: int | None = No
         label += f"第{_cn(paragraph)}款"
     if item is not None:
         label += f"第（{_cn(item)}）项"
+    if subitem is not None:
+        label += f"第{subitem}目"
     return label
 
 
@@ -260,14 +276,26 @@ def suspicious_debris(text: str, steps: Sequence[str] = ("pinyin_debris",)) -> l
 
 
 @dataclass(frozen=True, slots=True)
+class SubItem:
+    """A sub-item (目) of an item: ``1、...``, ``2. ...`` or ``（3）...``."""
+
+    number: int
+    label: str  # as written: "1、", "2.", "（3）"
+    text: str  # raw text incl. label and continuation lines
+    line: int
+    norm: str = field(default="", repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
-    """An item (项) of a paragraph: ``（四） 网上公示：...``."""
+    """An item (项) of a paragraph: ``（四） 网上公示：...``.  ``text`` includes its sub-items."""
 
     number: int
     label: str  # as written: "（四）" or "(四)"
     text: str  # raw text incl. label and continuation lines
     line: int  # 1-based line of the label in the source file
     norm: str = field(default="", repr=False, compare=False)  # text normalised with the index's steps
+    subitems: tuple[SubItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +404,23 @@ class SourceIndex:
         return f"articles: {_safe_label(nums[0])}–{_safe_label(nums[-1])}, {len(self.articles)} in all"
 
     def _unit(self, article: int, occurrence: int | None, paragraph: int | None,
-              item: int | None) -> tuple[Article, Paragraph | Item | Article, str]:
+              item: int | None, subitem: int | None = None) -> tuple[Article, Paragraph | Item | SubItem | Article, str]:
+        if subitem is None:
+            return self._unit_above(article, occurrence, paragraph, item)
+        art, unit, where = self._unit_above(article, occurrence, paragraph, item)
+        if not isinstance(unit, Item):
+            raise LookupError(f"a sub-item (目) is cited within its item: give the item of {where}")
+        where += f"第{subitem}目"
+        hits = [s for s in unit.subitems if s.number == subitem]
+        if len(hits) == 1:
+            return art, hits[0], where
+        if not hits:
+            have = "".join(s.label for s in unit.subitems) or "no numbered sub-items"
+            raise LookupError(f"there is no {where} (that item has {have})")
+        raise LookupError(f"{where} is ambiguous: sub-item {subitem} occurs {len(hits)} times in that item")
+
+    def _unit_above(self, article: int, occurrence: int | None, paragraph: int | None,
+                    item: int | None) -> tuple[Article, Paragraph | Item | Article, str]:
         art = self.article(article, occurrence)
         where = self._render(art, paragraph, item)
         if paragraph is not None:
@@ -420,22 +464,23 @@ class SourceIndex:
     # -- passages and quotes -------------------------------------------------------
 
     def passage(self, article: int, occurrence: int | None = None, paragraph: int | None = None,
-                item: int | None = None, *, clean: bool = False) -> str:
+                item: int | None = None, *, clean: bool = False, subitem: int | None = None) -> str:
         """The raw text of a unit.  ``clean=True`` applies the index's steps other than
         ``"whitespace"`` (i.e. removes scraping debris but keeps line breaks)."""
-        _, unit, _ = self._unit(article, occurrence, paragraph, item)
+        _, unit, _ = self._unit(article, occurrence, paragraph, item, subitem)
         if clean:
             return normalise(unit.text, [s for s in self.steps if s != "whitespace"])
         return unit.text
 
     def verify_quote(self, quote: str, article: int, occurrence: int | None = None,
-                     paragraph: int | None = None, item: int | None = None) -> QuoteCheck:
+                     paragraph: int | None = None, item: int | None = None,
+                     subitem: int | None = None) -> QuoteCheck:
         """Is ``quote`` verbatim (after normalisation) in the cited unit?
 
         Raises LookupError if the cited unit does not exist (that is a citation error,
         not a quote mismatch).  An empty quote (after normalisation) is never ok.
         """
-        _, unit, where = self._unit(article, occurrence, paragraph, item)
+        _, unit, where = self._unit(article, occurrence, paragraph, item, subitem)
         nq = normalise(quote, self.steps)
         if not nq:
             return QuoteCheck(False, where, None, None)
@@ -498,7 +543,9 @@ class SourceIndex:
                     hits.append(self._render(art, p.number if len(art.paragraphs) > 1 else None, None))
                 for it in items:
                     unique = sum(1 for q in art.paragraphs for x in q.items if x.number == it.number) == 1
-                    hits.append(self._render(art, None if unique else p.number, it.number))
+                    label = self._render(art, None if unique else p.number, it.number)
+                    subs = [x for x in it.subitems if nq in x.norm]
+                    hits.extend(f"{label}第{x.number}目" for x in subs) if subs else hits.append(label)
         for ap in self.appendices:
             if nq in ap.norm:
                 hits.append(ap.label)
@@ -536,6 +583,9 @@ _ARTICLE_RE = re.compile(
 _CHAPTER_RE = re.compile(rf"{_LEAD}第{_NUMERAL}章")
 _APPENDIX_RE = re.compile(r"[\s\ufeff]*(附[表件][ \t\u3000]*([0-9０-９]+))")
 _ITEM_RE = re.compile(rf"{_LEAD}([（(]({_NUMERAL})[）)])")
+_DIGITS = "0-9０-９"
+# 1、 2. 3． (not 1.5: a digit after the dot continues the number) or （1） (1)
+_SUBITEM_RE = re.compile(rf"{_LEAD}(([{_DIGITS}]+)(?:、|[.．](?![{_DIGITS}]))|[（(]([{_DIGITS}]+)[）)])")
 
 _TERMINAL = set("。；;：:！!？?")
 _CLOSERS = set("”’」』）)")
@@ -551,12 +601,13 @@ def _terminated(line: str) -> bool:
 
 
 class _Unit:
-    __slots__ = ("number", "label", "line", "lines", "items")
+    __slots__ = ("number", "label", "line", "lines", "items", "subitems")
 
     def __init__(self, number: int, label: str, line: int) -> None:
         self.number, self.label, self.line = number, label, line
         self.lines: list[tuple[int, str]] = []
         self.items: list[_Unit] = []
+        self.subitems: list[_Unit] = []
 
 
 class _ArticleBuilder:
@@ -564,6 +615,7 @@ class _ArticleBuilder:
         self.number, self.label, self.line, self.chapter = number, label, line, chapter
         self.paragraphs: list[_Unit] = []
         self._open_item: _Unit | None = None
+        self._open_subitem: _Unit | None = None
         self._last_text = first
         para = _Unit(1, "", line)
         para.lines.append((line, first))
@@ -579,11 +631,25 @@ class _ArticleBuilder:
             para.lines.append((number, text))
             para.items.append(item)
             self._open_item = item
+            self._open_subitem = None
+        elif (s := _SUBITEM_RE.match(raw)) is not None:
+            # a numbered point: a sub-item (目) of the open item, else part of the paragraph;
+            # never a new paragraph
+            text = raw[s.start(1):].rstrip()
+            para.lines.append((number, text))
+            if self._open_item is not None:
+                sub = _Unit(_digits(s.group(2) or s.group(3)), s.group(1), number)
+                sub.lines.append((number, text))
+                self._open_item.lines.append((number, text))
+                self._open_item.subitems.append(sub)
+                self._open_subitem = sub
         elif not _terminated(self._last_text):
             text = raw.strip()
             para.lines.append((number, text))
             if self._open_item is not None:
                 self._open_item.lines.append((number, text))
+            if self._open_subitem is not None:
+                self._open_subitem.lines.append((number, text))
         else:
             lead = _LEAD_RE.match(raw)
             assert lead is not None  # every part of _LEAD is optional: it matches at the start of any line
@@ -592,6 +658,7 @@ class _ArticleBuilder:
             para.lines.append((number, text))
             self.paragraphs.append(para)
             self._open_item = None
+            self._open_subitem = None
         self._last_text = text
 
     def split_trailer(self) -> tuple[int, str] | None:
@@ -611,7 +678,9 @@ class _ArticleBuilder:
             items = []
             for it in p.items:
                 text = _join(it.lines)
-                items.append(Item(it.number, it.label, text, it.line, normalise(text, steps)))
+                subs = tuple(SubItem(s.number, s.label, _join(s.lines), s.line, normalise(_join(s.lines), steps))
+                             for s in it.subitems)
+                items.append(Item(it.number, it.label, text, it.line, normalise(text, steps), subs))
             text = _join(p.lines)
             paragraphs.append(Paragraph(p.number, text, p.line, tuple(items), normalise(text, steps)))
         text = "\n".join(p.text for p in paragraphs)

@@ -5,13 +5,20 @@ outcome it expects; `<name>.verdict.json` holds the engine's whole verdict for i
 compares the verdict byte for byte with the stored one. `update=True` rewrites the
 stored verdicts (a deliberate act: review the diff).
 
-The fixture's quote must be one of the quotes the verdict's findings carry, so a fixture
-cannot claim to exercise an article its verdict never touches.
+The fixture's quote must be one of the quotes the verdict's findings carry, or the quote of
+the in-force article of the version that decided it (every verdict rests on that article: a
+case on the last day of a window quotes it), so a fixture cannot claim to exercise an article
+its verdict never touches. A decided fixture's case (absent facts written as null left out)
+must also validate against its policy's published case schema (report/case_schema.py), and
+its verdict must be the same bytes when every condition is evaluated on its own instead of
+through the decision's combined plan. These are checks of `run_fixture`: `policy-engine
+test` and the pytest suite (tests/test_golden.py) run exactly the same ones.
 
 A fixture whose `expect` is an error code (case_invalid) is a rejected input: deciding it
 must raise that error, whose problems are stored in `<name>.rejected.json` (without the
 file name, so the stored bytes do not depend on where the fixtures are), and whose
-messages must contain the fixture's quote.
+messages must contain the fixture's quote; a date outside every version's window
+(not_in_force) may instead quote the in-force article of one of the policy's versions.
 
 Draw fixtures (decision: draw) and panel fixtures (decision: panel) also name a pool
 file (`pool:`, relative to the fixture; the bundled ones are under fixtures/pools/) and,
@@ -19,8 +26,8 @@ for a draw, the seed; a draw's golden file is its receipt, `<name>.receipt.json`
 
 A whole suite (`policy-engine test` without --fixtures, and the pytest suite) also has
 at least MIN_CASES fixtures for every decision each loaded policy answers (`coverage`),
-and no stored golden file without its fixture (`leftovers`): both callers use the
-same functions, so they agree on what passes.
+and no stored golden file without its fixture (`leftovers`), and every entry under the
+fixtures folder readable: both run `suite_checks`, so they agree on what passes.
 """
 from __future__ import annotations
 
@@ -108,11 +115,20 @@ def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
     return Result(name, True)
 
 
-def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool) -> Result:
+def _window_quotes(registry: Registry, policy_id) -> set[str]:
+    """The in-force articles' quotes of every version of a policy (none for an unknown id)."""
+    try:
+        return {p.in_force.quote for p in registry.versions(str(policy_id))}
+    except EngineError:
+        return set()
+
+
+def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool, windows: frozenset[str] | set[str] = frozenset()) -> Result:
     name = display(fixture)
     if exc.code != data["expect"]:
         return Result(name, False, f"rejected with {exc.code}, the fixture expects {data['expect']!r}: {exc}")
-    if data["quote"] not in str(exc):
+    in_window = exc.code == "not_in_force" and any(_quoted(data["quote"], q) for q in windows)
+    if data["quote"] not in str(exc) and not in_window:
         return Result(name, False, f"the fixture's quote {data['quote']!r} is not in the error: {exc}")
     stored = {"error": exc.code, "problems": [{k: v for k, v in p.to_json().items() if k != "file"}
                                               for p in exc.problems]}
@@ -148,20 +164,76 @@ def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Res
             verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
             outcome, text = verdict.outcome, verdict.dumps()
             quotes = {f.quote for f in verdict.findings} | {f.exception[2] for f in verdict.findings if f.exception}
+        quotes.add(policy.in_force.quote)
     except EngineError as exc:
         if data["expect"] in CODES:
-            return _rejected(fixture, exc, data, update)
+            return _rejected(fixture, exc, data, update, _window_quotes(registry, data["policy"]))
         return Result(name, False, f"{exc.code}: {exc}")
     except ValueError as exc:
         return Result(name, False, str(exc))
     if data["expect"] in CODES:
         return Result(name, False, f"the fixture expects the input to be rejected ({data['expect']}), "
                                    f"but it was decided: {outcome}")
-    if not any(data["quote"] in q or q in data["quote"] for q in quotes):
+    if not any(_quoted(data["quote"], q) for q in quotes):
         return Result(name, False, f"the fixture's quote {data['quote']!r} is not among the quotes of its verdict")
+    if data["decision"] not in SELECTION:
+        problem = _case_schema_problem(policy, data["case"]) or _plan_problem(policy, data, as_of, text)
+        if problem:
+            return Result(name, False, problem)
     if outcome != data["expect"]:
         return Result(name, False, f"outcome {outcome!r}, the fixture expects {data['expect']!r}")
     return _compare(fixture, golden_path(fixture, decision=data["decision"]), text, update)
+
+
+def _quoted(quote: str, carried: str) -> bool:
+    return quote in carried or carried in quote
+
+
+_VALIDATORS: dict[str, object] = {}  # policy digest -> a validator of its case schema
+
+
+def _case_schema_problem(policy, case) -> str | None:
+    """The first way the case (absent facts written as null left out) breaks the policy's case schema."""
+    import jsonschema
+    from .case_schema import case_schema
+    validator = _VALIDATORS.get(policy.sha256)
+    if validator is None:
+        schema = case_schema(policy.vocabulary.facts, f"urn:policy-engine:{policy.id}:{policy.version}", policy.title)
+        validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        _VALIDATORS[policy.sha256] = validator
+    error = next(iter(validator.iter_errors(_without_nulls(case))), None)  # type: ignore[attr-defined]
+    if error is None:
+        return None
+    at = ".".join(str(p) for p in error.absolute_path) or "the case"
+    return f"the case does not match the policy's case schema at {at}: {error.message}"
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _plan_problem(policy, data: dict, as_of: str, text: str) -> str | None:
+    """The verdict evaluated condition by condition (no combined plan) must be the same bytes."""
+    from ..evaluate.evaluate import Plan
+    decision = data["decision"]
+    saved = policy.plans.get(decision)
+    policy.plans[decision] = Plan(None, {}, {})
+    try:
+        slow = decide(policy, decision, data["case"], as_of).dumps()
+    except EngineError as exc:
+        return f"evaluated condition by condition, the case is refused ({exc.code}: {exc})"
+    finally:
+        if saved is None:
+            policy.plans.pop(decision, None)
+        else:
+            policy.plans[decision] = saved
+    if slow != text:
+        return "the verdict differs when every condition is evaluated on its own (a defect of the combined plan)"
+    return None
 
 
 def _selection(policy, fixture: Path, data: dict, name: str):
@@ -186,10 +258,16 @@ def _selection(policy, fixture: Path, data: dict, name: str):
 
 
 def run_all(registry: Registry, root, update: bool = False, minimum: int = 0) -> list[Result]:
-    """Every fixture under `root`, then (unless updating) the leftovers, and with `minimum`
-    the coverage floor: at least that many fixtures per policy and decision."""
-    files, unreadable = _fixtures(root)
-    results = [run_fixture(registry, f, update) for f in files] + unreadable
+    """Every fixture under `root`, then the suite's checks (`suite_checks`)."""
+    files, _ = _fixtures(root)
+    return [run_fixture(registry, f, update) for f in files] + suite_checks(registry, root, update, minimum)
+
+
+def suite_checks(registry: Registry, root, update: bool = False, minimum: int = 0) -> list[Result]:
+    """What a suite needs beyond each fixture passing: every entry under `root` readable,
+    (unless updating) no leftovers, and with `minimum` the coverage floor (at least that many
+    fixtures per policy and decision). `policy-engine test` and tests/test_golden.py run it."""
+    results = _fixtures(root)[1]
     if not update:
         results += leftovers(root)
     if minimum:
