@@ -179,7 +179,8 @@ def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy
             effects = v.get("effect") or []
             force = "应当" if f.strength == "mandatory" else "可以" if f.strength == "discretionary" else "一般应当"
             known = "" if f.result == "applies" else "（条件未知）"
-            shown = "；".join(f"{EFFECT.get(e, e)}：{_range_text(policy, r)}"
+            shown = "；".join(f"{EFFECT.get(e, e)}：" + (f"在{_range_text(policy, r)}的幅度内{EFFECT.get(e, e)}"
+                                                          if e in ("lighter", "heavier") else _range_text(policy, r))
                              for e, r in zip(effects, adjusted)) or "、".join(EFFECT.get(e, e) for e in effects)
             lines.append(f"{f.cite}{known}{force}{'或者'.join(EFFECT.get(e, e) for e in effects)}"
                          f"（未调整：{_range_text(policy, v.get('unadjusted', ''))}；调整后：{shown}）")

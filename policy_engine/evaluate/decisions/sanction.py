@@ -264,7 +264,7 @@ def _step_findings(s, rule: str, picked: list, acts: list[_Act], state: Run, uns
                 values.append(("range", _range_id(s, lo, hi)))
             if unsettled:
                 values.append(("at_least", True))
-            if act.place is not None:
+            if act.place is not None and (len(picked) == 1 or rule == "cumulative"):
                 values.append(("act", act.place))
             note = None
             if st.period is not None:
