@@ -323,3 +323,11 @@ def test_mistakes_in_the_ladder_are_located(tmp_path, old, new, code, words):
     assert changed - 2 <= p.line <= changed + 6, p.render()  # at the change, or the element it belongs to
     for w in words:
         assert w in p.render(), p.render()
+
+
+def test_a_step_id_may_not_name_another_element(tmp_path):
+    file = variant(tmp_path, "      - id: warning\n        label: 警告\n", "      - id: warning-given\n        label: 警告\n")
+    loaded, problems = check_policy(file)
+    assert loaded is None
+    assert [p for p in problems if p.code == "duplicate_rule" and "'warning-given' is also used" in p.render()], \
+        [p.render() for p in problems]

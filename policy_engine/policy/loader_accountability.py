@@ -432,7 +432,7 @@ def element_ids(data: dict):
     acc = data.get("accountability", {})
     s = acc.get("sanctions", {})
     base = ("accountability", "sanctions")
-    for key in ("grounds", "also", "provisions", "adjustments"):
+    for key in ("steps", "grounds", "also", "provisions", "adjustments"):  # a step's finding is named by its id
         for i, r in enumerate(s.get(key, ())):
             yield r["id"], base + (key, i, "id")
     for i, lv in enumerate(s.get("levels", ())):
