@@ -49,7 +49,7 @@ def act(kind="lending", date="2024-03-01", **fields):
 
 
 def case(*acts, effective="2024-02-29", **official):
-    flags = {"leader": False, "confessed": False, "repentant_minor": False, "obstructed": False, **official}
+    flags = {"leader": False, "special_case": False, "confessed": False, "repentant_minor": False, "obstructed": False, **official}
     return {"official": {"acts": list(acts), **flags}, "sanction": {"effective_date": effective}}
 
 
@@ -331,3 +331,15 @@ def test_a_step_id_may_not_name_another_element(tmp_path):
     assert loaded is None
     assert [p for p in problems if p.code == "duplicate_rule" and "'warning-given' is also used" in p.render()], \
         [p.render() for p in problems]
+
+
+@pytest.mark.parametrize("effect,outcome", [("may_exempt", "demotion..dismissal"), ("exempt", "warning")])
+def test_a_branchs_own_exception(tmp_path, effect, outcome):
+    p = load(variant(tmp_path, "              - effect: may_exempt\n", f"              - effect: {effect}\n"))
+    v = decide(p, "sanction", case(act(serious=True), special_case=True), AS_OF)
+    assert v.outcome == outcome
+    f = finding(v, "serious-act")
+    assert f.exception is not None and f.exception[0] == effect and f.exception[1] == "第三条第三款"
+    assert f.result == ("fired" if effect == "may_exempt" else "exempt")
+    if effect == "may_exempt":  # the body may depart from it, with approval: shown beside the range
+        assert "除外（可以放宽）：第三条第三款" in render_verdict(v, p)

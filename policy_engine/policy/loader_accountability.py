@@ -12,7 +12,7 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
-from .model import (Adjustment, Apportionment, Band, Branch, Cited, Combine, Level, Measure, MeasureGroup, Period,
+from .model import (Adjustment, Apportionment, Band, Branch, Cited, Combine, Exception_, Level, Measure, MeasureGroup, Period,
                     Rule, SamePeriods, SanctionStep, Sanctions, ScoreGroup, ScoreItem, Scoring, Test)
 from .sources import cite_label, normalise
 from .vocabulary import Fact, Vocabulary
@@ -195,9 +195,16 @@ class AccountabilityBuilder:
                     close = difflib.get_close_matches(gid, ground_ids, n=1)
                     self.add("reference", b_at + ("ground", k), f"'{gid}' is not a ground of this ladder",
                              f"did you mean '{close[0]}'?" if close else "grounds: " + ", ".join(ground_ids))
-            if test is not None:
+            unless = []
+            for k, u in enumerate(br.get("unless", ())):  # 案件情况特殊…可以不予开除: the article's own exception
+                u_at = b_at + ("unless", k)
+                u_cite = self.citation(u["cite"], u_at, index, u["quote"])
+                u_test = self.test(u["when"], u_at + ("when",), vocabulary)
+                if u_test is not None:
+                    unless.append(Exception_(u_test, u["effect"], u_cite, u["quote"], u.get("note")))
+            if test is not None and len(unless) == len(br.get("unless", ())):
                 rule = Rule(br["id"], br.get("title") or raw["title"], cite, br["quote"], raw["strength"], test,
-                            applies, (), (), br.get("note"))
+                            applies, tuple(unless), (), br.get("note"))
                 branches.append(Branch(rule, needs is not False, ground_named))
         groups = []
         for j, g in enumerate(raw.get("groups", ())):

@@ -61,7 +61,7 @@ import datetime as _dt
 from ...dates import DateError, add_months, parse_date
 from ...policy.expr import Unknown, bind
 from ..evaluate import Run, all_of, any_of, conditions_of, judge
-from ..verdict import (APPLIES, ERROR, FIRED, LAPSED, NOT_APPLICABLE, NOT_AVAILABLE, NOT_FIRED, UNKNOWN,
+from ..verdict import (APPLIES, ERROR, EXEMPT, FIRED, LAPSED, NOT_APPLICABLE, NOT_AVAILABLE, NOT_FIRED, UNKNOWN,
                        Finding, Step)
 from . import exit as _exit
 
@@ -167,7 +167,7 @@ def _judge_act(s, state: Run, rule: str, place: str | None) -> _Act:
         for branch in level.branches:
             f = judge(branch.rule, state, "trigger")
             v = _value(f)
-            if branch.ground and f.result != NOT_APPLICABLE:
+            if branch.ground and f.result not in (NOT_APPLICABLE, EXEMPT):
                 ground = any_of([grounds[g] for g in branch.grounds] if branch.grounds else list(grounds.values()))
                 v = all_of([ground, v])
                 f = _settle(f, v)
@@ -347,7 +347,7 @@ def _adjustments(s, outcome: str, picked: list, state: Run) -> list[Finding]:
 def _value(f: Finding):
     if f.result == FIRED:
         return True
-    if f.result in (NOT_FIRED, NOT_APPLICABLE):
+    if f.result in (NOT_FIRED, NOT_APPLICABLE, EXEMPT):  # EXEMPT: the branch's own exception sets it aside
         return False
     return Unknown(f.missing_facts, f.error)
 
