@@ -265,8 +265,9 @@ def test_decide_sanction_text_quotes_the_ladder(run):
     r = run("decide", "--policy", "chongqing-petition-responsibility", "--decision", "sanction", "--as-of", "2024-11-01",
             "--format", "text", fixture)
     assert r.exit_code == 0, r.output
-    assert "结论：组织调整或者组织处理（organisational_handling）" in r.output
-    assert "由有权机关在下列措施中选择" in r.output and "停職檢查" in r.output
+    assert "结论：組織調整或者組織處理（organisational_handling）" in r.output  # the regulation's own label
+    assert "应当给予：組織調整或者組織處理" in r.output
+    assert "由有权机关在下列措施中选择（可单独或合并使用）：停職檢查" in r.output
     assert "“對受到誡勉后仍未按期完成整改目標”" in r.output and "【追责等级】" in r.output
 
 

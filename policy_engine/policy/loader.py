@@ -258,7 +258,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     extra_rules = list(gates)
     if sanctions is not None:
         extra_rules += [*sanctions.grounds, *(br.rule for lv in sanctions.levels for br in lv.branches),
-                        *sanctions.also, *sanctions.provisions]
+                        *sanctions.also, *sanctions.provisions, *(a.rule for a in sanctions.adjustments)]
     if apportionment is not None:
         extra_rules += [rule for rule, _ in apportionment.rules]
     if selection is not None:

@@ -12,8 +12,8 @@ import difflib
 import re
 from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
-from .model import (Apportionment, Band, Branch, Cited, Level, Measure, Rule, Sanctions, ScoreGroup, ScoreItem,
-                    Scoring, Test)
+from .model import (Adjustment, Apportionment, Band, Branch, Cited, Combine, Exception_, Level, Measure, MeasureGroup, Period,
+                    Rule, SamePeriods, SanctionStep, Sanctions, ScoreGroup, ScoreItem, Scoring, Test)
 from .sources import cite_label, normalise
 from .vocabulary import Fact, Vocabulary
 
@@ -54,39 +54,166 @@ class AccountabilityBuilder:
     # -- sanction ladder (accountability.sanctions) ------------------------------------------
     def sanctions(self, raw: dict, index, vocabulary: Vocabulary, has_exit: bool) -> Sanctions | None:
         at = ("accountability", "sanctions")
+        steps = self.steps(raw["steps"], at + ("steps",), index)
+        step_ids = [st.id for st in steps]
+        case_vocabulary = vocabulary
+        each = None
+        if "each" in raw:
+            alias = raw.get("as", "act")
+            record = self.record_vocabulary(raw["each"], alias, at, vocabulary)
+            if record is None:
+                return None
+            vocabulary, each = record, (raw["each"], alias)
+        elif "as" in raw:
+            self.add("reference", at + ("as",), "as: names one record of each:, and there is no each:",
+                     "add each: <list fact> (e.g. each: official.violations) or leave out as:", key=True)
         grounds = [self.rule(r, at + ("grounds", i), "when", index, vocabulary) for i, r in enumerate(raw["grounds"])]
         ground_ids = [g["id"] for g in raw["grounds"]]
-        levels = [self.level(lv, at + ("levels", i), index, vocabulary, has_exit, ground_ids)
+        levels = [self.level(lv, at + ("levels", i), index, vocabulary, has_exit, ground_ids, step_ids)
                   for i, lv in enumerate(raw["levels"])]
         also = [self.rule(r, at + ("also", i), "when", index, vocabulary) for i, r in enumerate(raw.get("also", ()))]
         provisions = [self.provision(r, at + ("provisions", i), index, vocabulary)
                       for i, r in enumerate(raw.get("provisions", ()))]
+        adjustments = [self.adjustment(r, at + ("adjustments", i), index, case_vocabulary)
+                       for i, r in enumerate(raw.get("adjustments", ()))]
+        combine = self.combine(raw["combine"], at + ("combine",), index, step_ids) if "combine" in raw else None
+        start = None
+        if "period_start" in raw:
+            ps = raw["period_start"]
+            self.fact_of(ps["fact"], at + ("period_start", "fact"), case_vocabulary, "date")
+            start = (ps["fact"], self.citation(ps["cite"], at + ("period_start",), index, ps["quote"]).label, ps["quote"])
+            if not any(st.period for st in steps):
+                self.add("reference", at + ("period_start",), "period_start: no step declares a period to start",
+                         "give the steps their period: (months, cite, quote), or leave out period_start", key=True)
         built_grounds, built_levels = complete(grounds), complete(levels)
-        built_also, built_provisions = complete(also), complete(provisions)
-        if built_grounds is None or built_levels is None or built_also is None or built_provisions is None:
+        built_also, built_provisions, built_adjustments = complete(also), complete(provisions), complete(adjustments)
+        if (built_grounds is None or built_levels is None or built_also is None or built_provisions is None
+                or built_adjustments is None or len(set(step_ids)) != len(step_ids)):
             return None
-        return Sanctions(built_grounds, built_levels, built_also, built_provisions, raw.get("note"))
+        return Sanctions(built_grounds, built_levels, built_also, built_provisions, raw.get("note"), tuple(steps),
+                         combine, raw["self_name"], start, built_adjustments, each,
+                         vocabulary.facts if each else None)
+
+    def steps(self, raw: list, at: tuple, index) -> list[SanctionStep]:
+        """The ladder's own steps, lightest first (rank = list position)."""
+        out: list[SanctionStep] = []
+        for i, st in enumerate(raw):
+            s_at = at + (i,)
+            if any(o.id == st["id"] for o in out):
+                self.add("duplicate_rule", s_at + ("id",), f"step id '{st['id']}' is declared twice",
+                         "each step of the ladder has its own id; levels name steps by it")
+            cite = self.citation(st["cite"], s_at, index, st["quote"]).label
+            if normalise(st["label"], ("whitespace",)) not in normalise(st["quote"], ("whitespace",)):
+                self.add("quote_not_found", s_at + ("label",), f"the label '{st['label']}' is not in the step's quote",
+                         "the label is the regulation's own word for the step: quote the words that contain it")
+            period = None
+            if "period" in st:
+                p = st["period"]
+                period = Period(p["months"], self.citation(p["cite"], s_at + ("period",), index, p["quote"]).label,
+                                p["quote"])
+            out.append(SanctionStep(st["id"], st["label"], i, cite, st["quote"], period, st.get("note")))
+        return out
+
+    def combine(self, raw: dict, at: tuple, index, step_ids: list[str]) -> Combine:
+        cite = self.citation(raw["cite"], at, index, raw["quote"]).label
+        same = None
+        if "same_step_periods" in raw:
+            sp = raw["same_step_periods"]
+            sp_at = at + ("same_step_periods",)
+            if raw["rule"] != "heaviest":
+                self.add("reference", sp_at, f"same_step_periods belongs to rule: heaviest, not {raw['rule']}",
+                         "only where the heaviest step executes do periods of several same steps combine", key=True)
+            up_to = self.step_rank(sp["up_to"], sp_at + ("up_to",), step_ids)
+            same = SamePeriods(up_to if up_to is not None else -1, sp.get("cap_months"),
+                               self.citation(sp["cite"], sp_at, index, sp["quote"]).label, sp["quote"])
+        return Combine(raw["rule"], cite, raw["quote"], raw.get("note"), same)
+
+    def step_rank(self, sid: str, at: tuple, step_ids: list[str]) -> int | None:
+        if sid in step_ids:
+            return step_ids.index(sid)
+        close = difflib.get_close_matches(sid, step_ids, n=1)
+        self.add("reference", at, f"'{sid}' is not a step of this ladder",
+                 f"did you mean '{close[0]}'?" if close else "steps: " + ", ".join(step_ids))
+        return None
+
+    def adjustment(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> Adjustment | None:
+        effects = raw["effect"] if isinstance(raw["effect"], list) else [raw["effect"]]
+        rule = self.rule(raw, at, "when", index, vocabulary)
+        if "below_lowest" in raw and "reduce" not in effects:
+            self.add("reference", at + ("below_lowest",), "below_lowest: says what 减轻 gives from the lowest step, and "
+                     "this adjustment does not reduce", "add reduce to effect:, or leave out below_lowest", key=True)
+        if rule is None:
+            return None
+        return Adjustment(rule, tuple(effects), raw.get("below_lowest"))
+
+    def record_vocabulary(self, each: str, alias: str, at: tuple, vocabulary: Vocabulary) -> Vocabulary | None:
+        """The case's facts plus `<alias>.<field>` for each field of one record of the events fact `each`."""
+        fact = self.fact_of(each, at + ("each",), vocabulary, "events")
+        if alias in vocabulary.namespaces:
+            self.add("vocabulary", at + ("as",), f"'{alias}' is already a namespace of facts ({alias}.*)",
+                     "choose another name for one record (e.g. as: person, as: act)")
+        if fact is None or alias in vocabulary.namespaces:
+            return None
+        extended = dict(vocabulary.facts)
+        extended[f"{alias}.kind"] = Fact(f"{alias}.kind", "enum", f"{each} 记录的种类", tuple(fact.kinds), origin=self.doc.file)
+        extended[f"{alias}.date"] = Fact(f"{alias}.date", "date", f"{each} 记录的日期", origin=self.doc.file)
+        for kind in fact.kinds.values():
+            for f in kind.fields.values():
+                name = f"{alias}.{f.name}"
+                made = Fact(name, f.type, f.description, f.values, origin=self.doc.file)
+                if name in extended and (extended[name].type, extended[name].values) != (made.type, made.values):
+                    self.add("vocabulary", at + ("each",), f"field '{f.name}' has different types in the kinds of {each}")
+                extended.setdefault(name, made)
+        return Vocabulary.of(extended)
 
     def level(self, raw: dict, at: tuple, index, vocabulary: Vocabulary, has_exit: bool,
-              ground_ids: list[str]) -> Level | None:
+              ground_ids: list[str], step_ids: list[str]) -> Level | None:
         applies = self.test(raw["applies_when"], at + ("applies_when",), vocabulary) if "applies_when" in raw else None
+        if ("step" in raw) == ("steps" in raw):
+            self.add("reference", at, "a level names the step it leads to: step: <id>, or steps: [<id>, ...] for a "
+                     "range (予以记过或者记大过)" + (", not both" if "step" in raw else ""),
+                     "steps: " + ", ".join(step_ids), key=True)
+            return None
+        named = [raw["step"]] if "step" in raw else list(raw["steps"])
+        key = "step" if "step" in raw else "steps"
+        ranks = [self.step_rank(sid, at + ((key,) if key == "step" else (key, k)), step_ids)
+                 for k, sid in enumerate(named)]
+        if None in ranks:
+            return None
+        if ranks != sorted(set(r for r in ranks if r is not None)):
+            self.add("reference", at + (key,), "the steps of a range are listed lightest first, each once",
+                     "order them as the ladder's steps: " + ", ".join(step_ids))
         branches = []
         for j, br in enumerate(raw["branches"]):
             b_at = at + ("branches", j)
             cite = self.citation(br["cite"], b_at, index, br["quote"])
             test = self.test(br["when"], b_at + ("when",), vocabulary) if "when" in br else Test("all")
             needs = br.get("ground", True)
-            named = tuple(needs) if isinstance(needs, list) else ()
-            for k, gid in enumerate(named):
+            ground_named = tuple(needs) if isinstance(needs, list) else ()
+            for k, gid in enumerate(ground_named):
                 if gid not in ground_ids:
                     close = difflib.get_close_matches(gid, ground_ids, n=1)
                     self.add("reference", b_at + ("ground", k), f"'{gid}' is not a ground of this ladder",
                              f"did you mean '{close[0]}'?" if close else "grounds: " + ", ".join(ground_ids))
-            if test is not None:
+            unless = []
+            for k, u in enumerate(br.get("unless", ())):  # 案件情况特殊…可以不予开除: the article's own exception
+                u_at = b_at + ("unless", k)
+                u_cite = self.citation(u["cite"], u_at, index, u["quote"])
+                u_test = self.test(u["when"], u_at + ("when",), vocabulary)
+                if u_test is not None:
+                    unless.append(Exception_(u_test, u["effect"], u_cite, u["quote"], u.get("note")))
+            if test is not None and len(unless) == len(br.get("unless", ())):
                 rule = Rule(br["id"], br.get("title") or raw["title"], cite, br["quote"], raw["strength"], test,
-                            applies, (), (), br.get("note"))
-                branches.append(Branch(rule, needs is not False, named))
+                            applies, tuple(unless), (), br.get("note"))
+                branches.append(Branch(rule, needs is not False, ground_named))
+        groups = []
+        for j, g in enumerate(raw.get("groups", ())):
+            g_at = at + ("groups", j)
+            groups.append(MeasureGroup(g["id"], g["choose"], self.citation(g["cite"], g_at, index, g["quote"]).label,
+                                       g["quote"], g.get("note")))
+        group_ids = [g.id for g in groups]
         measures = []
+        broken = False
         for j, m in enumerate(raw["measures"]):
             m_at = at + ("measures", j)
             cite = self.citation(m["cite"], m_at, index, m["quote"])
@@ -94,12 +221,26 @@ class AccountabilityBuilder:
                 self.add("reference", m_at + ("removes_expert",),
                          "removes_expert: the policy has no exit decision (exit.triggers or exit.term) for the removal "
                          "to agree with", "encode the exit triggers first, or leave removes_expert out", key=True)
+            if "group" in m and m["group"] not in group_ids:
+                close = difflib.get_close_matches(m["group"], group_ids, n=1)
+                self.add("reference", m_at + ("group",), f"'{m['group']}' is not a measure group of this level",
+                         f"did you mean '{close[0]}'?" if close else
+                         "declare it under the level's groups: (id, choose: one_of | any_of | all, cite, quote)")
+            m_applies = (self.test(m["applies_when"], m_at + ("applies_when",), vocabulary)
+                         if "applies_when" in m else None)
+            broken = broken or ("applies_when" in m and m_applies is None)
             measures.append(Measure(m["id"], m["title"], cite, m["quote"], m["strength"],
-                                    bool(m.get("removes_expert")), m.get("note")))
-        if ("applies_when" in raw and applies is None) or len(branches) != len(raw["branches"]):
+                                    bool(m.get("removes_expert")), m.get("note"), m.get("group"), m_applies))
+        for g_at, g in ((at + ("groups", j), g) for j, g in enumerate(groups)):
+            if sum(1 for m in measures if m.group == g.id) < (1 if g.choose == "all" else 2):
+                self.add("reference", g_at, f"measure group '{g.id}' ({g.choose}) has "
+                         f"{sum(1 for m in measures if m.group == g.id)} measure(s)",
+                         "put group: " + g.id + " on the measures the law offers together"
+                         + ("" if g.choose == "all" else " (a choice needs at least two)"), key=True)
+        if ("applies_when" in raw and applies is None) or len(branches) != len(raw["branches"]) or broken:
             return None
-        return Level(raw["id"], raw["outcome"], raw["title"], raw["strength"], tuple(branches), tuple(measures),
-                     raw.get("note"))
+        return Level(raw["id"], tuple(named), raw["title"], raw["strength"], tuple(branches), tuple(measures),
+                     raw.get("note"), tuple(groups))
 
     def provision(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> Rule | None:
         """A provision is a rule that always holds where it applies (who decides, who is told)."""
@@ -114,26 +255,12 @@ class AccountabilityBuilder:
     def apportionment(self, raw: dict, index, vocabulary: Vocabulary) -> Apportionment | None:
         at = ("accountability", "apportionment")
         each, alias = raw["each"], raw.get("as", "person")
-        fact = self.fact_of(each, at + ("each",), vocabulary, "events")
-        if alias in vocabulary.namespaces:
-            self.add("vocabulary", at + ("as",), f"'{alias}' is already a namespace of facts ({alias}.*)",
-                     "choose another name for one record, e.g. as: person")
+        record_vocabulary = self.record_vocabulary(each, alias, at, vocabulary)
         o = raw["otherwise"]
         otherwise = Cited(o["id"], None, self.citation(o["cite"], at + ("otherwise",), index, o["quote"]).label,
                           o["quote"], o.get("note"))
-        if fact is None or alias in vocabulary.namespaces:
+        if record_vocabulary is None:
             return None
-        extended = dict(vocabulary.facts)
-        extended[f"{alias}.kind"] = Fact(f"{alias}.kind", "enum", f"{each} 记录的种类", tuple(fact.kinds), origin=self.doc.file)
-        extended[f"{alias}.date"] = Fact(f"{alias}.date", "date", f"{each} 记录的日期", origin=self.doc.file)
-        for kind in fact.kinds.values():
-            for f in kind.fields.values():
-                name = f"{alias}.{f.name}"
-                made = Fact(name, f.type, f.description, f.values, origin=self.doc.file)
-                if name in extended and (extended[name].type, extended[name].values) != (made.type, made.values):
-                    self.add("vocabulary", at + ("each",), f"field '{f.name}' has different types in the kinds of {each}")
-                extended.setdefault(name, made)
-        record_vocabulary = Vocabulary.of(extended)
         rules = []
         for i, r in enumerate(raw["rules"]):
             rule = self.rule(r, at + ("rules", i), "when", index, record_vocabulary)
@@ -312,7 +439,7 @@ def element_ids(data: dict):
     acc = data.get("accountability", {})
     s = acc.get("sanctions", {})
     base = ("accountability", "sanctions")
-    for key in ("grounds", "also", "provisions"):
+    for key in ("steps", "grounds", "also", "provisions", "adjustments"):  # a step's finding is named by its id
         for i, r in enumerate(s.get(key, ())):
             yield r["id"], base + (key, i, "id")
     for i, lv in enumerate(s.get("levels", ())):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from typing import TYPE_CHECKING
 
@@ -127,6 +127,71 @@ class Measure:
     strength: str
     removes_expert: bool  # available only as the policy's exit decision allows
     note: str | None
+    group: str | None = None  # the id of the level's measure group it belongs to
+    applies: Test | None = None  # applies_when: the measure is listed only when this holds
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureGroup:
+    """Measures of a level the law offers together: one_of (exactly one), any_of (one or more), all."""
+
+    id: str
+    choose: str  # one_of | any_of | all
+    cite: str  # label
+    quote: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A step's period (警告，六个月) in months, with the words that state it."""
+
+    months: int
+    cite: str  # label
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionStep:
+    """A step of the policy's own ladder (警告, 通报 ...): lightest has rank 0."""
+
+    id: str
+    label: str
+    rank: int
+    cite: str  # label
+    quote: str
+    period: Period | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Combine:
+    """How steps that apply together combine: together (分别或者同时), heaviest (执行其中最重的), cumulative."""
+
+    rule: str  # together | heaviest | cumulative
+    cite: str | None  # label; None where the policy declares no rule (the heaviest level that holds)
+    quote: str | None
+    note: str | None
+    same_periods: SamePeriods | None = None  # heaviest: several acts given the same step may sum their periods
+
+
+@dataclass(frozen=True, slots=True)
+class SamePeriods:
+    """多个相同处分: a period between one step's period and the sum of all, up to a cap (一个…以上、…之和以下)."""
+
+    up_to: int  # rank of the heaviest step it applies to (撤职以下: inclusive)
+    cap_months: int | None
+    cite: str  # label
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """从轻 / 从重 / 减轻 / 免予: an effect on the result, when its rule holds."""
+
+    rule: Rule  # id, cite, quote, strength (可以: discretionary, 应当: mandatory), when
+    effects: tuple[str, ...]  # lighter | heavier | reduce | exempt (several where the text offers them)
+    below_lowest: str | None  # reduce from the lowest step: 'none' where the text allows no sanction
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +206,13 @@ class Branch:
 @dataclass(frozen=True, slots=True)
 class Level:
     id: str
-    outcome: str
+    steps: tuple[str, ...]  # the step ids it leads to: one, or a range (予以记过或者记大过), lightest first
     title: str
     strength: str
     branches: tuple[Branch, ...]
     measures: tuple[Measure, ...]
     note: str | None
+    groups: tuple[MeasureGroup, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +224,13 @@ class Sanctions:
     also: tuple[Rule, ...]
     provisions: tuple[Rule, ...]  # always-true rules, possibly with applies_when
     note: str | None
+    steps: tuple[SanctionStep, ...] = ()  # the ladder's steps, lightest first
+    combine: Combine | None = None
+    self_name: str = "本办法"  # how the text names itself (本办法, 本细则, 本法, 本条例)
+    period_start: tuple[str, str, str] | None = None  # (date fact, cite label, quote)
+    adjustments: tuple[Adjustment, ...] = ()
+    each: tuple[str, str] | None = None  # (list fact, alias): the ladder is judged per act
+    record_facts: Any = None  # the vocabulary the per-act rules are built against (each)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,6 @@ OUTCOME = {
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
     "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
     "not_applicable": "本办法对该程序环节未规定期限",
-    # sanction
-    "notice": "通报，限期整改", "admonishment": "诫勉，督促限期整改",
-    "organisational_handling": "组织调整或者组织处理", "organ_accountability": "对党政机关追究责任（按情节轻重选择方式）",
-    "expert_handling": "视情节处理（由管理部门在所列措施中选择）", "strict_accountability": "依规依纪依法严肃追责问责",
-    "unit_handling": "视情节轻重处理推荐单位（由管理部门在所列措施中选择）",
     # apportion, gate
     "apportioned": "责任已划分", "may_proceed": "可以进入下一环节", "blocked": "不得进入下一环节",
     # score
@@ -30,7 +25,14 @@ OUTCOME_BY_DECISION = {
     "panel": {"compliant": "专家组组成符合规定", "non_compliant": "专家组组成不符合规定",
               "needs_review": "需管理部门审查决定"},
 }
-NO_SANCTION = "不追究责任（未认定本办法规定的追责情形）"
+NO_SANCTION = "不追究责任（未认定{name}规定的追责情形）"
+NO_LEVEL = "不追究责任（存在{name}规定的追责情形，但不符合任何一级追责的条件）"
+# a sanction level's or step's force (the law's 应当 / 一般应当 / 可以)
+GIVE = {"mandatory": "应当给予", "generally": "一般应当给予", "discretionary": "可以给予"}
+MUST = {"mandatory": "必须", "generally": "一般应当", "discretionary": "可以"}
+CHOOSE = {"one_of": "由有权机关在下列措施中选择其一", "any_of": "由有权机关在下列措施中选择（可单独或合并使用）",
+          "all": "并处"}
+EFFECT = {"lighter": "从轻", "heavier": "从重", "reduce": "减轻", "exempt": "免予"}
 RESULT = {
     "passed": "符合", "failed": "不符合", "fired": "存在", "not_fired": "不存在", "unknown": "未知",
     "exempt": "适用除外规定", "not_applicable": "不适用", "error": "条件无法计算", "lapsed": "已届满", "running": "未届满",
@@ -47,9 +49,32 @@ MARK = {"passed": "✓", "not_fired": "✓", "running": "✓", "exempt": "✓", 
         "applies": "→", "assigned": "→", "scored": "•", "not_available": "×", "unknown": "?", "error": "?"}
 
 
-def _outcome(verdict: Verdict) -> str:
-    if verdict.decision == "sanction" and verdict.outcome == "none":
-        return NO_SANCTION
+def _labels(policy: Policy, outcome: str) -> str:
+    """A sanction outcome in the regulation's words: 记过或者记大过 for a range, 警告；罚款 for steps together."""
+    s = policy.sanctions
+    steps = {st.id: st for st in s.steps} if s is not None else {}
+    parts = []
+    for part in outcome.split("+"):
+        lo, _, hi = part.partition("..")
+        if lo not in steps or (hi and hi not in steps):
+            return outcome
+        ladder = [st.label for st in s.steps[steps[lo].rank:steps[hi or lo].rank + 1]] if s is not None else []
+        parts.append("、".join(ladder[:-1]) + "或者" + ladder[-1] if len(ladder) > 1 else ladder[0])
+    return "；".join(parts)
+
+
+def _range_text(policy: Policy, outcome: str) -> str:
+    return {"none": "不予处分", "undetermined": "无法确定"}.get(outcome) or _labels(policy, outcome)
+
+
+def _outcome(verdict: Verdict, policy: Policy) -> str:
+    s = policy.sanctions
+    if verdict.decision == "sanction" and s is not None and verdict.outcome == "none":
+        grounds = {r.id for r in s.grounds}
+        present = any(f.rule in grounds and f.result == "fired" for f in verdict.findings)
+        return (NO_LEVEL if present else NO_SANCTION).format(name=s.self_name)
+    if verdict.decision == "sanction" and s is not None and verdict.outcome != "undetermined":
+        return _labels(policy, verdict.outcome)
     if verdict.outcome != "undetermined":
         return OUTCOME_BY_DECISION.get(verdict.decision, {}).get(verdict.outcome) or OUTCOME.get(verdict.outcome,
                                                                                                   verdict.outcome)
@@ -58,7 +83,13 @@ def _outcome(verdict: Verdict) -> str:
         causes.append("缺少事实")
     if verdict.errors:
         causes.append("有条件无法计算")
-    return "无法确定（" + "、".join(causes or ["缺少事实"]) + "）"
+    text = "无法确定（" + "、".join(causes or ["缺少事实"]) + "）"
+    if verdict.decision == "sanction" and s is not None:
+        steps = {st.id for st in s.steps}
+        least = [f.title for f in verdict.findings if f.rule in steps and dict(f.values).get("at_least") and f.title]
+        if least:
+            text += "，至少：" + "、".join(least)
+    return text
 
 
 YES_NO = {True: "是", False: "否"}
@@ -97,20 +128,85 @@ def _sections(verdict: Verdict, policy: Policy) -> dict[str, str]:
         out["term"] = "出库决定（取消资格须与之一致）"
         out.update({r.id: "并用措施" for r in s.also})
         out.update({r.id: "程序" for r in s.provisions})
+        out.update({st.id: "处分" for st in s.steps})
+        out.update({f"{st.id}-combined-period": "处分" for st in s.steps})
+        out["combine"] = "处分"
+        out.update({a.rule.id: "从轻、减轻、从重、免予" for a in s.adjustments})
     return out
 
 
-def _summary(verdict: Verdict, sections: dict[str, str]) -> list[str]:
+def _period(v: dict) -> str:
+    if "period_months_max" in v:
+        text = f"处分期 {v['period_months_min']} 至 {v['period_months_max']} 个月（{v['acts']} 个处分期之和 {v['period_months_sum']} 个月）"
+        if v.get("period_end_min"):
+            text += f"，自 {v['period_start']} 起，至早 {v['period_end_min']}、至迟 {v['period_end_max']} 届满"
+        return text
+    if "period_months" not in v:
+        return ""
+    text = f"处分期 {v['period_months']} 个月"
+    if v.get("period_end"):
+        text += f"，自 {v['period_start']} 起至 {v['period_end']} 届满"
+    return text
+
+
+def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy) -> list[str]:
+    lines = []
+    steps = [f for f in verdict.findings if sections.get(f.rule) == "处分" and f.rule != "combine"]
+    for f in steps:
+        v = dict(f.values)
+        if "period_months_max" in v:
+            lines.append(f"{f.title}：{_period(v)}")
+            continue
+        if v.get("range") and f is not next(x for x in steps if dict(x.values).get("range") == v["range"]):
+            continue
+        head = "至少" if v.get("at_least") else GIVE.get(f.strength, f.strength)
+        what = f.title or f.rule
+        if v.get("range"):
+            what = "、".join(x.title or x.rule for x in steps if dict(x.values).get("range") == v["range"])
+            what = f"在{what}中确定其一"
+        period = "；".join(_period(dict(x.values)) and f"{x.title}{_period(dict(x.values))}" for x in steps
+                          if x is f or (v.get("range") and dict(x.values).get("range") == v["range"]))
+        period = "；".join(p for p in period.split("；") if p)
+        act = f"（{v['act']}）" if v.get("act") else ""
+        lines.append(f"{head}：{what}{act}" + (f"（{period}）" if period else ""))
+    measures = [f for f in verdict.findings if f.result == "applies" and sections.get(f.rule) in ("措施", "并用措施")]
+    # a measure's finding always carries its title (the schema requires one); `is not None` types it so
+    grouped: dict[str, list[Finding]] = {}
+    for f in measures:
+        group = dict(f.values).get("group")
+        if group is not None:
+            grouped.setdefault(group, []).append(f)
+    for strength in ("mandatory", "generally"):
+        titles = [f.title for f in measures if f.strength == strength and f.title is not None
+                  and dict(f.values).get("group") is None]
+        if titles:
+            lines.append(MUST[strength] + "：" + "、".join(titles))
+    may = [f.title for f in measures if f.strength == "discretionary" and f.title is not None
+           and dict(f.values).get("group") is None]
+    if may:
+        lines.append("可以采取（由有权机关决定）：" + "、".join(may))
+    for members in grouped.values():
+        choose = dict(members[0].values).get("choose", "any_of")
+        lines.append(CHOOSE.get(choose, choose) + "：" + "、".join(f.title for f in members if f.title is not None))
+    for f in verdict.findings:
+        if sections.get(f.rule) == "从轻、减轻、从重、免予" and f.result in ("applies", "unknown"):
+            v = dict(f.values)
+            adjusted = v.get("adjusted") or []
+            effects = v.get("effect") or []
+            force = "应当" if f.strength == "mandatory" else "可以" if f.strength == "discretionary" else "一般应当"
+            known = "" if f.result == "applies" else "（条件未知）"
+            shown = "；".join(f"{EFFECT.get(e, e)}：" + (f"在{_range_text(policy, r)}的幅度内{EFFECT.get(e, e)}"
+                                                          if e in ("lighter", "heavier") else _range_text(policy, r))
+                             for e, r in zip(effects, adjusted)) or "、".join(EFFECT.get(e, e) for e in effects)
+            lines.append(f"{f.cite}{known}{force}{'或者'.join(EFFECT.get(e, e) for e in effects)}"
+                         f"（未调整：{_range_text(policy, v.get('unadjusted', ''))}；调整后：{shown}）")
+    return lines
+
+
+def _summary(verdict: Verdict, sections: dict[str, str], policy: Policy) -> list[str]:
     lines = []
     if verdict.decision == "sanction":
-        measures = [f for f in verdict.findings if f.result == "applies" and sections.get(f.rule) in ("措施", "并用措施")]
-        # a measure's finding always carries its title (the schema requires one); `is not None` types it so
-        must = [f.title for f in measures if f.strength == "mandatory" and f.title is not None]
-        may = [f.title for f in measures if f.strength != "mandatory" and f.title is not None]
-        if must:
-            lines.append("必须：" + "、".join(must))
-        if may:
-            lines.append("由有权机关在下列措施中选择（可单独或合并使用）：" + "、".join(may))
+        lines += _sanction_summary(verdict, sections, policy)
     elif verdict.decision == "apportion":
         for f in verdict.findings:
             v = dict(f.values)
@@ -135,10 +231,10 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
     lines = [
         f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
         f"问题：{DECISION.get(verdict.decision, verdict.decision)}　基准日：{verdict.as_of}",
-        f"结论：{_outcome(verdict)}（{verdict.outcome}）",
+        f"结论：{_outcome(verdict, policy)}（{verdict.outcome}）",
     ]
     sections = _sections(verdict, policy)
-    lines += ["　" + s for s in _summary(verdict, sections)]
+    lines += ["　" + s for s in _summary(verdict, sections, policy)]
     lines.append("")
     heading = None
     for f in verdict.findings:

@@ -1,20 +1,46 @@
-"""sanction: which step of the sanction ladder applies, and which measures are allowed there?
+"""sanction: which step of the policy's own ladder applies, until when, and which measures?
 
-The ladder is declared in the policy (accountability.sanctions): grounds (情形), levels from
-the lightest to the heaviest, each with branches (the article's alternatives, 或) and
-measures, measures that apply beside any level (`also`), and procedural provisions.
+The ladder is declared in the policy (accountability.sanctions): its steps (the regulation's
+own 警告, 记过 … or 通报, 诫勉 …, lightest first, each with its label, article and optional
+period), grounds (情形), levels from the lightest to the heaviest (each leading to one step or
+a range of steps, with branches: the article's alternatives, 或) and measures, measures that
+apply beside any level (`also`), provisions, how steps that apply together combine, and
+adjustments (从轻, 从重, 减轻, 免予). The engine knows no step by name.
 
 A branch holds when its `when` holds and a ground is present: any ground of the ladder,
 or one of the grounds it lists (`ground: [ids]`); `ground: false` needs none (escalation
-by history). A level holds when any branch holds. Everything is
-three-valued. Combining table (first row that matches wins):
+by history). A level holds when any branch holds. Everything is three-valued.
 
-  | a level heavier than every level that holds is unknown | undetermined       |
-  | the heaviest level that holds                           | that level outcome |
-  | no level holds                                          | none               |
+One act (or each act of `each:`), by the combine rule (none declared: heaviest):
+
+  | rule                   | the steps of the act                                        |
+  | heaviest               | the range of the heaviest level that holds                  |
+  | together, cumulative   | the range of every level that holds                         |
+
+  an unknown level that could change that answer (heavier than the heaviest that holds;
+  for together/cumulative any) leaves the act unsettled: the steps that certainly apply
+  are still reported (values at_least), with the facts that would settle the rest.
+
+Acts combine by the same rule: heaviest executes the heaviest (the range from the heaviest
+lower bound to the heaviest upper bound); together lists each step once; cumulative lists
+one per act. Outcome: none (no level holds), undetermined (unsettled, or the list of acts
+is missing), or the step ids: `a` one step, `a..c` a range the body chooses in, `a+b`
+steps imposed together.
+
+Periods: a step's period (months) ends on the day that corresponds to the day it starts
+from (period_start, a date fact), as 民法典 第二百零二条 counts (dates.add_months: the month's
+last day where it has no such day). Several acts given the same step at or below
+`same_step_periods.up_to` under heaviest: between one period and the sum of the periods,
+capped at cap_months; both ends are shown as dates.
+
+Adjustments are judged on the case's facts; one that holds or is unknown is listed with the
+result it gives (lighter, heavier: within the range; reduce: one step below the range, from
+the lowest step `below_lowest` or the lowest step itself; exempt: none), beside the
+unadjusted outcome, which stays the verdict's outcome.
 
 The level's measures are listed with their strength: mandatory (must be taken) or
-discretionary (the body chooses among them: 视情节, 等). A measure that removes an expert
+discretionary (the body chooses among them: 视情节, 等), with their group (one_of, any_of,
+all); a measure's applies_when that fails leaves it out. A measure that removes an expert
 (removes_expert) agrees with the policy's exit decision on the same facts:
 
   | exit decision   | the removal measure                                  |
@@ -30,20 +56,26 @@ are listed when a level holds or the level is undetermined.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 
-from ..evaluate import all_of, any_of, conditions_of, judge
-from ...policy.expr import Unknown
-from ..verdict import (APPLIES, ERROR, FIRED, LAPSED, NOT_APPLICABLE, NOT_AVAILABLE, NOT_FIRED, UNKNOWN,
-                       Finding)
+from ...dates import DateError, add_months, parse_date
+from ...policy.expr import Unknown, bind
+from ..evaluate import Run, all_of, any_of, conditions_of, judge
+from ..verdict import (APPLIES, ERROR, EXEMPT, FIRED, LAPSED, NOT_APPLICABLE, NOT_AVAILABLE, NOT_FIRED, UNKNOWN,
+                       Finding, Step)
 from . import exit as _exit
 
 NAME = "sanction"
-OUTCOMES = ("none", "notice", "admonishment", "organisational_handling", "organ_accountability",
-            "expert_handling", "strict_accountability", "unit_handling", "undetermined")
+OUTCOMES = ("none", "undetermined")  # and the step ids each policy declares (see outcomes())
 
 
 def available(policy) -> bool:
     return policy.sanctions is not None
+
+
+def outcomes(policy) -> tuple[str, ...]:
+    """The outcomes this policy's ladder can give beside none and undetermined: its step ids."""
+    return tuple(st.id for st in policy.sanctions.steps) if policy.sanctions is not None else ()
 
 
 def _removes(policy) -> bool:
@@ -51,15 +83,83 @@ def _removes(policy) -> bool:
 
 
 def conditions(policy):
-    """Every condition this decision can evaluate, for the evaluation plan."""
+    """Every condition this decision can evaluate, for the evaluation plan (per-act rules are not in it)."""
     s = policy.sanctions
+    adjust = conditions_of([a.rule for a in s.adjustments])
+    if s.each is not None:
+        return adjust
     rules = [*s.grounds, *(b.rule for level in s.levels for b in level.branches), *s.also, *s.provisions]
-    return conditions_of(rules) + (_exit.conditions(policy) if _removes(policy) else [])
+    tests = [m.applies for level in s.levels for m in level.measures if m.applies is not None]
+    extra = [c for t in tests for c in _leaves(t)]
+    return conditions_of(rules) + extra + adjust + (_exit.conditions(policy) if _removes(policy) else [])
+
+
+def _leaves(test):
+    if test.op == "leaf":
+        return [test.condition]
+    return [c for child in test.children for c in _leaves(child)]
+
+
+@dataclasses.dataclass
+class _Act:
+    """One act judged: its findings, the ranges that certainly apply, and whether more may."""
+
+    findings: list
+    ranges: list  # (lo, hi, level) that hold, in the order that counts
+    unsettled: bool
+    run: Run
+    place: str | None
 
 
 def run(policy, state):
     s = policy.sanctions
-    findings = [judge(rule, state, "trigger") for rule in s.grounds]
+    rule = s.combine.rule if s.combine is not None else "heaviest"
+    acts: list[_Act] = []
+    if s.each is None:
+        acts.append(_judge_act(s, state, rule, None))
+    else:
+        each, alias = s.each
+        records = state.present.get(each)
+        if records is None:
+            g = s.grounds[0]
+            return "undetermined", (Finding(rule=g.id, result=UNKNOWN, strength=g.strength, cite=g.cite.label,
+                                            quote=g.quote, title=g.title, missing_facts=(each,),
+                                            note=f"未列出违法行为（{each}）。"),)
+        for i, record in enumerate(records):
+            facts = dict(state.present)
+            facts.update({f"{alias}.{key}": value for key, value in record.items()})
+            one = Run(bind(facts, s.record_facts, state.as_of), facts, state.as_of)
+            place = f"{each}[{record.get('id', i)}]"
+            act = _judge_act(s, one, rule, place)
+            acts.append(act)
+            state.trace.extend(Step(x.rule, f"{place}.{x.part}", x.expression, x.value) for x in one.trace)
+            state.errors.extend(one.errors)
+    findings = [f for act in acts for f in act.findings]
+    unsettled = any(act.unsettled for act in acts)
+    picked = _combine(rule, acts)
+    if not picked and not unsettled:
+        return "none", tuple(findings)
+    outcome = "undetermined" if unsettled else _outcome_of(s, rule, picked)
+    findings.extend(_step_findings(s, rule, picked, acts, state, unsettled))
+    done: set[str] = set()
+    for act, lo, hi, level in picked:
+        if level.id in done:
+            continue
+        done.add(level.id)
+        findings.extend(f for f in _measures(policy, level, act.run) if f.rule not in {x.rule for x in findings})
+    extras: dict[str, Finding] = {}  # also and provisions: one finding each, the first that applies (any act)
+    for act in acts:
+        for r in (*s.also, *s.provisions):
+            f = _as_measure(judge(r, act.run, "trigger"))
+            if r.id not in extras or (f.result == APPLIES and extras[r.id].result != APPLIES):
+                extras[r.id] = f
+    findings.extend(extras.values())
+    findings.extend(_adjustments(s, outcome, picked, state))
+    return outcome, tuple(findings)
+
+
+def _judge_act(s, state: Run, rule: str, place: str | None) -> _Act:
+    findings = [judge(r, state, "trigger") for r in s.grounds]
     grounds = {f.rule: _value(f) for f in findings}
     held = []
     for level in s.levels:
@@ -67,36 +167,187 @@ def run(policy, state):
         for branch in level.branches:
             f = judge(branch.rule, state, "trigger")
             v = _value(f)
-            if branch.ground and f.result != NOT_APPLICABLE:
+            if branch.ground and f.result not in (NOT_APPLICABLE, EXEMPT):
                 ground = any_of([grounds[g] for g in branch.grounds] if branch.grounds else list(grounds.values()))
                 v = all_of([ground, v])
                 f = _settle(f, v)
             findings.append(f)
             values.append(v)
         held.append(any_of(values))
-    chosen, unsettled = None, False
-    for level, v in zip(reversed(s.levels), reversed(held)):
-        if v is True:
-            chosen = level
-            break
-        if isinstance(v, Unknown):
-            unsettled = True
-    if unsettled:
-        outcome = "undetermined"
-    elif chosen is not None:
-        outcome = chosen.outcome
-        findings.extend(_measures(policy, chosen, state))
+    if place is not None:
+        findings = [_placed(f, place, s.each[1]) for f in findings]
+    ranks = {st.id: st.rank for st in s.steps}
+    ranges = []
+    unsettled = False
+    if rule == "heaviest":
+        for level, v in zip(reversed(s.levels), reversed(held)):
+            if v is True:
+                ranges.append((ranks[level.steps[0]], ranks[level.steps[-1]], level))
+                break
+            if isinstance(v, Unknown):
+                unsettled = True
     else:
-        return "none", tuple(findings)
-    findings.extend(_as_measure(judge(rule, state, "trigger")) for rule in s.also)
-    findings.extend(_as_measure(judge(rule, state, "trigger")) for rule in s.provisions)
-    return outcome, tuple(findings)
+        for level, v in zip(s.levels, held):
+            if v is True:
+                ranges.append((ranks[level.steps[0]], ranks[level.steps[-1]], level))
+            elif isinstance(v, Unknown):
+                unsettled = True
+    return _Act(findings, ranges, unsettled, state, place)
+
+
+def _placed(f: Finding, place: str, alias: str) -> Finding:
+    """An act's finding: missing fields of the act named by the act (official.violations[v1].serious)."""
+    prefix = f"{alias}."
+    missing = tuple(f"{place}.{m[len(prefix):]}" if m.startswith(prefix) else m for m in f.missing_facts)
+    note = f"{place}：{f.note}" if f.note else place
+    return dataclasses.replace(f, missing_facts=missing, note=note)
+
+
+def _combine(rule: str, acts: list[_Act]) -> list:
+    """(act, lo, hi, level) of what is imposed (certainly, where some act is unsettled)."""
+    every = [(act, lo, hi, level) for act in acts for lo, hi, level in act.ranges]
+    if not every or rule != "heaviest":
+        return every
+    top_lo = max(lo for _, lo, _, _ in every)
+    top_hi = max(hi for _, _, hi, _ in every)
+    heaviest = [x for x in every if x[2] == top_hi]
+    # the level whose range is executed (the heaviest upper bound; its lower bound is raised to the heaviest lower one)
+    act, _, _, level = heaviest[0]
+    return [(act, top_lo, top_hi, level)] + [(a, top_lo, top_hi, lv) for a, lo, hi, lv in heaviest[1:] if lo == top_lo]
+
+
+def _range_id(s, lo: int, hi: int) -> str:
+    return s.steps[lo].id if lo == hi else f"{s.steps[lo].id}..{s.steps[hi].id}"
+
+
+def _outcome_of(s, rule: str, picked: list) -> str:
+    if rule == "heaviest":
+        _, lo, hi, _ = picked[0]
+        return _range_id(s, lo, hi)
+    parts = [_range_id(s, lo, hi) for _, lo, hi, _ in picked]
+    if rule == "together":
+        parts = sorted(set(parts), key=parts.index)
+    return "+".join(parts)
+
+
+def _start(s, state: Run) -> _dt.date | None:
+    if s.period_start is None:
+        return None
+    value = state.present.get(s.period_start[0])
+    if value is None:
+        return None
+    try:
+        return parse_date(value, s.period_start[0])
+    except DateError:
+        return None
+
+
+def _end(start: _dt.date | None, months: int) -> str | None:
+    if start is None:
+        return None
+    try:
+        return add_months(start, months).isoformat()
+    except ValueError:
+        return None
+
+
+def _step_findings(s, rule: str, picked: list, acts: list[_Act], state: Run, unsettled: bool) -> list[Finding]:
+    """One finding per step imposed: its label, article, period and end date (values)."""
+    start = _start(s, state)
+    out: list[Finding] = []
+    seen: dict[str, int] = {}
+    for act, lo, hi, level in picked:
+        for rank in range(lo, hi + 1):
+            st = s.steps[rank]
+            values: list[tuple[str, object]] = []
+            if lo != hi:
+                values.append(("range", _range_id(s, lo, hi)))
+            if unsettled:
+                values.append(("at_least", True))
+            if act.place is not None and (len(picked) == 1 or rule == "cumulative"):
+                values.append(("act", act.place))
+            note = None
+            if st.period is not None:
+                values.append(("period_months", st.period.months))
+                if start is not None:
+                    values += [("period_start", start.isoformat()), ("period_end", _end(start, st.period.months))]
+                elif s.period_start is not None:
+                    note = f"处分期的起算日期（{s.period_start[0]}）未知，只能以月数表示：{st.period.cite}“{st.period.quote}”"
+                if s.period_start is not None and start is not None:
+                    note = f"处分期：{st.period.cite}“{st.period.quote}”；{s.period_start[1]}“{s.period_start[2]}”"
+            key = st.id if rule != "cumulative" else f"{st.id}@{act.place}"
+            if key in seen:
+                continue
+            seen[key] = len(out)
+            out.append(Finding(rule=st.id, result=APPLIES, strength=level.strength, cite=st.cite, quote=st.quote,
+                               title=st.label, values=tuple(values), note=_join(st.note, note)))
+    if rule != "heaviest" or s.combine is None or not out:
+        if s.combine is not None and len(acts) + len(picked) > 2:
+            out.append(_combine_finding(s, picked))
+        return out
+    if len(acts) > 1:
+        out.append(_combine_finding(s, picked))
+    same = s.combine.same_periods
+    _, lo, hi, _ = picked[0]
+    if same is None or lo != hi or unsettled:
+        return out
+    st = s.steps[lo]
+    count = sum(1 for act in acts for a_lo, a_hi, _ in act.ranges if a_lo == a_hi == lo)
+    if count < 2 or st.period is None or lo > same.up_to:
+        return out
+    total = st.period.months * count
+    longest = min(total, same.cap_months) if same.cap_months else total
+    values = [("acts", count), ("period_months_min", st.period.months), ("period_months_sum", total),
+              ("period_months_max", longest)]
+    if start is not None:
+        values += [("period_start", start.isoformat()), ("period_end_min", _end(start, st.period.months)),
+                   ("period_end_max", _end(start, longest))]
+    out.append(Finding(rule=f"{st.id}-combined-period", result=APPLIES, strength="discretionary", cite=same.cite,
+                       quote=same.quote, title=f"{count}个{st.label}的处分期", values=tuple(values)))
+    return out
+
+
+def _combine_finding(s, picked) -> Finding:
+    c = s.combine
+    return Finding(rule="combine", result=APPLIES, strength="mandatory", cite=c.cite, quote=c.quote,
+                   values=(("rule", c.rule),), note=c.note)
+
+
+def _adjust(s, lo: int, hi: int, effect: str, below: str | None) -> str:
+    if effect == "exempt":
+        return "none"
+    if effect == "reduce":
+        if lo > 0:
+            return s.steps[lo - 1].id
+        return "none" if below == "none" else s.steps[0].id
+    return _range_id(s, lo, hi)
+
+
+def _adjustments(s, outcome: str, picked: list, state: Run) -> list[Finding]:
+    out = []
+    for a in s.adjustments:
+        f = _as_measure(judge(a.rule, state, "trigger"))
+        if f.result == NOT_APPLICABLE and not f.missing_facts:
+            out.append(f)
+            continue
+        values: list[tuple[str, object]] = [("effect", list(a.effects)), ("unadjusted", outcome)]
+        if picked and outcome != "undetermined":
+            joined = []
+            for effect in a.effects:
+                parts = [_adjust(s, lo, hi, effect, a.below_lowest) for _, lo, hi, _ in picked]
+                joined.append("+".join(sorted(set(parts), key=parts.index)))
+            values.append(("adjusted", joined))
+        note = None
+        if "reduce" in a.effects and picked and min(lo for _, lo, _, _ in picked) == 0 and a.below_lowest is None:
+            note = "减轻：已是最轻的处分种类，本规定未写明可以低于该种类，仍为该种类。"
+        out.append(dataclasses.replace(f, values=tuple(values), note=_join(f.note, note)))
+    return out
 
 
 def _value(f: Finding):
     if f.result == FIRED:
         return True
-    if f.result in (NOT_FIRED, NOT_APPLICABLE):
+    if f.result in (NOT_FIRED, NOT_APPLICABLE, EXEMPT):  # EXEMPT: the branch's own exception sets it aside
         return False
     return Unknown(f.missing_facts, f.error)
 
@@ -129,9 +380,19 @@ def _join(*notes) -> str | None:
 def _measures(policy, level, state) -> list[Finding]:
     out: list[Finding] = []
     verdict = None
+    groups = {g.id: g for g in level.groups}
     for m in level.measures:
+        values: tuple = ((("group", m.group), ("choose", groups[m.group].choose)) if m.group in groups else ())
         f = Finding(rule=m.id, result=APPLIES, strength=m.strength, cite=m.cite.label, quote=m.quote, title=m.title,
-                    note=m.note)
+                    values=values, note=m.note)
+        if m.applies is not None:
+            held = state.value(m.applies, m.id, "applies_when")
+            if held is False:
+                continue
+            if isinstance(held, Unknown):
+                out.append(dataclasses.replace(f, result=UNKNOWN if held.missing else ERROR,
+                                               missing_facts=tuple(held.missing), error=held.error))
+                continue
         if not m.removes_expert:
             out.append(f)
             continue
@@ -153,7 +414,8 @@ def _measures(policy, level, state) -> list[Finding]:
                 m.note, "出库决定为 lapsed：聘期已经届满，专家身份已经失效，无从取消专家资格。"))
         else:
             f = dataclasses.replace(f, result=NOT_AVAILABLE, note=_join(
-                m.note, f"出库决定为 {outcome}：依本办法出库规定，现有事实不构成终止专家资格的情形，本措施不可采取。"))
+                m.note, f"出库决定为 {outcome}：依{policy.sanctions.self_name}出库规定，现有事实不构成终止专家资格的情形，"
+                "本措施不可采取。"))
         out.append(f)
         out.extend(x for x in exit_findings if x.result in (FIRED, UNKNOWN, ERROR, LAPSED) and x not in out)
     return out

@@ -1,0 +1,345 @@
+"""The sanction ladder a policy declares: steps and their labels, ranges, periods with end dates,
+several acts combined, capped combined periods, 从轻/减轻/从重/免予, a level's strength, measure
+groups and conditions, the certain part beside an unknown heavier level, and the no-sanction sentence.
+
+The policy is tests/data/sanction-ladder-test (a short test text shaped like 政务处分法 第七、八、
+十一至十五条); variants of it are written to a temporary folder by `variant`.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from policy_engine import Registry, decide
+from policy_engine.policy.loader import check_policy
+from policy_engine.report.render import render_verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "tests" / "data" / "sanction-ladder-test"
+FILE = HERE / "2024-01-01.yaml"
+AS_OF = "2026-06-01"
+
+
+def load(path: Path = FILE):
+    policy, problems = check_policy(path)
+    assert policy is not None, [p.render() for p in problems]
+    return policy
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load()
+
+
+def variant(tmp_path: Path, old: str, new: str) -> Path:
+    folder = tmp_path / "sanction-ladder-test"
+    shutil.copytree(HERE, folder)
+    file = folder / FILE.name
+    text = file.read_text(encoding="utf-8")
+    assert old in text, old
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return file
+
+
+def act(kind="lending", date="2024-03-01", **fields):
+    return {"kind": kind, "date": date, "fairly_serious": False, "serious": False, **fields}
+
+
+def case(*acts, effective="2024-02-29", **official):
+    flags = {"leader": False, "special_case": False, "confessed": False, "repentant_minor": False, "obstructed": False, **official}
+    return {"official": {"acts": list(acts), **flags}, "sanction": {"effective_date": effective}}
+
+
+def steps(verdict, policy):
+    ids = {st.id for st in policy.sanctions.steps}
+    return {f.rule: dict(f.values) for f in verdict.findings if f.rule in ids}
+
+
+def finding(verdict, rule):
+    hit = [f for f in verdict.findings if f.rule == rule]
+    assert hit, [f.rule for f in verdict.findings]
+    return hit[0]
+
+
+# -- steps, labels, periods ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("effective,end", [
+    ("2024-02-29", "2024-08-29"),   # six months from 29 February: 29 August
+    ("2023-08-31", "2024-02-29"),   # to February of a leap year: its last day, the 29th
+    ("2024-08-31", "2025-02-28"),   # to February of a common year: the 28th
+    ("2024-12-31", "2025-06-30"),   # June has no 31st
+    ("2024-01-15", "2024-07-15"),   # the corresponding day
+])
+def test_a_steps_period_ends_on_the_corresponding_day(policy, effective, end):
+    v = decide(policy, "sanction", case(act(), effective=effective), AS_OF)
+    assert v.outcome == "warning"
+    s = steps(v, policy)["warning"]
+    assert (s["period_months"], s["period_start"], s["period_end"]) == (6, effective, end)
+    assert f"处分期 6 个月，自 {effective} 起至 {end} 届满" in render_verdict(v, policy)
+
+
+def test_without_the_start_date_the_period_is_in_months_and_says_what_is_missing(policy):
+    c = case(act())
+    del c["sanction"]
+    v = decide(policy, "sanction", c, AS_OF)
+    s = steps(v, policy)["warning"]
+    assert s["period_months"] == 6 and "period_end" not in s
+    assert "sanction.effective_date" in finding(v, "warning").note
+
+
+def test_the_conclusion_prints_the_regulations_own_label(policy):
+    v = decide(policy, "sanction", case(act()), AS_OF)
+    text = render_verdict(v, policy)
+    assert "结论：警告（warning）" in text and "应当给予：警告" in text
+
+
+def test_a_range_is_named_as_the_text_names_it(policy):
+    v = decide(policy, "sanction", case(act(fairly_serious=True)), AS_OF)
+    assert v.outcome == "demerit..major-demerit"
+    s = steps(v, policy)
+    assert s["demerit"]["range"] == s["major-demerit"]["range"] == "demerit..major-demerit"
+    assert (s["demerit"]["period_end"], s["major-demerit"]["period_end"]) == ("2025-02-28", "2025-08-29")
+    assert "结论：记过或者记大过（demerit..major-demerit）" in render_verdict(v, policy)
+
+
+# -- a level's strength, measure groups, measures with conditions -------------------------------
+
+def test_a_level_that_is_only_generally_required_does_not_print_must(policy):
+    v = decide(policy, "sanction", case(act(serious=True)), AS_OF)
+    assert v.outcome == "demotion..dismissal"
+    text = render_verdict(v, policy)
+    assert "一般应当给予：在降级、撤职中确定其一" in text
+    assert "必须：降级" not in text and "必须：撤职" not in text
+    assert "由有权机关在下列措施中选择其一：降级、撤职" in text  # one_of, not 可单独或合并使用
+    assert "可单独或合并使用" not in text
+
+
+@pytest.mark.parametrize("leader,result", [(True, "applies"), (False, None), (None, "unknown")])
+def test_a_measure_with_applies_when(policy, leader, result):
+    c = case(act(serious=True), leader=leader)
+    if leader is None:
+        del c["official"]["leader"]
+    v = decide(policy, "sanction", c, AS_OF)
+    got = [f.result for f in v.findings if f.rule == "leader-post-removed"]
+    assert got == ([result] if result else [])
+    if result == "unknown":
+        assert "official.leader" in v.missing_facts
+
+
+# -- the certain part beside an unknown heavier level -------------------------------------------
+
+def test_an_unknown_heavier_level_keeps_the_certain_lighter_step(policy):
+    a = act(fairly_serious=True)
+    del a["serious"]
+    v = decide(policy, "sanction", case(dict(a, id="a1")), AS_OF)
+    assert v.outcome == "undetermined"
+    s = steps(v, policy)
+    assert s["demerit"]["at_least"] is True and s["major-demerit"]["at_least"] is True
+    assert "official.acts[a1].serious" in v.missing_facts
+    text = render_verdict(v, policy)
+    assert "结论：无法确定（缺少事实），至少：记过、记大过（undetermined）" in text
+    assert "至少：在记过、记大过中确定其一" in text
+
+
+def test_unknown_everything_reports_no_step(policy):
+    a = act()
+    del a["fairly_serious"], a["serious"]
+    v = decide(policy, "sanction", case(dict(a, id="a1")), AS_OF)
+    assert v.outcome == "undetermined" and set(steps(v, policy)) == {"warning"}  # the ground holds: at least 警告
+
+
+# -- several acts ------------------------------------------------------------------------------------
+
+def test_several_acts_execute_the_heaviest(policy):
+    v = decide(policy, "sanction", case(act(id="a1"), act("gifts", id="a2", fairly_serious=True)), AS_OF)
+    assert v.outcome == "demerit..major-demerit"
+    assert dict(finding(v, "combine").values)["rule"] == "heaviest"
+    assert "warning" not in steps(v, policy)
+
+
+@pytest.mark.parametrize("count,longest,end_max", [
+    (2, 12, "2025-02-28"),   # two warnings: 6 to 12 months
+    (8, 48, "2028-02-29"),   # eight: the sum is exactly the cap (四十八个月, included)
+    (9, 48, "2028-02-29"),   # nine: 54 months, capped at 48
+])
+def test_same_steps_of_several_acts_combine_their_periods_up_to_the_cap(policy, count, longest, end_max):
+    acts = [act(id=f"a{i}", date=f"2024-03-{i + 1:02d}") for i in range(count)]
+    v = decide(policy, "sanction", case(*acts), AS_OF)
+    assert v.outcome == "warning"
+    c = dict(finding(v, "warning-combined-period").values)
+    assert (c["acts"], c["period_months_min"], c["period_months_sum"], c["period_months_max"]) == \
+        (count, 6, 6 * count, longest)
+    assert (c["period_end_min"], c["period_end_max"]) == ("2024-08-29", end_max)
+    text = render_verdict(v, policy)
+    assert f"至早 2024-08-29、至迟 {end_max} 届满" in text
+
+
+def test_a_range_does_not_combine_periods(policy):
+    v = decide(policy, "sanction", case(act(id="a1", fairly_serious=True), act(id="a2", fairly_serious=True)), AS_OF)
+    assert v.outcome == "demerit..major-demerit"
+    assert not [f for f in v.findings if f.rule.endswith("-combined-period")]
+
+
+def test_no_acts_listed_is_undetermined_naming_the_list(policy):
+    c = case()
+    del c["official"]["acts"]
+    v = decide(policy, "sanction", c, AS_OF)
+    assert v.outcome == "undetermined" and v.missing_facts == ("official.acts",)
+
+
+def test_together_lists_every_step_once_and_cumulative_one_per_act(tmp_path):
+    old = "      rule: heaviest\n      cite: {article: 6}\n      quote: 应当给予两种以上处分的，执行其中最重的处分\n"
+    old_same = old + """      same_step_periods:
+        up_to: dismissal
+        cap_months: 48
+        cite: {article: 6}
+        quote: 应当给予撤职以下多个相同处分的，可以在一个处分期以上、多个处分期之和以下确定处分期，但是最长不得超过四十八个月
+"""
+    for rule, expected in (("together", "warning+demerit..major-demerit"), ("cumulative", "warning+warning")):
+        file = variant(tmp_path / rule, old_same,
+                       f"      rule: {rule}\n      cite: {{article: 7}}\n      quote: 依照本规定给予的处分，可以分别或者同时实施\n")
+        p = load(file)
+        acts = [act(id="a1"), act(id="a2", fairly_serious=True)] if rule == "together" else [act(id="a1"), act(id="a2")]
+        v = decide(p, "sanction", case(*acts), AS_OF)
+        assert v.outcome == expected
+        if rule == "together":
+            assert "结论：警告；记过或者记大过" in render_verdict(v, p)
+        else:
+            assert [f.rule for f in v.findings if f.rule == "warning"] == ["warning", "warning"]
+
+
+# -- 从轻 / 减轻 / 从重 / 免予 ------------------------------------------------------------------------
+
+def test_reduce_goes_one_step_below_the_range(policy):
+    v = decide(policy, "sanction", case(act(fairly_serious=True), confessed=True), AS_OF)
+    assert v.outcome == "demerit..major-demerit"  # the unadjusted result stays the outcome
+    values = dict(finding(v, "confessed").values)
+    assert values["effect"] == ["lighter", "reduce"]
+    assert values["adjusted"] == ["demerit..major-demerit", "warning"]
+    text = render_verdict(v, policy)
+    assert "可以从轻或者减轻（未调整：记过或者记大过；调整后：从轻：在记过或者记大过的幅度内从轻；减轻：警告）" in text
+
+
+def test_reduce_from_the_lowest_step_gives_no_sanction_where_the_text_says_so(policy):
+    v = decide(policy, "sanction", case(act(), confessed=True), AS_OF)
+    assert dict(finding(v, "confessed").values)["adjusted"] == ["warning", "none"]
+    assert "减轻：不予处分" in render_verdict(v, policy)
+
+
+def test_reduce_from_the_lowest_step_stays_there_where_the_text_says_nothing(tmp_path):
+    p = load(variant(tmp_path, "        below_lowest: none\n", ""))
+    v = decide(p, "sanction", case(act(), confessed=True), AS_OF)
+    f = finding(v, "confessed")
+    assert dict(f.values)["adjusted"] == ["warning", "warning"] and "已是最轻的处分种类" in f.note
+
+
+def test_exempt_and_heavier(policy):
+    v = decide(policy, "sanction", case(act(), repentant_minor=True, obstructed=True), AS_OF)
+    assert v.outcome == "warning"
+    assert dict(finding(v, "repentant").values)["adjusted"] == ["none"]
+    obstructed = finding(v, "obstructed")
+    assert obstructed.strength == "mandatory" and dict(obstructed.values)["adjusted"] == ["warning"]
+    text = render_verdict(v, policy)
+    assert "可以免予（未调整：警告；调整后：免予：不予处分）" in text and "应当从重" in text
+
+
+def test_an_adjustment_that_does_not_hold_adjusts_nothing(policy):
+    v = decide(policy, "sanction", case(act()), AS_OF)
+    assert all("adjusted" not in dict(finding(v, a).values) for a in ("confessed", "repentant", "obstructed"))
+    assert "调整后" not in render_verdict(v, policy)
+
+
+# -- the no-sanction sentence ----------------------------------------------------------------------
+
+def test_no_act_no_sanction_in_the_texts_own_name(policy):
+    v = decide(policy, "sanction", case(), AS_OF)
+    assert v.outcome == "none"
+    text = render_verdict(v, policy)
+    assert "不追究责任（未认定本规定规定的追责情形）" in text and "本办法" not in text
+
+
+def test_a_present_ground_is_not_denied(tmp_path):
+    registry = Registry.load()
+    p = registry.get("chongqing-petition-responsibility", "2017-05-23")
+    grounds = {g: g == "falsification" for g in ("harmful_decision", "mishandled_matters", "mass_discipline",
+                                                 "incident_mishandled", "recommendations_ignored", "falsification",
+                                                 "concealment", "complaint_leaked", "other_failure")}
+    c = {"accountability": {"subject": "expert", "severity": "minor", "history": [], "discipline_due": False,
+                            "suspected_crime": False, "found_in_daily_work": False}, "petition": {"grounds": grounds}}
+    v = decide(p, "sanction", c, "2024-11-01")
+    assert v.outcome == "none"
+    text = render_verdict(v, p)
+    assert "未认定" not in text and "存在本細則规定的追责情形，但不符合任何一级追责的条件" in text
+
+
+# -- the engine knows no step by name ----------------------------------------------------------------
+
+OLD_CODES = ("notice", "admonishment", "organisational_handling", "organ_accountability", "expert_handling",
+             "strict_accountability", "unit_handling")
+
+
+def test_no_step_of_any_regulation_is_written_in_the_engine_or_its_schemas():
+    files = [*(ROOT / "policy_engine").rglob("*.py"), ROOT / "schemas" / "policy.schema.json",
+             ROOT / "schemas" / "verdict.schema.json"]
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        for code in OLD_CODES:
+            assert not re.search(rf"[\"']{code}[\"']", text), (file, code)
+            if "_" in code:
+                assert code not in text, (file, code)
+
+
+# -- mistakes in the ladder give located problems --------------------------------------------------
+
+@pytest.mark.parametrize("old,new,code,words", [
+    ("        step: warning\n", "        step: warnign\n", "reference", ["'warnign' is not a step", "did you mean 'warning'"]),
+    ("        step: warning\n", "        outcome: warning\n", "schema", ["outcome"]),
+    ("        steps: [demerit, major-demerit]\n", "        steps: [major-demerit, demerit]\n", "reference",
+     ["lightest first"]),
+    ("        label: 记大过\n", "        label: 记大过处分\n", "quote_not_found", ["'记大过处分' is not in the step's quote"]),
+    ("            group: demotion-or-dismissal\n", "            group: demotion-or-dismisal\n", "reference",
+     ["'demotion-or-dismisal' is not a measure group", "did you mean 'demotion-or-dismissal'"]),
+    ("      rule: heaviest\n", "      rule: together\n", "reference", ["same_step_periods belongs to rule: heaviest"]),
+    ("        up_to: dismissal\n", "        up_to: dismisal\n", "reference", ["'dismisal' is not a step"]),
+    ("      fact: sanction.effective_date\n", "      fact: sanction.effective\n", "unknown_fact",
+     ["sanction.effective", "did you mean 'sanction.effective_date'"]),
+    ("        effect: exempt\n", "        effect: exempt\n        below_lowest: none\n", "reference",
+     ["below_lowest", "add reduce to effect:"]),
+    ("    as: act\n", "    as: official\n", "vocabulary", ["already a namespace"]),
+])
+def test_mistakes_in_the_ladder_are_located(tmp_path, old, new, code, words):
+    file = variant(tmp_path, old, new)
+    loaded, problems = check_policy(file)
+    assert loaded is None
+    hit = [p for p in problems if p.code == code and words[0] in p.render()]
+    assert hit, [p.render() for p in problems]
+    p = hit[0]
+    assert p.file and p.file.endswith(".yaml") and p.line is not None, p.render()
+    text = file.read_text(encoding="utf-8")
+    changed = text[: text.index(new)].count("\n") + 1
+    assert changed - 2 <= p.line <= changed + 6, p.render()  # at the change, or the element it belongs to
+    for w in words:
+        assert w in p.render(), p.render()
+
+
+def test_a_step_id_may_not_name_another_element(tmp_path):
+    file = variant(tmp_path, "      - id: warning\n        label: 警告\n", "      - id: warning-given\n        label: 警告\n")
+    loaded, problems = check_policy(file)
+    assert loaded is None
+    assert [p for p in problems if p.code == "duplicate_rule" and "'warning-given' is also used" in p.render()], \
+        [p.render() for p in problems]
+
+
+@pytest.mark.parametrize("effect,outcome", [("may_exempt", "demotion..dismissal"), ("exempt", "warning")])
+def test_a_branchs_own_exception(tmp_path, effect, outcome):
+    p = load(variant(tmp_path, "              - effect: may_exempt\n", f"              - effect: {effect}\n"))
+    v = decide(p, "sanction", case(act(serious=True), special_case=True), AS_OF)
+    assert v.outcome == outcome
+    f = finding(v, "serious-act")
+    assert f.exception is not None and f.exception[0] == effect and f.exception[1] == "第三条第三款"
+    assert f.result == ("fired" if effect == "may_exempt" else "exempt")
+    if effect == "may_exempt":  # the body may depart from it, with approval: shown beside the range
+        assert "除外（可以放宽）：第三条第三款" in render_verdict(v, p)
