@@ -435,7 +435,7 @@ class _Builder(AccountabilityBuilder):
                 continue
             facts[name], conflicts = extend_fact(facts[name], xraw)
             for c in conflicts:
-                self.add("vocabulary", at + c.at, c.message, c.hint, key=not c.at)
+                self.add("vocabulary", at + c.at, c.message, c.hint, key=c.key or not c.at)
         for name, fraw in declared.items():
             if name in facts:
                 why = redeclared(facts[name], fraw)

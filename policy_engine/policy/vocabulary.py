@@ -405,6 +405,7 @@ class Conflict:
     at: tuple
     message: str
     hint: str
+    key: bool = False  # point at the key written at `at` (something is missing there), not at its value
 
 
 _NEW_NAME = ("to mean something else, declare a new fact under another name in `facts: declare:`; "
@@ -458,12 +459,12 @@ def _extend_kind(fact: Fact, kind: EventKind | None, name: str, raw: Mapping, ou
     if kind is None:  # a new kind: declared whole, as in a vocabulary
         if not raw.get("description"):
             out.append(Conflict(at, f"the new kind '{name}' of '{fact.name}' has no description",
-                                "say what this kind of event records, in the regulation's words: description: ..."))
+                                "say what this kind of event records, in the regulation's words: description: ...", True))
         fields = {}
         for fname, fraw in (raw.get("fields") or {}).items():
             if "type" not in fraw:
                 out.append(Conflict(at + ("fields", fname), f"the field '{fname}' of the new kind '{name}' has no type",
-                                    "give it type: date, integer, boolean, enum or string"))
+                                    "give it type: date, integer, boolean, enum or string", True))
                 continue
             fields[fname] = _field_from(fname, fraw)
         return EventKind(name, MappingProxyType(fields), raw.get("description", ""))
@@ -478,7 +479,7 @@ def _extend_kind(fact: Fact, kind: EventKind | None, name: str, raw: Mapping, ou
         if old is None:
             if "type" not in fraw:
                 out.append(Conflict(f_at, f"the new field '{fname}' of '{fact.name}' ({name}) has no type",
-                                    "give it type: date, integer, boolean, enum or string"))
+                                    "give it type: date, integer, boolean, enum or string", True))
                 continue
             if fraw.get("required"):
                 out.append(Conflict(f_at + ("required",), f"a field added to the imported kind '{name}' cannot be "
@@ -486,7 +487,7 @@ def _extend_kind(fact: Fact, kind: EventKind | None, name: str, raw: Mapping, ou
                                     "remove required: true (a missing field is unknown, never false)"))
             if not fraw.get("description"):
                 out.append(Conflict(f_at, f"the new field '{fname}' of '{fact.name}' ({name}) has no description",
-                                    "say what it means, in the regulation's words: description: ..."))
+                                    "say what it means, in the regulation's words: description: ...", True))
             fields[fname] = _field_from(fname, fraw)
             continue
         fields[fname] = _extend_field(fact, name, old, fraw, f_at, out)
