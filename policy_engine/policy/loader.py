@@ -439,10 +439,12 @@ class _Builder(AccountabilityBuilder):
         for name, fraw in declared.items():
             if name in facts:
                 why = redeclared(facts[name], fraw)
+                grows = {"enum": "values: [...]", "events": "kinds: {...}"}.get(facts[name].type)
                 self.add("vocabulary", ("facts", "declare", name),
                          f"fact '{name}' is already declared in {facts[name].origin}: {why}",
-                         "use the imported fact; to add values, kinds or fields write facts: extend: {" + name
-                         + ": {values: [...]}} (or kinds:); to mean something else, rename this one", key=True)
+                         "use the imported fact"
+                         + (f"; to add to it write facts: extend: {{{name}: {{{grows}, description: ...}}}}" if grows else "")
+                         + "; to mean something else, give this one another name", key=True)
                 continue
             facts[name] = fact_from(name, fraw, self.doc.file)
         problems = _vocabulary_problems(facts, self.doc)
