@@ -212,17 +212,25 @@ def test_unsupported_decision(xj):
     assert info.value.code == "unsupported_decision"
 
 
-def test_policy_digest_covers_the_vocabulary_and_the_calendar_it_counts_with(xj, registry):
+def test_policy_digest_covers_the_policy_the_facts_it_reads_and_the_calendar_it_counts_with(xj, registry):
     import hashlib
-    digest = hashlib.sha256((ROOT / "policies" / XJ / "2025-04-21.yaml").read_bytes())
-    digest.update((ROOT / "policies" / "_shared" / "expert-pool.vocab.yaml").read_bytes())
-    digest.update((ROOT / "policies" / "_shared" / "accountability.vocab.yaml").read_bytes())  # imports in order
-    digest.update((ROOT / "policies" / "_shared" / "cn-workdays.calendar.yaml").read_bytes())  # 004 counts working days
-    assert xj.sha256 == digest.hexdigest()
+    from policy_engine.policy.loader import facts_read
+    from policy_engine.policy.vocabulary import canonical_facts
+
+    def framed(*parts):
+        digest = hashlib.sha256(b"policy-engine policy digest 2\n")
+        for label, data in parts:
+            digest.update(label + b" " + str(len(data)).encode() + b"\n" + data)
+        return digest.hexdigest()
+
+    read = facts_read(xj)
+    assert {"expert.birth_date", "step.kind", "expert.title_rank"} <= read and "expert.name" not in read
+    assert xj.sha256 == framed((b"policy", (ROOT / "policies" / XJ / "2025-04-21.yaml").read_bytes()),
+                               (b"calendar", (ROOT / "policies" / "_shared" / "cn-workdays.calendar.yaml").read_bytes()),
+                               (b"facts read", canonical_facts(xj.vocabulary, read)))  # 004 counts working days
     gy = registry.in_force("guiyang-petition-expert-pool", "2026-11-23")  # counts calendar days only
-    plain = hashlib.sha256((ROOT / "policies" / "guiyang-petition-expert-pool" / "2020-01-01.yaml").read_bytes())
-    plain.update((ROOT / "policies" / "_shared" / "expert-pool.vocab.yaml").read_bytes())
-    assert gy.sha256 == plain.hexdigest()
+    assert gy.sha256 == framed((b"policy", (ROOT / "policies" / "guiyang-petition-expert-pool" / "2020-01-01.yaml").read_bytes()),
+                               (b"facts read", canonical_facts(gy.vocabulary, facts_read(gy))))
 
 
 def test_every_golden_verdict_matches_the_published_schema():

@@ -29,10 +29,10 @@ import errno
 import hashlib
 import os
 import stat
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .. import resources as _resources
 from . import schema as _schema
@@ -46,7 +46,7 @@ from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Mode
                     Term, Test)
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
 from ..textio import ReadFailure, decode, read_bytes
-from .vocabulary import Fact, Vocabulary, bound_problems, fact_from
+from .vocabulary import Fact, Vocabulary, bound_problems, canonical_facts, extend_fact, fact_from, redeclared
 from ..yamlio import MAX_BYTES, Document, YamlProblem, parse
 
 DEFAULT_STEPS = ("whitespace",)
@@ -184,7 +184,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
 
     index = b.source(data["source"])
     b.texts(data.get("texts", ()))
-    vocabulary, digest_parts = b.vocabulary(data["facts"])
+    vocabulary = b.vocabulary(data["facts"])
     if b.import_failed:  # every condition naming its facts would fail too: say it once, at the import
         return None, b.problems
     if "selection" in data:
@@ -252,9 +252,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     if (index is None or built_criteria is None or built_triggers is None or built_grounds is None
             or built_deadlines is None or built_gates is None):
         raise AssertionError("a policy element failed to build without a recorded problem")
-    digest = hashlib.sha256(raw_bytes)
-    for part in digest_parts:
-        digest.update(part)
+    parts = [(b"policy", raw_bytes)]
     extra_rules = list(gates)
     if sanctions is not None:
         extra_rules += [*sanctions.grounds, *(br.rule for lv in sanctions.levels for br in lv.branches),
@@ -269,7 +267,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         calendar, calendar_bytes = b.calendar()
         if calendar is None:
             return None, b.problems
-        digest.update(calendar_bytes)
+        parts.append((b"calendar", calendar_bytes))
     policy = Policy(
         id=data["id"], version=data["version"], title=data["title"], issuer=data["issuer"],
         document_number=data.get("document_number"), in_force=in_force, supersedes=supersedes, scope=scope,
@@ -277,10 +275,71 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         grounds=built_grounds, deadlines=built_deadlines, sanctions=sanctions, apportionment=apportionment,
         scoring=scoring, gates=built_gates,
         selection=selection,
-        sha256=digest.hexdigest(), file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
+        sha256="", file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
         quotes_verified=b.quotes, calendar=calendar,
     )
-    return policy, []
+    parts.append((b"facts read", canonical_facts(vocabulary, facts_read(policy))))
+    return replace(policy, sha256=policy_digest(parts)), []
+
+
+def policy_digest(parts: list[tuple[bytes, bytes]]) -> str:
+    """SHA-256 over labelled, length-framed parts (so no two lists of parts give the same bytes)."""
+    digest = hashlib.sha256(b"policy-engine policy digest 2\n")
+    for label, data in parts:
+        digest.update(b"%s %d\n" % (label, len(data)))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+# The facts the draw reads by name from a pool's rows for a policy with a selection: section
+# (selection/draw.py: a request's filters on fields, specialties, sub-pools and the lowest
+# title rank, whose order of values is the ranking; pool rows are identified by expert.id;
+# selection/panel.py: the panel's fields). tests/test_vocabulary_growth.py keeps this list and
+# those modules in step.
+DRAW_READS = ("expert.id", "expert.fields", "expert.specialties", "expert.sub_pool", "expert.title_rank")
+
+
+def facts_read(policy: Policy) -> set[str]:
+    """Every fact of the policy's vocabulary that can change one of its answers: the facts its
+    conditions read (wherever a condition stands: rules, sanctions, apportionment, scoring,
+    selection, term ...), the facts its elements name (a score sheet's item, total, grade and
+    date facts; an apportionment's list of people), and for a policy that draws, the facts the
+    draw reads by name (DRAW_READS).
+
+    A fact no rule reads is not part of the policy's meaning: a case may give it, and it is
+    checked against the vocabulary (so a typo or an impossible value is still refused), but no
+    finding depends on its value. Its definition is left out of the digest, so a shared
+    vocabulary may grow without changing the digest of a policy that does not read the change.
+    """
+    known = policy.vocabulary.facts
+    out: set[str] = set()
+    seen: set[int] = set()
+    stack: list[Any] = [getattr(policy, f.name) for f in fields(policy) if f.name != "vocabulary"]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (Vocabulary, Fact, SourceIndex, bytes, int, float, bool)) or item is None:
+            continue
+        if isinstance(item, str):
+            if item in known:
+                out.add(item)
+            continue
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Condition):
+            out.update(item.facts)
+        elif is_dataclass(item):
+            stack.extend(getattr(item, f.name) for f in fields(item))
+        elif isinstance(item, Mapping):
+            if any(isinstance(v, Fact) for v in item.values()):
+                continue  # a copy of the vocabulary (an apportionment's facts for one record): not a reading
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (tuple, list, set, frozenset)):
+            stack.extend(item)
+    if policy.selection is not None:
+        out.update(name for name in DRAW_READS if name in known)
+    return {name for name in out if name in known}
 
 
 class _Builder(AccountabilityBuilder):
@@ -395,9 +454,8 @@ class _Builder(AccountabilityBuilder):
         """The policies folder: the folder holding this policy's folder."""
         return self.where.parent.parent
 
-    def vocabulary(self, raw: dict) -> tuple[Vocabulary, list[bytes]]:
+    def vocabulary(self, raw: dict) -> Vocabulary:
         facts: dict[str, Fact] = {}
-        parts: list[bytes] = []
         for i, rel in enumerate(raw.get("import", ())):
             at = ("facts", "import", i)
             file = Path(os.path.normpath(self.where.parent / rel))  # `..` taken lexically, as the file is opened
@@ -414,20 +472,37 @@ class _Builder(AccountabilityBuilder):
                                            f"{len(found)} problem(s) (listed under that file)")
                 self.import_failed = True
                 continue
-            parts.append(data)
             for name, fact in loaded.items():
                 if name in facts and facts[name] != fact:
                     self.add("vocabulary", at, f"fact '{name}' is declared differently in two imports")
                 facts[name] = fact
-        for name, fraw in (raw.get("declare") or {}).items():
+        declared = raw.get("declare") or {}
+        for name, xraw in (raw.get("extend") or {}).items():
+            at = ("facts", "extend", name)
+            if name not in facts:
+                close = [n for n in Vocabulary.of(facts).closest(name, 1)]
+                self.add("vocabulary", at, f"'{name}' is not an imported fact, so there is nothing to extend",
+                         (f"did you mean '{close[0]}'?" if close else "import the vocabulary that declares it")
+                         + (f"; '{name}' is declared here: add to its declaration instead" if name in declared else ""),
+                         key=True)
+                continue
+            facts[name], conflicts = extend_fact(facts[name], xraw)
+            for c in conflicts:
+                self.add("vocabulary", at + c.at, c.message, c.hint, key=c.key or not c.at)
+        for name, fraw in declared.items():
             if name in facts:
-                self.add("vocabulary", ("facts", "declare", name), f"fact '{name}' is already declared in {facts[name].origin}",
-                         "use the imported fact, or rename this one", key=True)
+                why = redeclared(facts[name], fraw)
+                grows = {"enum": "values: [...]", "events": "kinds: {...}"}.get(facts[name].type)
+                self.add("vocabulary", ("facts", "declare", name),
+                         f"fact '{name}' is already declared in {facts[name].origin}: {why}",
+                         "use the imported fact"
+                         + (f"; to add to it write facts: extend: {{{name}: {{{grows}, description: ...}}}}" if grows else "")
+                         + "; to mean something else, give this one another name", key=True)
                 continue
             facts[name] = fact_from(name, fraw, self.doc.file)
         problems = _vocabulary_problems(facts, self.doc)
         self.problems.extend(problems)
-        return Vocabulary.of(facts), parts
+        return Vocabulary.of(facts)
 
     def calendar(self):
         """The working-day calendar of the policies folder (a policy that counts working days needs it)."""

@@ -19,6 +19,7 @@ as `YYYY-MM-DD` text.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -388,3 +389,181 @@ def sample_value(fact: Fact) -> Any:
         "date": "2020-06-01", "integer": 0, "boolean": False, "string": "",
         "enum": fact.values[0] if fact.values else "", "list": [], "events": [],
     }[fact.type]
+
+
+# ---------------------------------------------------------------------------------------
+# Growth: a policy extends an imported fact; the canonical form of what a policy reads
+
+EXTENSION_KEYS = ("type", "description", "values", "kinds")  # what `facts: extend:` may say of a fact
+_FIELD_SETTINGS = ("required", "description", "min", "max", "not_after")  # of a field, besides type and values
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Why an extension cannot apply: where in the extension (keys below the fact's name), what, and the fix."""
+
+    at: tuple
+    message: str
+    hint: str
+    key: bool = False  # point at the key written at `at` (something is missing there), not at its value
+
+
+_NEW_NAME = ("to mean something else, declare a new fact under another name in `facts: declare:`; "
+             "an extension only adds (enum values, event kinds, fields of an event kind)")
+
+
+def extend_fact(fact: Fact, raw: Mapping) -> tuple[Fact, list[Conflict]]:
+    """`fact` (imported) with what a policy's `facts: extend:` entry adds, and every conflict.
+
+    An extension adds and never takes away, so every case valid under the shared vocabulary
+    stays valid under the extending policy: new values of an enum (or of an enum field), new
+    kinds of an events fact, new fields of an existing kind (never required: cases written for
+    the shared vocabulary do not give them). A value or field the fact already has, given
+    again the same, is no conflict (the shared vocabulary may later adopt what a policy
+    added). Changing a type, a field's settings or a kind's description is a conflict.
+    The extension's `description` is appended to the fact's, after "；".
+    """
+    out: list[Conflict] = []
+    if "type" in raw and raw["type"] != fact.type:
+        out.append(Conflict(("type",), f"extend cannot change the type of '{fact.name}' from {fact.type} to {raw['type']} "
+                                       f"(declared in {fact.origin})", _NEW_NAME))
+    values = fact.values
+    if "values" in raw:
+        if fact.type != "enum":
+            out.append(Conflict(("values",), f"'{fact.name}' is {fact.type}, not enum: it has no values to extend",
+                                "values: extends an enum fact; remove it" + (", or extend a kind's field under kinds:"
+                                                                             if fact.type == "events" else "")))
+        else:
+            values = values + tuple(v for v in raw["values"] if v not in fact.values)
+    kinds = dict(fact.kinds)
+    if "kinds" in raw:
+        if fact.type != "events":
+            out.append(Conflict(("kinds",), f"'{fact.name}' is {fact.type}, not events: it has no kinds to extend",
+                                "kinds: extends an events fact; remove it"))
+        else:
+            for kind_name, kind_raw in (raw["kinds"] or {}).items():
+                kinds[kind_name] = _extend_kind(fact, kinds.get(kind_name), kind_name, kind_raw or {}, out)
+    description = fact.description
+    added = str(raw.get("description", "")).strip()
+    if added and added not in description:
+        description = f"{description}；{added}" if description else added
+    extended = Fact(fact.name, fact.type, description, values, fact.items, MappingProxyType(kinds), fact.attested,
+                    fact.origin, fact.minimum, fact.maximum, fact.not_after)
+    out.extend(Conflict((), message, "min is at most max") for message in bound_problems(extended)
+               if message not in bound_problems(fact))
+    return extended, out
+
+
+def _extend_kind(fact: Fact, kind: EventKind | None, name: str, raw: Mapping, out: list[Conflict]) -> EventKind:
+    at = ("kinds", name)
+    if kind is None:  # a new kind: declared whole, as in a vocabulary
+        if not raw.get("description"):
+            out.append(Conflict(at, f"the new kind '{name}' of '{fact.name}' has no description",
+                                "say what this kind of event records, in the regulation's words: description: ...", True))
+        fields = {}
+        for fname, fraw in (raw.get("fields") or {}).items():
+            if "type" not in fraw:
+                out.append(Conflict(at + ("fields", fname), f"the field '{fname}' of the new kind '{name}' has no type",
+                                    "give it type: date, integer, boolean, enum or string", True))
+                continue
+            fields[fname] = _field_from(fname, fraw)
+        return EventKind(name, MappingProxyType(fields), raw.get("description", ""))
+    if "description" in raw and raw["description"] != kind.description:
+        out.append(Conflict(at + ("description",), f"extend cannot replace the description of the kind '{name}' of "
+                                                   f"'{fact.name}' (declared in {fact.origin})",
+                            "remove it; describe what you add in the new fields' descriptions"))
+    fields = dict(kind.fields)
+    for fname, fraw in (raw.get("fields") or {}).items():
+        f_at = at + ("fields", fname)
+        old = fields.get(fname)
+        if old is None:
+            if "type" not in fraw:
+                out.append(Conflict(f_at, f"the new field '{fname}' of '{fact.name}' ({name}) has no type",
+                                    "give it type: date, integer, boolean, enum or string", True))
+                continue
+            if fraw.get("required"):
+                out.append(Conflict(f_at + ("required",), f"a field added to the imported kind '{name}' cannot be "
+                                                          "required: cases written for the shared vocabulary do not give it",
+                                    "remove required: true (a missing field is unknown, never false)"))
+            if not fraw.get("description"):
+                out.append(Conflict(f_at, f"the new field '{fname}' of '{fact.name}' ({name}) has no description",
+                                    "say what it means, in the regulation's words: description: ...", True))
+            fields[fname] = _field_from(fname, fraw)
+            continue
+        fields[fname] = _extend_field(fact, name, old, fraw, f_at, out)
+    return EventKind(name, MappingProxyType(fields), kind.description)
+
+
+def _extend_field(fact: Fact, kind: str, old: Field, raw: Mapping, at: tuple, out: list[Conflict]) -> Field:
+    where = f"the field '{old.name}' of '{fact.name}' ({kind}, declared in {fact.origin})"
+    if "type" in raw and raw["type"] != old.type:
+        out.append(Conflict(at + ("type",), f"extend cannot change the type of {where} from {old.type} to {raw['type']}",
+                            _NEW_NAME))
+    current = {"required": old.required, "description": old.description, "min": old.minimum, "max": old.maximum,
+               "not_after": old.not_after}
+    for key in _FIELD_SETTINGS:
+        if key in raw and raw[key] != current[key]:
+            out.append(Conflict(at + (key,), f"extend cannot change {key} of {where} ({current[key]!r} there)",
+                                "remove it: an extension adds enum values or new fields only"))
+    values = old.values
+    if "values" in raw:
+        if old.type != "enum":
+            out.append(Conflict(at + ("values",), f"{where} is {old.type}, not enum: it has no values to extend",
+                                "remove values:"))
+        else:
+            values = values + tuple(v for v in raw["values"] if v not in old.values)
+    return Field(old.name, old.type, values, old.required, old.description, old.minimum, old.maximum, old.not_after)
+
+
+def redeclared(imported: Fact, raw: Mapping) -> str:
+    """What a local `declare:` of an imported fact would change, in words (for the problem's message)."""
+    if raw.get("type") != imported.type:
+        return f"it changes the type from {imported.type} to {raw.get('type')}"
+    lost = [v for v in imported.values if v not in (raw.get("values") or ())]
+    if lost:
+        return "it removes the value(s) " + ", ".join(lost)
+    gone = [k for k in imported.kinds if k not in (raw.get("kinds") or {})]
+    if gone:
+        return "it removes the kind(s) " + ", ".join(gone)
+    return "a fact is declared once"
+
+
+def canonical_fact(fact: Fact) -> dict[str, Any]:
+    """A fact's meaning as data: everything that can change how a condition reads it or which
+    values a case may give it (type, values in order, items, kinds and fields, bounds, attested,
+    description). Not where it is declared: moving a fact between files changes no verdict.
+    Defaults are left out, so a setting added later with its default changes nothing."""
+    out: dict[str, Any] = {"type": fact.type, "description": fact.description}
+    if fact.values:
+        out["values"] = list(fact.values)
+    if fact.items:
+        out["items"] = fact.items
+    if fact.attested:
+        out["attested"] = True
+    for key, value in (("min", fact.minimum), ("max", fact.maximum), ("not_after", fact.not_after)):
+        if value is not None:
+            out[key] = value
+    if fact.kinds:
+        out["kinds"] = {k.name: {"description": k.description,
+                                 "fields": {f.name: _canonical_field(f) for f in k.fields.values()}}
+                        for k in fact.kinds.values()}
+    return out
+
+
+def _canonical_field(spec: Field) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": spec.type, "description": spec.description}
+    if spec.values:
+        out["values"] = list(spec.values)
+    if spec.required:
+        out["required"] = True
+    for key, value in (("min", spec.minimum), ("max", spec.maximum), ("not_after", spec.not_after)):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def canonical_facts(vocabulary: Vocabulary, names) -> bytes:
+    """The canonical form of the named facts (those a policy reads): UTF-8 JSON, keys sorted,
+    no spaces; the same bytes on every machine. Names not in the vocabulary are left out."""
+    chosen = {name: canonical_fact(vocabulary.facts[name]) for name in sorted(set(names)) if name in vocabulary.facts}
+    return json.dumps(chosen, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
