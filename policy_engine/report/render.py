@@ -150,18 +150,21 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         if section and section != heading:
             lines.append(f"【{section}】")
             heading = section
-        lines.extend(_finding(f, section in ("措施", "并用措施")))
+        lines.extend(_finding(f, section in ("措施", "并用措施"), plain=verdict.decision in ("classify", "applies")))
     if verdict.missing_facts:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
     return "\n".join(lines)
 
 
-def _finding(f: Finding, measure: bool) -> list[str]:
+def _finding(f: Finding, measure: bool, plain: bool = False) -> list[str]:
+    """plain: a category or scope entry, whose strength says nothing to the reader (how it applies is its result)."""
     mark = MARK.get(f.result, "✗")
     title = f"{f.title}　" if f.title else ""
     force = MEASURE if measure and f.result in ("applies", "not_available") else STRENGTH
-    lines = [f"{mark} {f.cite}　{title}{RESULT.get(f.result, f.result)}　[{force.get(f.strength, f.strength)}]",
+    how = dict(f.values).get("applies") if plain and f.result == "applies" else None
+    result = VALUE.get(how, how) if isinstance(how, str) else RESULT.get(f.result, f.result)
+    lines = [f"{mark} {f.cite}　{title}{result}" + ("" if plain else f"　[{force.get(f.strength, f.strength)}]"),
              f"    “{f.quote}”"]
     if f.values:
         lines.append("    " + "，".join(f"{k} = {_value(v)}" for k, v in f.values))
