@@ -231,7 +231,9 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
                    "step (step.kind) within its time limit or long enough, in days or working days? "
                    "sanction: which step of the sanction ladder applies, with which measures? "
                    "apportion: which responsibility does each person involved bear? "
-                   "score: the grade of an evaluation sheet? gate: may this matter go on to its next step?")
+                   "score: the grade of an evaluation sheet? gate: may this matter go on to its next step? "
+                   "classify: which of the policy's categories does this person or matter fall into? "
+                   "applies: does the policy apply to this subject directly, by reference (参照) or not?")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", callback=_as_of_option,
               help="The date the question is asked for; picks the policy version in force then. Default: today.")
 @click.option("--version", "version", default=None, help="Use this policy version instead of the one in force.")

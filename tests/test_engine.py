@@ -288,7 +288,7 @@ def test_chongqing_before_it_took_effect_and_without_pool_rules(registry):
         registry.in_force(cq, dt.date(2017, 5, 22))
     assert info.value.code == "not_in_force" and "2017-05-23" in str(info.value)
     policy = registry.in_force(cq, dt.date(2017, 5, 23))
-    assert policy.decisions() == ("sanction", "apportion")
+    assert policy.decisions() == ("sanction", "apportion", "applies")
     with pytest.raises(LookupFailure) as info:
         decide(policy, "entry", {}, "2020-01-01")
     assert info.value.code == "unsupported_decision"

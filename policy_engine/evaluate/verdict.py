@@ -14,6 +14,7 @@ LAPSED, RUNNING = "lapsed", "running"
 APPLIES, NOT_AVAILABLE = "applies", "not_available"  # measures and provisions
 ASSIGNED, NONE = "assigned", "none"  # a person's responsibility
 SCORED = "scored"  # an item, group, total or grade of an evaluation
+MEMBER, NOT_MEMBER = "member", "not_member"  # a category of a classification
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from ..errors import PolicyError, Problem, problem, sort_problems
 from .expr import Condition, Span, compile_condition
 from .loader_accountability import AccountabilityBuilder, element_ids
 from .loader_accountability import complete
+from .loader_questions import QuestionsBuilder
 from .model import conditions_of
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, ModeFact, ModeFilter, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
@@ -194,11 +195,8 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     for i, s in enumerate(data.get("supersedes", ())):
         if "cite" in s:
             b.citation(s["cite"], ("supersedes", i), index, s.get("quote"))
-    scope = tuple(
-        Scope(s["id"], b.citation(s["cite"], ("scope", i), index, s["quote"]), s["quote"],
-              s.get("applies", "directly"), s.get("note"))
-        for i, s in enumerate(data.get("scope", ()))
-    )
+    scope = b.scope(data.get("scope", ()), index, vocabulary)
+    classification = b.classification(data["classification"], index, vocabulary) if "classification" in data else None
     defects = tuple(
         Defect(b.citation(d["cite"], ("source_defects", i), index, d.get("quote")), d.get("quote"), d["defect"], d["encoded_as"])
         for i, d in enumerate(data.get("source_defects", ()))
@@ -253,7 +251,8 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
             or built_deadlines is None or built_gates is None):
         raise AssertionError("a policy element failed to build without a recorded problem")
     parts = [(b"policy", raw_bytes)]
-    extra_rules = list(gates)
+    extra_rules = [*gates, *(r for s in scope for r in (s.rule,) if r is not None),
+                   *(classification.categories if classification is not None else ())]
     if sanctions is not None:
         extra_rules += [*sanctions.grounds, *(br.rule for lv in sanctions.levels for br in lv.branches),
                         *sanctions.also, *sanctions.provisions, *(a.rule for a in sanctions.adjustments)]
@@ -274,7 +273,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         defects=defects, vocabulary=vocabulary, criteria=built_criteria, term=term, triggers=built_triggers,
         grounds=built_grounds, deadlines=built_deadlines, sanctions=sanctions, apportionment=apportionment,
         scoring=scoring, gates=built_gates,
-        selection=selection,
+        selection=selection, classification=classification,
         sha256="", file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
         quotes_verified=b.quotes, calendar=calendar,
     )
@@ -342,7 +341,7 @@ def facts_read(policy: Policy) -> set[str]:
     return {name for name in out if name in known}
 
 
-class _Builder(AccountabilityBuilder):
+class _Builder(AccountabilityBuilder, QuestionsBuilder):
     def __init__(self, doc: Document, path: Path, cache: _Cache, text: str):
         self.doc = doc
         self.path = path  # as given: files are named from it
@@ -852,6 +851,12 @@ def _vocabulary_problems(facts: dict[str, Fact], doc: Document) -> list[Problem]
                 out.append(problem("vocabulary", f"'{name}' is a fact and also the group of '{other}'", **where,
                                    hint="a name is either a value or a group of facts"))
                 break
+        parts = name.split(".")
+        group = next((g for g in (".".join(parts[:k]) for k in range(1, len(parts))) if g in names), None)
+        if group is not None and facts[group].origin != doc.file:  # the other order is reported above
+            out.append(problem("vocabulary", f"'{name}' is declared inside '{group}', which {facts[group].origin} "
+                                             "declares as a fact", **where,
+                               hint="a name is either a value or a group of facts; choose another name"))
     return out
 
 

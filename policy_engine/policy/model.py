@@ -106,6 +106,21 @@ class Scope:
     quote: str
     applies: str
     note: str | None
+    rule: Rule | None = None  # its `when` over the subject (subject.*), for the applies decision
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Categories a person or matter falls into (classify): each a cited condition, with how many may hold."""
+
+    id: str
+    title: str | None
+    cite: Citation
+    quote: str
+    strength: str
+    cardinality: str  # exactly_one | at_least_one | any
+    categories: tuple[Rule, ...]  # each rule's title is the category's label in the regulation's words
+    note: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +454,12 @@ class Policy:
     gates: tuple[Rule, ...] = ()
     selection: Selection | None = None
     calendar: "WorkCalendar | None" = None  # its policies folder's working-day calendar, when it counts working days
+    classification: Classification | None = None
+
+    @property
+    def scope_rules(self) -> tuple[Rule, ...]:
+        """The scope entries that carry a condition (`when`): what the applies decision evaluates."""
+        return tuple(s.rule for s in self.scope if s.rule is not None)
 
     def decisions(self) -> tuple[str, ...]:
         out = []
@@ -458,6 +479,10 @@ class Policy:
             out.append("score")
         if self.gates:
             out.append("gate")
+        if self.classification is not None:
+            out.append("classify")
+        if self.scope_rules:
+            out.append("applies")
         return tuple(out)
 
     def selection_commands(self) -> tuple[str, ...]:

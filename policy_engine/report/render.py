@@ -8,7 +8,7 @@ from ..evaluate.verdict import Finding, Verdict
 
 DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限",
             "sanction": "责任追究（追责等级与措施）", "apportion": "责任划分", "score": "履职评价", "gate": "程序关口",
-            "panel": "专家组组成"}
+            "panel": "专家组组成", "classify": "归类（所属类别）", "applies": "适用范围（是否适用、如何适用）"}
 OUTCOME = {
     "eligible": "符合入库条件", "ineligible": "不符合入库条件", "needs_review": "需管理部门审查决定",
     "undetermined": "无法确定", "retain": "继续保留专家资格", "exit": "应当终止专家资格（出库）",
@@ -18,10 +18,14 @@ OUTCOME = {
     "not_applicable": "本办法对该程序环节未规定期限",
     # apportion, gate
     "apportioned": "责任已划分", "may_proceed": "可以进入下一环节", "blocked": "不得进入下一环节",
+    # classify, applies
+    "classified": "已归类", "unclassified": "不属于所列任何类别",
+    "applies": "直接适用", "applies_by_reference": "参照执行", "does_not_apply": "不适用",
     # score
     "excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格", "average": "一般", "poor": "差",
 }
 OUTCOME_BY_DECISION = {
+    "classify": {"needs_review": "归入多个类别，而规定只能归入一类：需审查决定"},
     "panel": {"compliant": "专家组组成符合规定", "non_compliant": "专家组组成不符合规定",
               "needs_review": "需管理部门审查决定"},
 }
@@ -37,6 +41,7 @@ RESULT = {
     "passed": "符合", "failed": "不符合", "fired": "存在", "not_fired": "不存在", "unknown": "未知",
     "exempt": "适用除外规定", "not_applicable": "不适用", "error": "条件无法计算", "lapsed": "已届满", "running": "未届满",
     "applies": "适用", "not_available": "不可采取", "assigned": "承担", "none": "不承担责任", "scored": "评分",
+    "member": "属于", "not_member": "不属于",
 }
 STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则上）", "discretionary": "裁量（可以）"}
 MEASURE = {"mandatory": "必须采取", "discretionary": "可以选择（由有权机关决定）", "generally": "一般应当采取"}
@@ -44,9 +49,11 @@ VALUE = {
     "principal_leadership": "主要领导责任", "important_leadership": "重要领导责任", "direct": "直接责任",
     "leadership": "领导责任", "main_leader": "领导班子主要负责人", "responsible_leader": "直接主管的负责人",
     "member": "班子其他成员", "staff": "工作人员", "none": "不承担",
+    "directly": "直接适用", "by_reference": "参照执行",
+    "exactly_one": "只能归入一类", "at_least_one": "至少归入一类", "any": "类别数不限（可归入多类，也可不归入）",
 }
 MARK = {"passed": "✓", "not_fired": "✓", "running": "✓", "exempt": "✓", "not_applicable": "–", "none": "–",
-        "applies": "→", "assigned": "→", "scored": "•", "not_available": "×", "unknown": "?", "error": "?"}
+        "applies": "→", "assigned": "→", "member": "→", "not_member": "–", "scored": "•", "not_available": "×", "unknown": "?", "error": "?"}
 
 
 def _labels(policy: Policy, outcome: str) -> str:
@@ -219,6 +226,19 @@ def _summary(verdict: Verdict, sections: dict[str, str], policy: Policy) -> list
         missing = [f"{f.cite} {f.title}" for f in verdict.findings if f.result == "failed"]
         if missing:
             lines.append("尚未满足：" + "；".join(missing))
+    elif verdict.decision == "classify":
+        for f in verdict.findings:
+            v = dict(f.values)
+            if "categories" in v:
+                lines.append("所属类别：" + _value(v["categories"]))
+                if v.get("possible"):
+                    lines.append("可能的类别（缺少事实）：" + _value(v["possible"]))
+    elif verdict.decision == "applies":
+        held = [f for f in verdict.findings if f.result == "applies"]
+        for f in held:
+            lines.append(f"依据：{f.cite}（{_value(dict(f.values).get('applies'))}）")
+        if verdict.outcome == "undetermined" and held:
+            lines.append("至少参照执行；是否直接适用待补充事实后确定")
     elif verdict.decision == "score":
         for f in verdict.findings:
             v = dict(f.values)
@@ -242,18 +262,21 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         if section and section != heading:
             lines.append(f"【{section}】")
             heading = section
-        lines.extend(_finding(f, section in ("措施", "并用措施")))
+        lines.extend(_finding(f, section in ("措施", "并用措施"), plain=verdict.decision in ("classify", "applies")))
     if verdict.missing_facts:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
     return "\n".join(lines)
 
 
-def _finding(f: Finding, measure: bool) -> list[str]:
+def _finding(f: Finding, measure: bool, plain: bool = False) -> list[str]:
+    """plain: a category or scope entry, whose strength says nothing to the reader (how it applies is its result)."""
     mark = MARK.get(f.result, "✗")
     title = f"{f.title}　" if f.title else ""
     force = MEASURE if measure and f.result in ("applies", "not_available") else STRENGTH
-    lines = [f"{mark} {f.cite}　{title}{RESULT.get(f.result, f.result)}　[{force.get(f.strength, f.strength)}]",
+    how = dict(f.values).get("applies") if plain and f.result == "applies" else None
+    result = VALUE.get(how, how) if isinstance(how, str) else RESULT.get(f.result, f.result)
+    lines = [f"{mark} {f.cite}　{title}{result}" + ("" if plain else f"　[{force.get(f.strength, f.strength)}]"),
              f"    “{f.quote}”"]
     if f.values and f.result != "not_applicable":  # values of a rule that does not apply explain nothing
         lines.append("    " + "，".join(f"{k} = {_value(v)}" for k, v in f.values))

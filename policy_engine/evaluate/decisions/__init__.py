@@ -6,5 +6,6 @@ A module may also define `check(policy, facts, file)`, which rejects inputs beyo
 (CaseError), e.g. a score above an item's maximum.
 """
 from . import apportion, deadline, entry, exit, gate, recusal, sanction, score
+from . import applies, classify
 
-DECISIONS = {m.NAME: m for m in (entry, exit, recusal, deadline, sanction, apportion, score, gate)}
+DECISIONS = {m.NAME: m for m in (entry, exit, recusal, deadline, sanction, apportion, score, gate, classify, applies)}
