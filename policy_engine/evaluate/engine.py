@@ -7,6 +7,7 @@ from ..dates import as_date  # re-exported: policy_engine.as_date
 from .decisions import DECISIONS
 from ..errors import LookupFailure, problem
 from .evaluate import Run, plan
+from . import rulings as _rulings
 from ..policy.expr import bind
 from ..policy.limits import check_case_size
 from ..policy.model import Policy
@@ -39,15 +40,19 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
             hint="decisions: " + ", ".join(DECISIONS))])
     iso = day.isoformat()
     check_case_size(case, case_file)  # before anything walks it: a case's cost is bounded, whatever its origin
+    case, raw_rulings = _rulings.split(case)
     facts = check_case(case, policy.vocabulary, case_file, as_of=iso)
+    rulings = _rulings.read(raw_rulings, policy, iso, case_file)
     checker = getattr(kind, "check", None)
     if checker is not None:  # inputs a decision rejects beyond their types (a score above an item's maximum)
         checker(policy, facts, case_file)
     compiled = policy.plans.get(decision)
     if compiled is None:
         compiled = policy.plans.setdefault(decision, plan(kind.conditions(policy)))
-    state = Run(bind(facts, policy.vocabulary.facts, iso), facts, iso, compiled)
+    state = Run(bind(facts, policy.vocabulary.facts, iso), facts, iso, compiled, rulings)
     outcome, findings = kind.run(policy, state)
+    if rulings:
+        _rulings.check_judged(rulings, findings, decision, raw_rulings, case_file)
     missing = sorted({m for f in findings for m in f.missing_facts})
     return Verdict(
         policy=(policy.id, policy.version, policy.sha256), decision=decision, as_of=iso, outcome=outcome,

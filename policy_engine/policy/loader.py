@@ -44,6 +44,7 @@ from .loader_accountability import complete
 from .model import conditions_of
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
+from .model import Renewal
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
 from ..textio import ReadFailure, decode, read_bytes
 from .vocabulary import Fact, Vocabulary, bound_problems, fact_from
@@ -553,9 +554,17 @@ class _Builder(AccountabilityBuilder):
         ends = self.condition(raw["ends"], ("exit", "term", "ends"), vocabulary)
         limits = tuple(self.rule(r, ("exit", "term", "limits", i), "require", index, vocabulary)
                        for i, r in enumerate(raw.get("limits", ())))
+        renews = self.renewal(raw["renews"], index, vocabulary) if "renews" in raw else None
         if ends is None:
             return None
-        return Term(cite, raw["quote"], ends, raw.get("note"), tuple(r for r in limits if r is not None))
+        return Term(cite, raw["quote"], ends, raw.get("note"), tuple(r for r in limits if r is not None), renews)
+
+    def renewal(self, raw: dict, index, vocabulary: Vocabulary) -> Renewal:
+        at = ("exit", "term", "renews")
+        cite = self.citation(raw["cite"], at, index, raw["quote"])
+        stops = self.condition(raw["stops_when"], at + ("stops_when",), vocabulary) if "stops_when" in raw else None
+        months = raw.get("months", 0) + 12 * raw.get("years", 0)
+        return Renewal(cite, raw["quote"], months, stops, raw.get("note"))
 
 
 CALENDAR_FUNCTIONS = ("working_days_between(", "add_working_days(", "is_workday(")

@@ -74,12 +74,24 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Renewal:
+    """A term that renews itself when it ends (到期自动续聘), unless `stops` holds (a party declined)."""
+
+    cite: Citation
+    quote: str
+    months: int  # the length of each renewed term (years x 12)
+    stops: Condition | None  # the condition under which the term does not renew; None: it always renews
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Term:
     cite: Citation
     quote: str
     ends: Condition
     note: str | None
     limits: tuple[Rule, ...]
+    renews: Renewal | None = None
 
 
 @dataclass(frozen=True, slots=True)

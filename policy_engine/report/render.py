@@ -13,6 +13,7 @@ OUTCOME = {
     "eligible": "符合入库条件", "ineligible": "不符合入库条件", "needs_review": "需管理部门审查决定",
     "undetermined": "无法确定", "retain": "继续保留专家资格", "exit": "应当终止专家资格（出库）",
     "may_exit": "可以终止专家资格（由管理部门决定）", "lapsed": "聘期届满，专家身份失效",
+    "exceeds_term_limit": "聘期超过规定上限（由管理部门纠正聘任）",
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
     "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
     "not_applicable": "本办法对该程序环节未规定期限",
@@ -36,6 +37,7 @@ RESULT = {
     "exempt": "适用除外规定", "not_applicable": "不适用", "error": "条件无法计算", "lapsed": "已届满", "running": "未届满",
     "applies": "适用", "not_available": "不可采取", "assigned": "承担", "none": "不承担责任", "scored": "评分",
 }
+RULING = {"upheld": "决定维持适用本条", "waived": "决定本案不适用本条（放宽）"}
 STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则上）", "discretionary": "裁量（可以）"}
 MEASURE = {"mandatory": "必须采取", "discretionary": "可以选择（由有权机关决定）", "generally": "一般应当采取"}
 VALUE = {
@@ -148,6 +150,10 @@ def _finding(f: Finding, measure: bool) -> list[str]:
     if f.exception:
         effect = "不受此限" if f.exception[0] == "exempt" else "可以放宽"
         lines.append(f"    除外（{effect}）：{f.exception[1]}“{f.exception[2]}”")
+    if f.ruling is not None:
+        r = f.ruling
+        what = RULING.get(r.ruling, r.ruling) + ("" if r.effect == "decides" else "（依现有事实，本条无需裁定，未改变结论）")
+        lines.append(f"    裁定：{r.body}于{r.date}{what}" + (f"（{r.reference}）" if r.reference else ""))
     if f.missing_facts:
         lines.append("    缺少事实：" + "、".join(f.missing_facts))
     if f.error:
