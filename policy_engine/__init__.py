@@ -13,7 +13,7 @@
 """
 from .evaluate.decisions import DECISIONS
 from .selection.draw import Receipt, Verification, commitment, draw, new_seed, verify
-from .evaluate.engine import as_date, decide
+from .evaluate.engine import as_date, decide, decide_governing
 from .errors import CaseError, EngineError, LookupFailure, PolicyError, Problem
 from .policy.loader import check_policy, load_all, load_policy
 from .policy.model import Policy
@@ -25,5 +25,5 @@ from .evaluate.verdict import Finding, Verdict
 __all__ = [
     "DECISIONS", "CaseError", "EngineError", "Finding", "LookupFailure", "Policy", "PolicyError", "Pool", "Problem",
     "Receipt", "Registry", "Verdict", "Verification", "as_date", "check_panel", "check_policy", "commitment", "decide",
-    "draw", "load_all", "load_policy", "load_pool", "new_seed", "verify",
+    "decide_governing", "draw", "load_all", "load_policy", "load_pool", "new_seed", "verify",
 ]

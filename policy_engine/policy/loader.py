@@ -44,7 +44,7 @@ from .loader_accountability import complete
 from .model import conditions_of
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
-from .model import Renewal
+from .model import Renewal, VersionRule
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
 from ..textio import ReadFailure, decode, read_bytes
 from .vocabulary import Fact, Vocabulary, bound_problems, fact_from
@@ -221,6 +221,8 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     scoring = b.scoring(data["scoring"], index, vocabulary, triggers) if "scoring" in data else None
     gates = tuple(b.rule(r, ("gates", "rules", i), "require", index, vocabulary)
                   for i, r in enumerate(data.get("gates", {}).get("rules", ())))
+    governing = tuple(g for g in (b.version_rule(g, ("governing_version", i), index, vocabulary)
+                                  for i, g in enumerate(data.get("governing_version", ()))) if g is not None)
     seen: dict[str, tuple] = {}
     for section, rules in (("entry.criteria", criteria), ("exit.triggers", triggers), ("recusal.grounds", grounds),
                            ("deadlines.rules", deadlines),
@@ -276,8 +278,19 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         scoring=scoring, gates=built_gates,
         selection=selection,
         sha256=digest.hexdigest(), file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
-        quotes_verified=b.quotes, calendar=calendar,
+        quotes_verified=b.quotes, calendar=calendar, governing=governing,
     )
+    answers = policy.decisions()
+    for i, g in enumerate(governing):
+        if g.decision not in answers:
+            b.add("schema", ("governing_version", i, "decision"),
+                  f"the policy does not answer '{g.decision}' (it answers: {', '.join(answers) or 'none'})",
+                  "name a decision the policy answers")
+        elif any(h.decision == g.decision for h in governing[:i]):
+            b.add("schema", ("governing_version", i, "decision"), f"a second rule for '{g.decision}'",
+                  "declare one rule per decision")
+    if b.problems:
+        return None, b.problems
     return policy, []
 
 
@@ -558,6 +571,20 @@ class _Builder(AccountabilityBuilder):
         if ends is None:
             return None
         return Term(cite, raw["quote"], ends, raw.get("note"), tuple(r for r in limits if r is not None), renews)
+
+    def version_rule(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> VersionRule | None:
+        cite = self.citation(raw["cite"], at, index, raw["quote"])
+        fact = vocabulary.facts.get(raw["selected_by"])
+        if fact is None or fact.type != "date":
+            close = [n for n in vocabulary.closest(raw["selected_by"]) if vocabulary.facts[n].type == "date"]
+            what = "is not a fact of the vocabulary" if fact is None else f"is a {fact.type} fact, not a date"
+            self.add("unknown_fact" if fact is None else "schema", at + ("selected_by",),
+                     f"selected_by '{raw['selected_by']}' {what}",
+                     "name the date fact that selects the version (the date of the act), e.g. "
+                     + (", ".join(close) if close else "declare one in facts: with type: date"))
+            return None
+        return VersionRule(raw["decision"], raw["selected_by"], raw.get("rule", "in_force"), cite, raw["quote"],
+                           raw.get("note"))
 
     def renewal(self, raw: dict, index, vocabulary: Vocabulary) -> Renewal:
         at = ("exit", "term", "renews")

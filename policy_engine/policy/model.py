@@ -110,6 +110,21 @@ class InForce:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionRule:
+    """Which version of the policy governs one decision: the one in force on the date a fact
+    of the case gives (the date of the act), under `rule` in_force, or under `rule` lighter that
+    one unless the version in force on the date of the question treats the case more lightly
+    (从旧兼从轻), with the article that says so. Read from the version in force on as_of."""
+
+    decision: str
+    selected_by: str  # a date fact of the vocabulary
+    rule: str  # in_force | lighter
+    cite: Citation
+    quote: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Scope:
     id: str
     cite: Citation
@@ -328,6 +343,10 @@ class Policy:
     gates: tuple[Rule, ...] = ()
     selection: Selection | None = None
     calendar: "WorkCalendar | None" = None  # its policies folder's working-day calendar, when it counts working days
+    governing: tuple[VersionRule, ...] = ()  # per decision: which date selects the version (governing_version:)
+
+    def version_rule(self, decision: str) -> VersionRule | None:
+        return next((g for g in self.governing if g.decision == decision), None)
 
     def decisions(self) -> tuple[str, ...]:
         out = []
