@@ -123,6 +123,8 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         f"问题：{DECISION.get(verdict.decision, verdict.decision)}　基准日：{verdict.as_of}",
         f"结论：{_outcome(verdict)}（{verdict.outcome}）",
     ]
+    if verdict.version is not None:
+        lines += _version(verdict)
     sections = _sections(verdict, policy)
     lines += ["　" + s for s in _summary(verdict, sections)]
     lines.append("")
@@ -137,6 +139,27 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
     return "\n".join(lines)
+
+
+GOVERNING = {"encoded": "", "earlier_law": "（该日期早于已编入的各版本：当时的规定未编入）",
+             "unknown": "（案件未载明该日期，无法确定适用版本）"}
+
+
+def _version(verdict: Verdict) -> list[str]:
+    v = verdict.version
+    assert v is not None
+    lines = [f"适用版本：{v.version}（依 {v.selected_by} = {v.date} 选定{GOVERNING.get(v.governing, '')}；"
+             f"已比较：{'、'.join(v.considered)}）",
+             f"　依据：{v.cite}“{v.quote}”"]
+    if v.ceiling is not None:
+        lines.append(f"　上限：按本版本为 {_outcome_code(v.ceiling)}，实际结论不重于此")
+    if v.note:
+        lines.append(f"　说明：{v.note}")
+    return lines
+
+
+def _outcome_code(code: str) -> str:
+    return f"{OUTCOME.get(code, code)}（{code}）"
 
 
 def _finding(f: Finding, measure: bool) -> list[str]:
