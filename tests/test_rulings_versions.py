@@ -411,3 +411,12 @@ def test_renews_needs_a_length(tree):
     file.write_text(file.read_text(encoding="utf-8").replace("      years: 2\n", ""), encoding="utf-8")
     policy, problems = check_policy(file)
     assert policy is None and problems[0].code == "schema"
+
+
+def test_the_text_says_the_earlier_law_governs_and_the_ceiling(tmp_path):
+    from policy_engine.report.render import render_verdict
+    registry = Registry.load(_write(tmp_path, old=False))
+    case = {"matter": {"act_date": "2009-05-01"}, "relation": {"interest_affects_impartiality": True}}
+    verdict, policy = decide_governing(registry, "test-versions", "recusal", case, "2021-03-01")
+    text = render_verdict(verdict, policy)
+    assert "该规定未编入" in text and "上限：按本版本为 可以回避" in text and "（undetermined）" in text

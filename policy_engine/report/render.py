@@ -151,10 +151,19 @@ def _version(verdict: Verdict) -> list[str]:
     lines = [f"适用版本：{v.version}（依 {v.selected_by} = {v.date} 选定{GOVERNING.get(v.governing, '')}；"
              f"已比较：{'、'.join(v.considered)}）",
              f"　依据：{v.cite}“{v.quote}”"]
+    if v.governing == "earlier_law":
+        why = "应适用行为（该日期）时的规定，该规定未编入；仅在本版本更轻时适用本版本，故本版本的结论只是上限"
+    elif v.governing == "unknown":
+        why = f"案件未载明 {v.selected_by}，无法确定适用哪一版本"
+    elif len(v.considered) > 1 and v.version == v.considered[-1]:
+        why = f"{v.date} 时有效的版本为 {v.considered[0]}；本版本对该情形处理较轻，适用本版本"
+    elif len(v.considered) > 1:
+        why = f"适用 {v.date} 时有效的版本；{v.considered[-1]} 并不更轻"
+    else:
+        why = f"适用 {v.date} 时有效的版本"
+    lines.append(f"　说明：{why}")
     if v.ceiling is not None:
         lines.append(f"　上限：按本版本为 {_outcome_code(v.ceiling)}，实际结论不重于此")
-    if v.note:
-        lines.append(f"　说明：{v.note}")
     return lines
 
 
