@@ -51,6 +51,7 @@ facts:
     matter.act_date: {{type: date, description: 行为发生之日}}
     expert.declined_renewal: {{type: boolean, description: 本人书面提出不再续聘}}
     relation.classmate: {{type: boolean, description: 与当事人有同学关系}}
+    matter.closed_before_new_law: {{type: boolean, description: 本办法施行前已结案、现需复审复核}}
 entry:
   criteria:
     - id: title
@@ -103,7 +104,7 @@ governing_version:
 """
 
 
-def _write(tree: Path, *, rule: str = "lighter", old: bool = True, new: bool = True) -> Path:
+def _write(tree: Path, *, rule: str = "lighter", old: bool = True, new: bool = True, switch: bool = False) -> Path:
     folder = tree / "test-versions"
     folder.mkdir(parents=True, exist_ok=True)
     (tree / "_shared").mkdir(exist_ok=True)
@@ -122,7 +123,8 @@ def _write(tree: Path, *, rule: str = "lighter", old: bool = True, new: bool = T
             version="2020-01-01", start="2020-01-01", until="null", in_force_article=5,
             in_force_quote="本办法自2020年1月1日起施行", source="new.txt",
             sha=hashlib.sha256(SOURCE_NEW.encode()).hexdigest(), renews=RENEWS, grounds=NEW_GROUNDS,
-            governing=GOVERNING.format(rule=rule)), encoding="utf-8")
+            governing=GOVERNING.format(rule=rule)
+            + ("    in_force_when: matter.closed_before_new_law\n" if switch else "")), encoding="utf-8")
     return tree
 
 
@@ -203,6 +205,26 @@ def test_rule_in_force_uses_the_old_law_even_when_heavier(tmp_path):
     verdict, policy = decide_governing(registry, "test-versions", "recusal", case, "2021-03-01")
     assert verdict.outcome == "must_recuse" and policy.version == "2010-01-01"
     assert verdict.version.rule == "in_force"
+
+
+def test_in_force_when_keeps_the_old_law_alone(tmp_path):
+    """政务处分法第六十七条: 已结案的案件如果需要复审、复核，适用当时的规定 (even where the new law is lighter)."""
+    registry = Registry.load(_write(tmp_path, switch=True))
+    case = {"matter": {"act_date": "2019-12-31", "closed_before_new_law": True},
+            "relation": {"interest_affects_impartiality": True}}
+    verdict, policy = decide_governing(registry, "test-versions", "recusal", case, "2021-03-01")
+    assert verdict.outcome == "must_recuse" and policy.version == "2010-01-01" and verdict.version.rule == "in_force"
+    case["matter"]["closed_before_new_law"] = False
+    assert decide_governing(registry, "test-versions", "recusal", case, "2021-03-01")[0].outcome == "may_recuse"
+    del case["matter"]["closed_before_new_law"]
+    verdict, _ = decide_governing(registry, "test-versions", "recusal", case, "2021-03-01")
+    assert verdict.outcome == "undetermined" and "matter.closed_before_new_law" in verdict.missing_facts
+    case["relation"] = {"interest_affects_impartiality": False, "classmate": False}  # both: none
+    assert decide_governing(registry, "test-versions", "recusal", case, "2021-03-01")[0].outcome == "none"
+    case["matter"]["closed_before_new_law"] = "yes"
+    with pytest.raises(CaseError) as err:
+        decide_governing(registry, "test-versions", "recusal", case, "2021-03-01")
+    assert err.value.problems[0].path == "matter.closed_before_new_law"
 
 
 def test_an_unknown_act_date_is_a_missing_fact(tree):
@@ -420,3 +442,12 @@ def test_the_text_says_the_earlier_law_governs_and_the_ceiling(tmp_path):
     verdict, policy = decide_governing(registry, "test-versions", "recusal", case, "2021-03-01")
     text = render_verdict(verdict, policy)
     assert "该规定未编入" in text and "上限：按本版本为 可以回避" in text and "（undetermined）" in text
+
+
+def test_in_force_when_must_name_a_boolean_fact(tree):
+    file = tree / "test-versions" / "2020-01-01.yaml"
+    text = file.read_text(encoding="utf-8").replace("    rule: lighter\n", "    rule: lighter\n    in_force_when: matter.act_date\n")
+    file.write_text(text, encoding="utf-8")
+    policy, problems = check_policy(file)
+    assert policy is None and problems[0].code == "schema" and "not a boolean" in problems[0].message
+    assert problems[0].line == text[: text.index("in_force_when")].count("\n") + 1

@@ -116,12 +116,26 @@ def decide_governing(registry: "Registry", policy_id: str, decision: str, case: 
                  f"version treats the case more lightly ({rule.cite.label}); that law is not encoded, so this "
                  f"version's result is only the most that can apply", **common)
         return replace(verdict, outcome="undetermined", version=choice), asked
-    if rule.rule != "lighter" or at is asked:
+    if rule.rule == "lighter" and at is not asked and g.in_force_only is None:
+        # in_force_when unknown: the law of the date alone, or the lighter of the two? Only equal results settle it.
+        assert rule.in_force_when is not None  # in_force_only is None only where the rule names the fact
+        old = decide(at, decision, case, as_of, case_file=case_file, in_force_on=g.date)
+        new = decide(asked, decision, case, as_of, case_file=case_file)
+        choice = VersionChoice(rule.selected_by, g.date, version=at.version, considered=(at.version, asked.version),
+                               note=f"{rule.in_force_when} is unknown: under {at.version} the outcome is {old.outcome}, "
+                                    f"under {asked.version} {new.outcome}", **common)
+        if old.outcome == new.outcome:
+            return replace(old, version=choice), at
+        return replace(old, outcome="undetermined", version=choice,
+                       missing_facts=tuple(sorted({*old.missing_facts, rule.in_force_when}))), at
+    if rule.rule != "lighter" or at is asked or g.in_force_only:
         verdict = decide(at, decision, case, as_of, case_file=case_file, in_force_on=g.date)
-        note = (f"the version in force on {g.date} governs" if at is not asked else
-                f"the version in force on {g.date} is the one in force on {iso}")
-        return replace(verdict, version=VersionChoice(rule.selected_by, g.date, version=at.version,
-                                                      considered=(at.version,), note=note, **common)), at
+        note = (f"the version in force on {g.date} is the one in force on {iso}" if at is asked else
+                f"{rule.in_force_when} holds: the version in force on {g.date} governs alone" if g.in_force_only
+                else f"the version in force on {g.date} governs")
+        return replace(verdict, version=VersionChoice(
+            rule.selected_by, g.date, version=at.version, considered=(at.version,), note=note,
+            **dict(common, rule="in_force" if g.in_force_only else rule.rule))), at
     kind = DECISIONS.get(decision)
     severity = getattr(kind, "severity", None)
     if severity is None:

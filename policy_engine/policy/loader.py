@@ -583,8 +583,18 @@ class _Builder(AccountabilityBuilder):
                      "name the date fact that selects the version (the date of the act), e.g. "
                      + (", ".join(close) if close else "declare one in facts: with type: date"))
             return None
+        switch = raw.get("in_force_when")
+        if switch is not None:
+            flag = vocabulary.facts.get(switch)
+            if flag is None or flag.type != "boolean":
+                what = "is not a fact of the vocabulary" if flag is None else f"is a {flag.type} fact, not a boolean"
+                self.add("unknown_fact" if flag is None else "schema", at + ("in_force_when",),
+                         f"in_force_when '{switch}' {what}",
+                         "name the boolean fact that makes the law of the date govern alone (e.g. a case closed "
+                         "before the new law took effect); declare it in facts: with type: boolean")
+                return None
         return VersionRule(raw["decision"], raw["selected_by"], raw.get("rule", "in_force"), cite, raw["quote"],
-                           raw.get("note"))
+                           raw.get("note"), switch)
 
     def renewal(self, raw: dict, index, vocabulary: Vocabulary) -> Renewal:
         at = ("exit", "term", "renews")

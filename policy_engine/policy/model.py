@@ -122,6 +122,7 @@ class VersionRule:
     cite: Citation
     quote: str
     note: str | None
+    in_force_when: str | None = None  # a boolean fact: when true, rule in_force applies (已结案的案件…适用当时的规定)
 
 
 @dataclass(frozen=True, slots=True)

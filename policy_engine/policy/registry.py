@@ -27,6 +27,7 @@ class Governing:
     rule: VersionRule | None  # None: the policy declares nothing for this decision (asked governs)
     date: str | None = None  # the selecting date from the case; None: the case does not give it
     at_date: Policy | None = None  # in force on `date`; None: date unknown, or before every version
+    in_force_only: bool | None = False  # the rule's in_force_when fact: True, False, or None (unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,14 @@ class Registry:
                                                      f"{asked_on}", file=file, path=path,
                                      hint="the date that selects the version cannot be later than as_of")])
         at = next((p for p in self.versions(policy_id) if p.in_force.covers(as_date(date))), None)
-        return Governing(asked, rule, date, at)
+        only: bool | None = False
+        if rule.in_force_when is not None:
+            flag, where = _case_value(case, rule.in_force_when)
+            if flag is not None and not isinstance(flag, bool):
+                raise CaseError([problem("case_invalid", f"{rule.in_force_when} must be true or false, got {flag!r}",
+                                         file=file, path=where)])
+            only = flag
+        return Governing(asked, rule, date, at, only)
 
 
 def _case_value(case: Any, name: str) -> tuple[Any, str]:
