@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
-from .evaluate.engine import as_date, decide
+from .evaluate.engine import as_date, decide, decide_governing
 from .errors import CaseError, EngineError, OutputError, Problem, problem
 from .inputs import parse_json
 from .selection.pool import cell_converter  # the pool's CSV cell types: one convention for both
@@ -279,6 +279,8 @@ class Decider:
         policy = self._policy(policy_id, version, day)
         if rows is not None:
             case = self._convert_row(line, policy, rows)
+        if not version and decision is not None and policy.version_rule(decision) is not None:  # the version that governs the case
+            return decide_governing(self.registry, policy_id, decision, case, day, case_file=self.file)[0]
         return decide(policy, decision, case, day, case_file=self.file)
 
     def record(self, line: int, payload: Any) -> Record:

@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide
+from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide, decide_governing
 from policy_engine import inputs
 from policy_engine.evaluate.engine import as_date
 from policy_engine.report.case_schema import case_schema
@@ -286,7 +286,10 @@ def decide_(policy_id, decision, as_of, version, fmt, compact, policy_dirs, case
         policy = registry.get(policy_id, version) if version else registry.in_force(policy_id, day)
         doc = inputs.fixture_case(inputs.read_case(case))  # a golden fixture: decide its case
         try:
-            verdict = decide(policy, decision, doc.data, day, case_file=doc.file)
+            if version:
+                verdict = decide(policy, decision, doc.data, day, case_file=doc.file)
+            else:  # the version that governs: by the date of the act where the policy says so
+                verdict, policy = decide_governing(registry, policy_id, decision, doc.data, day, case_file=doc.file)
         except CaseError as exc:
             raise inputs.locate(exc, doc) from None
     except EngineError as exc:

@@ -15,7 +15,8 @@ from ..policy.celcore import cel
 from ..policy.expr import Condition, Unknown, evaluate
 from ..policy.model import Rule, Test
 from ..policy.model import conditions_of as conditions_of  # the decisions import it from here
-from .verdict import (ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Step)
+from .verdict import (ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, UPHELD, Finding,
+                      Ruling, Step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +48,12 @@ def plan(conditions: Iterable[Condition]) -> Plan:
 class Run:
     """The state of one decision over one case: its CEL context and its trace."""
 
-    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan")
+    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan", "rulings")
 
-    def __init__(self, context, present: Mapping[str, Any], as_of: str, plan: Plan | None = None):
+    def __init__(self, context, present: Mapping[str, Any], as_of: str, plan: Plan | None = None,
+                 rulings: Mapping[str, Ruling] | None = None):
         self.context = context
+        self.rulings: Mapping[str, Ruling] = rulings or {}  # rule id -> the office's ruling the case records
         self.as_of = as_of
         self.present = present
         self.trace: list[Step] = []
@@ -185,6 +188,32 @@ def _unknown_result(u: Unknown) -> str:
 def _finding(rule: Rule, result: str, run: Run, missing=(), error=None, exception=None, note=None,
              values: bool = True) -> Finding:
     """A rule's finding; `values=False` skips the shown values (meaningless where the rule does not apply)."""
+    if rule.id in run.rulings:
+        return _ruled(_finding_(rule, result, run, missing, error, exception, note, values), run.rulings[rule.id])
+    return _finding_(rule, result, run, missing, error, exception, note, values)
+
+
+def _ruled(found: Finding, ruling: Ruling) -> Finding:
+    """The finding as the office's ruling on a hedged rule leaves it.
+
+    A ruling decides only a hedge that is open on the facts: a criterion failed or a
+    trigger fired that is generally/discretionary, or whose may_exempt exception holds.
+    upheld keeps the result and makes it decisive (see `decisive`); waived sets the rule
+    aside (result exempt). Anywhere else (passed, not applicable, a mandatory failure with
+    no relaxation holding, or unknown: a ruling does not supply missing facts) the ruling
+    is shown with effect "none" and changes nothing.
+    """
+    import dataclasses
+    open_ = found.result in (FAILED, FIRED) and (
+        found.strength != "mandatory" or bool(found.exception and found.exception[0] == "may_exempt"))
+    if not open_:
+        return dataclasses.replace(found, ruling=dataclasses.replace(ruling, effect="none"))
+    result = found.result if ruling.ruling == UPHELD else EXEMPT
+    return dataclasses.replace(found, result=result, ruling=dataclasses.replace(ruling, effect="decides"))
+
+
+def _finding_(rule: Rule, result: str, run: Run, missing=(), error=None, exception=None, note=None,
+              values: bool = True) -> Finding:
     if (not rule.show or not values) and not missing and error is None and exception is None and note is None and run.plan is not None:
         key = (id(rule), result)
         found = run.plan.memo.get(key)
@@ -230,5 +259,8 @@ def combine(findings, adverse: str | tuple[str, ...], decided: str, review: str,
 
 
 def decisive(finding: Finding) -> bool:
-    """A mandatory rule failed or fired with no may_exempt exception holding: it decides the outcome."""
+    """A mandatory rule failed or fired with no may_exempt exception holding, or a hedged rule
+    the office's ruling upheld: it decides the outcome."""
+    if finding.ruling is not None and finding.ruling.effect == "decides":
+        return finding.ruling.ruling == UPHELD
     return finding.strength == "mandatory" and not (finding.exception and finding.exception[0] == "may_exempt")

@@ -15,6 +15,34 @@ APPLIES, NOT_AVAILABLE = "applies", "not_available"  # measures and provisions
 ASSIGNED, NONE = "assigned", "none"  # a person's responsibility
 SCORED = "scored"  # an item, group, total or grade of an evaluation
 MEMBER, NOT_MEMBER = "member", "not_member"  # a category of a classification
+UPHELD, WAIVED = "upheld", "waived"  # the office's ruling on a hedged rule (Ruling.ruling)
+RULINGS = (UPHELD, WAIVED)
+
+
+@dataclass(frozen=True, slots=True)
+class Ruling:
+    """The office's ruling on one hedged rule (一般/原则上, 可以, or a 可…放宽 exception), from the case.
+
+    upheld: the office holds the rule against this case (不予放宽; 决定解除/回避): a failed
+    criterion or fired trigger then decides like a mandatory one. waived: the office sets the
+    rule aside for this case (经审核认定放宽; 决定不解除): the rule no longer counts against it.
+    `effect` is "decides" where the ruling closed the hedge, "none" where the rule was not
+    open to a ruling on these facts (it passed, did not apply, or failed as a mandatory rule).
+    """
+
+    rule: str
+    ruling: str  # upheld | waived
+    date: str
+    body: str
+    reference: str | None = None
+    effect: str = "decides"
+
+    def to_json(self) -> dict:
+        out = {"ruling": self.ruling, "date": self.date, "body": self.body}
+        if self.reference:
+            out["reference"] = self.reference
+        out["effect"] = self.effect
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +58,7 @@ class Finding:
     exception: tuple[str, str, str] | None = None  # (effect, cite, quote) of the unless that applied
     note: str | None = None
     error: str | None = None
+    ruling: Ruling | None = None  # the office's ruling on this rule, where the case records one
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"rule": self.rule, "result": self.result, "strength": self.strength,
@@ -46,6 +75,8 @@ class Finding:
             out["note"] = self.note
         if self.error:
             out["error"] = self.error
+        if self.ruling is not None:
+            out["ruling"] = self.ruling.to_json()
         return out
 
 
@@ -66,6 +97,41 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionChoice:
+    """Which version of the policy governed a question, and why (Registry.governing chooses it).
+
+    selected_by: the fact whose date chose the version (the date of the act), or "as_of";
+    date: that date; rule: "in_force" (the version in force on that date) or "lighter"
+    (从旧兼从轻: the version in force on that date unless a later one treats the case more
+    lightly); cite/quote: the article of the policy that says so; considered: the versions
+    evaluated; governing: "encoded" when a considered version governs, "earlier_law" when the
+    date precedes every encoded version (the law then in force is not encoded: the verdict
+    cannot be final, see engine.decide_governing); note: what the engine did, in words.
+    """
+
+    selected_by: str
+    date: str
+    rule: str
+    cite: str
+    quote: str
+    version: str
+    considered: tuple[str, ...]
+    governing: str = "encoded"
+    ceiling: str | None = None  # earlier_law: the outcome under the encoded version, the most that can apply
+    note: str | None = None
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"selected_by": self.selected_by, "date": self.date, "rule": self.rule,
+                               "cite": self.cite, "quote": self.quote, "version": self.version,
+                               "considered": list(self.considered), "governing": self.governing}
+        if self.ceiling is not None:
+            out["ceiling"] = self.ceiling
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     policy: tuple[str, str, str]  # id, version, sha256
     decision: str
@@ -75,6 +141,7 @@ class Verdict:
     missing_facts: tuple[str, ...]
     trace: tuple[Step, ...]
     errors: tuple[str, ...] = ()
+    version: "VersionChoice | None" = None  # why this version governs, where the policy declares how it is chosen
 
     def to_json(self) -> dict:
         out = {
@@ -85,6 +152,8 @@ class Verdict:
             "findings": [f.to_json() for f in self.findings],
             "missing_facts": list(self.missing_facts),
         }
+        if self.version is not None:
+            out["version"] = self.version.to_json()
         if self.errors:
             out["errors"] = list(self.errors)
         out["trace"] = [s.to_json() for s in self.trace]

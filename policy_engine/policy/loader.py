@@ -45,6 +45,7 @@ from .loader_questions import QuestionsBuilder
 from .model import conditions_of
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, ModeFact, ModeFilter, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
+from .model import Renewal, VersionRule
 from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
 from ..textio import ReadFailure, decode, read_bytes
 from .vocabulary import Fact, Vocabulary, bound_problems, canonical_facts, extend_fact, fact_from, redeclared
@@ -221,6 +222,8 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
     scoring = b.scoring(data["scoring"], index, vocabulary, triggers) if "scoring" in data else None
     gates = tuple(b.rule(r, ("gates", "rules", i), "require", index, vocabulary)
                   for i, r in enumerate(data.get("gates", {}).get("rules", ())))
+    governing = tuple(g for g in (b.version_rule(g, ("governing_version", i), index, vocabulary)
+                                  for i, g in enumerate(data.get("governing_version", ()))) if g is not None)
     seen: dict[str, tuple] = {}
     for section, rules in (("entry.criteria", criteria), ("exit.triggers", triggers), ("recusal.grounds", grounds),
                            ("deadlines.rules", deadlines),
@@ -275,8 +278,19 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         scoring=scoring, gates=built_gates,
         selection=selection, classification=classification,
         sha256="", file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
-        quotes_verified=b.quotes, calendar=calendar,
+        quotes_verified=b.quotes, calendar=calendar, governing=governing,
     )
+    answers = policy.decisions()
+    for i, g in enumerate(governing):
+        if g.decision not in answers:
+            b.add("schema", ("governing_version", i, "decision"),
+                  f"the policy does not answer '{g.decision}' (it answers: {', '.join(answers) or 'none'})",
+                  "name a decision the policy answers")
+        elif any(h.decision == g.decision for h in governing[:i]):
+            b.add("schema", ("governing_version", i, "decision"), f"a second rule for '{g.decision}'",
+                  "declare one rule per decision")
+    if b.problems:
+        return None, b.problems
     parts.append((b"facts read", canonical_facts(vocabulary, facts_read(policy))))
     return replace(policy, sha256=policy_digest(parts)), []
 
@@ -765,9 +779,41 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
         ends = self.condition(raw["ends"], ("exit", "term", "ends"), vocabulary)
         limits = tuple(self.rule(r, ("exit", "term", "limits", i), "require", index, vocabulary)
                        for i, r in enumerate(raw.get("limits", ())))
+        renews = self.renewal(raw["renews"], index, vocabulary) if "renews" in raw else None
         if ends is None:
             return None
-        return Term(cite, raw["quote"], ends, raw.get("note"), tuple(r for r in limits if r is not None))
+        return Term(cite, raw["quote"], ends, raw.get("note"), tuple(r for r in limits if r is not None), renews)
+
+    def version_rule(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> VersionRule | None:
+        cite = self.citation(raw["cite"], at, index, raw["quote"])
+        fact = vocabulary.facts.get(raw["selected_by"])
+        if fact is None or fact.type != "date":
+            close = [n for n in vocabulary.closest(raw["selected_by"]) if vocabulary.facts[n].type == "date"]
+            what = "is not a fact of the vocabulary" if fact is None else f"is a {fact.type} fact, not a date"
+            self.add("unknown_fact" if fact is None else "schema", at + ("selected_by",),
+                     f"selected_by '{raw['selected_by']}' {what}",
+                     "name the date fact that selects the version (the date of the act), e.g. "
+                     + (", ".join(close) if close else "declare one in facts: with type: date"))
+            return None
+        switch = raw.get("in_force_when")
+        if switch is not None:
+            flag = vocabulary.facts.get(switch)
+            if flag is None or flag.type != "boolean":
+                what = "is not a fact of the vocabulary" if flag is None else f"is a {flag.type} fact, not a boolean"
+                self.add("unknown_fact" if flag is None else "schema", at + ("in_force_when",),
+                         f"in_force_when '{switch}' {what}",
+                         "name the boolean fact that makes the law of the date govern alone (e.g. a case closed "
+                         "before the new law took effect); declare it in facts: with type: boolean")
+                return None
+        return VersionRule(raw["decision"], raw["selected_by"], raw.get("rule", "in_force"), cite, raw["quote"],
+                           raw.get("note"), switch)
+
+    def renewal(self, raw: dict, index, vocabulary: Vocabulary) -> Renewal:
+        at = ("exit", "term", "renews")
+        cite = self.citation(raw["cite"], at, index, raw["quote"])
+        stops = self.condition(raw["stops_when"], at + ("stops_when",), vocabulary) if "stops_when" in raw else None
+        months = raw.get("months", 0) + 12 * raw.get("years", 0)
+        return Renewal(cite, raw["quote"], months, stops, raw.get("note"))
 
 
 CALENDAR_FUNCTIONS = ("working_days_between(", "add_working_days(", "is_workday(")

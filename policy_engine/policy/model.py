@@ -76,12 +76,24 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Renewal:
+    """A term that renews itself when it ends (到期自动续聘), unless `stops` holds (a party declined)."""
+
+    cite: Citation
+    quote: str
+    months: int  # the length of each renewed term (years x 12)
+    stops: Condition | None  # the condition under which the term does not renew; None: it always renews
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Term:
     cite: Citation
     quote: str
     ends: Condition
     note: str | None
     limits: tuple[Rule, ...]
+    renews: Renewal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +109,22 @@ class InForce:
 
     def describe(self) -> str:
         return f"{self.start.isoformat()} to {self.until.isoformat() if self.until else '(open-ended)'}"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRule:
+    """Which version of the policy governs one decision: the one in force on the date a fact
+    of the case gives (the date of the act), under `rule` in_force, or under `rule` lighter that
+    one unless the version in force on the date of the question treats the case more lightly
+    (从旧兼从轻), with the article that says so. Read from the version in force on as_of."""
+
+    decision: str
+    selected_by: str  # a date fact of the vocabulary
+    rule: str  # in_force | lighter
+    cite: Citation
+    quote: str
+    note: str | None
+    in_force_when: str | None = None  # a boolean fact: when true, rule in_force applies (已结案的案件…适用当时的规定)
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +482,10 @@ class Policy:
     gates: tuple[Rule, ...] = ()
     selection: Selection | None = None
     calendar: "WorkCalendar | None" = None  # its policies folder's working-day calendar, when it counts working days
+    governing: tuple[VersionRule, ...] = ()  # per decision: which date selects the version (governing_version:)
+
+    def version_rule(self, decision: str) -> VersionRule | None:
+        return next((g for g in self.governing if g.decision == decision), None)
     classification: Classification | None = None
 
     @property

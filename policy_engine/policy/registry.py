@@ -10,12 +10,24 @@ import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from ..dates import as_date
-from ..errors import LookupFailure, PolicyError, Problem, problem
+from ..dates import DateError, as_date, canonical
+from ..errors import CaseError, LookupFailure, PolicyError, Problem, problem
 from .loader import display, load_all
-from .model import Policy
+from .model import Policy, VersionRule
+
+
+@dataclass(frozen=True, slots=True)
+class Governing:
+    """What Registry.governing found: the version asked about, the policy's rule for choosing,
+    the date that rule reads from the case, and the version in force on that date."""
+
+    asked: Policy  # in force on the date of the question; its governing_version rule applies
+    rule: VersionRule | None  # None: the policy declares nothing for this decision (asked governs)
+    date: str | None = None  # the selecting date from the case; None: the case does not give it
+    at_date: Policy | None = None  # in force on `date`; None: date unknown, or before every version
+    in_force_only: bool | None = False  # the rule's in_force_when fact: True, False, or None (unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +93,55 @@ class Registry:
         raise LookupFailure([problem(
             "not_in_force", f"no version of '{policy_id}' is in force on {on.isoformat()} (in force: {windows})",
             hint="ask about a date inside a window, or add the version in force then")])
+
+    def governing(self, policy_id: str, decision: str, case: Any, on: "_dt.date | str",
+                  file: str | None = None) -> Governing:
+        """Which versions bear on `decision` for `case` asked on `on`.
+
+        The version in force on `on` is asked; its governing_version rule for the decision
+        (if any) names a date fact of the case (the date of the act): the version in force on
+        that date is found here, and evaluate.engine.decide_governing decides which verdict
+        stands. A date that is not a date, or later than `on`, is a CaseError at its path.
+        """
+        asked = self.in_force(policy_id, on)
+        rule = asked.version_rule(decision)
+        if rule is None:
+            return Governing(asked, None)
+        raw, path = _case_value(case, rule.selected_by)
+        if raw is None:
+            return Governing(asked, rule)
+        try:
+            date = canonical(raw, rule.selected_by)
+        except DateError as exc:
+            raise CaseError([problem("case_invalid", str(exc), file=file, path=path)]) from None
+        asked_on = as_date(on).isoformat()
+        if date > asked_on:
+            raise CaseError([problem("case_invalid", f"{rule.selected_by} is {date}, after the date of the question "
+                                                     f"{asked_on}", file=file, path=path,
+                                     hint="the date that selects the version cannot be later than as_of")])
+        at = next((p for p in self.versions(policy_id) if p.in_force.covers(as_date(date))), None)
+        only: bool | None = False
+        if rule.in_force_when is not None:
+            flag, where = _case_value(case, rule.in_force_when)
+            if flag is not None and not isinstance(flag, bool):
+                raise CaseError([problem("case_invalid", f"{rule.in_force_when} must be true or false, got {flag!r}",
+                                         file=file, path=where)])
+            only = flag
+        return Governing(asked, rule, date, at, only)
+
+
+def _case_value(case: Any, name: str) -> tuple[Any, str]:
+    """The raw value of a dotted fact in a case (nested or dotted keys) and its path; None when absent."""
+    if not isinstance(case, Mapping):
+        return None, name
+    if name in case:
+        return case[name], name
+    node: Any = case
+    for part in name.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None, name
+        node = node[part]
+    return node, name
 
 
 def _overlaps(versions: list[Policy]) -> list[Problem]:

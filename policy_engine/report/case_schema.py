@@ -68,7 +68,30 @@ def case_schema(facts: Mapping[str, Fact], schema_id: str, title: str) -> dict[s
                 "type": "object", "additionalProperties": False, "description": f"The facts named {group}.*",
                 "properties": {}})
         node["properties"][parts[-1]] = _fact(fact)
+    root["properties"]["rulings"] = RULINGS
     return root
+
+
+RULINGS = {
+    "type": "array",
+    "description": "The office's rulings on hedged rules (一般/原则上, 可以, or a 可…放宽 relaxation), one per rule: "
+                   "with a ruling the verdict follows it instead of asking for review.",
+    "items": {
+        "type": "object", "additionalProperties": False, "required": ["rule", "ruling", "date", "body"],
+        "description": "One ruling.",
+        "properties": {
+            "rule": {"type": "string", "description": "The id of the rule ruled on: a generally or discretionary rule, "
+                                                      "or one whose unless has effect may_exempt."},
+            "ruling": {"enum": ["upheld", "waived"],
+                       "description": "upheld: the rule holds against the case (不予放宽, 决定解除); "
+                                      "waived: the rule is set aside for this case (经审核认定放宽, 决定不予解除)."},
+            "date": {"type": "string", "format": "date", "pattern": PATTERN,
+                     "description": "The date of the ruling." + _NOT_AFTER},
+            "body": {"type": "string", "minLength": 1, "description": "The body that ruled."},
+            "reference": {"type": "string", "description": "The ruling's document number."},
+        },
+    },
+}
 
 
 def vocabulary_case_schema(file) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..policy import schema as _schema
-from ..evaluate.engine import decide
+from ..evaluate.engine import decide, decide_governing
 from ..errors import CODES, EngineError, OutputError
 from ..policy.loader import display, walk
 from ..textio import ReadFailure, read_text, write_atomic
@@ -161,9 +161,15 @@ def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Res
         if data["decision"] in SELECTION:
             outcome, text, quotes = _selection(policy, fixture, data, name)
         else:
-            verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
+            if data.get("version"):
+                verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
+            else:  # the version that governs the case (governing_version), as the CLI decides it
+                verdict, policy = decide_governing(registry, data["policy"], data["decision"], data["case"], as_of,
+                                                   case_file=name)
             outcome, text = verdict.outcome, verdict.dumps()
             quotes = {f.quote for f in verdict.findings} | {f.exception[2] for f in verdict.findings if f.exception}
+            if verdict.version is not None:  # a case about which law governs may quote the article that says so
+                quotes.add(verdict.version.quote)
         quotes.add(policy.in_force.quote)
     except EngineError as exc:
         if data["expect"] in CODES:

@@ -13,6 +13,7 @@ OUTCOME = {
     "eligible": "符合入库条件", "ineligible": "不符合入库条件", "needs_review": "需管理部门审查决定",
     "undetermined": "无法确定", "retain": "继续保留专家资格", "exit": "应当终止专家资格（出库）",
     "may_exit": "可以终止专家资格（由管理部门决定）", "lapsed": "聘期届满，专家身份失效",
+    "exceeds_term_limit": "聘期超过规定上限（由管理部门纠正聘任）",
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
     "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
     "not_applicable": "本办法对该程序环节未规定期限",
@@ -43,6 +44,7 @@ RESULT = {
     "applies": "适用", "not_available": "不可采取", "assigned": "承担", "none": "不承担责任", "scored": "评分",
     "member": "属于", "not_member": "不属于",
 }
+RULING = {"upheld": "决定维持适用本条", "waived": "决定本案不适用本条（放宽）"}
 STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则上）", "discretionary": "裁量（可以）"}
 MEASURE = {"mandatory": "必须采取", "discretionary": "可以选择（由有权机关决定）", "generally": "一般应当采取"}
 VALUE = {
@@ -253,6 +255,8 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         f"问题：{DECISION.get(verdict.decision, verdict.decision)}　基准日：{verdict.as_of}",
         f"结论：{_outcome(verdict, policy)}（{verdict.outcome}）",
     ]
+    if verdict.version is not None:
+        lines += _version(verdict)
     sections = _sections(verdict, policy)
     lines += ["　" + s for s in _summary(verdict, sections, policy)]
     lines.append("")
@@ -269,6 +273,36 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
     return "\n".join(lines)
 
 
+GOVERNING = {"encoded": "", "earlier_law": "（该日期早于已编入的各版本：当时的规定未编入）",
+             "unknown": "（案件未载明该日期，无法确定适用版本）"}
+
+
+def _version(verdict: Verdict) -> list[str]:
+    v = verdict.version
+    assert v is not None
+    lines = [f"适用版本：{v.version}（依 {v.selected_by} = {v.date} 选定{GOVERNING.get(v.governing, '')}；"
+             f"已比较：{'、'.join(v.considered)}）",
+             f"　依据：{v.cite}“{v.quote}”"]
+    if v.governing == "earlier_law":
+        why = "应适用行为（该日期）时的规定，该规定未编入；仅在本版本更轻时适用本版本，故本版本的结论只是上限"
+    elif v.governing == "unknown":
+        why = f"案件未载明 {v.selected_by}，无法确定适用哪一版本"
+    elif len(v.considered) > 1 and v.version == v.considered[-1]:
+        why = f"{v.date} 时有效的版本为 {v.considered[0]}；本版本对该情形处理较轻，适用本版本"
+    elif len(v.considered) > 1:
+        why = f"适用 {v.date} 时有效的版本；{v.considered[-1]} 并不更轻"
+    else:
+        why = f"适用 {v.date} 时有效的版本"
+    lines.append(f"　说明：{why}")
+    if v.ceiling is not None:
+        lines.append(f"　上限：按本版本为 {_outcome_code(v.ceiling)}，实际结论不重于此")
+    return lines
+
+
+def _outcome_code(code: str) -> str:
+    return f"{OUTCOME.get(code, code)}（{code}）"
+
+
 def _finding(f: Finding, measure: bool, plain: bool = False) -> list[str]:
     """plain: a category or scope entry, whose strength says nothing to the reader (how it applies is its result)."""
     mark = MARK.get(f.result, "✗")
@@ -283,6 +317,10 @@ def _finding(f: Finding, measure: bool, plain: bool = False) -> list[str]:
     if f.exception:
         effect = "不受此限" if f.exception[0] == "exempt" else "可以放宽"
         lines.append(f"    除外（{effect}）：{f.exception[1]}“{f.exception[2]}”")
+    if f.ruling is not None:
+        r = f.ruling
+        what = RULING.get(r.ruling, r.ruling) + ("" if r.effect == "decides" else "（依现有事实，本条无需裁定，未改变结论）")
+        lines.append(f"    裁定：{r.body}于{r.date}{what}" + (f"（{r.reference}）" if r.reference else ""))
     if f.missing_facts:
         lines.append("    缺少事实：" + "、".join(f.missing_facts))
     if f.error:

@@ -28,3 +28,11 @@ def conditions(policy):
 def run(policy, state):
     findings = tuple(judge(rule, state, "trigger") for rule in policy.grounds)
     return combine(findings, FIRED, "must_recuse", "may_recuse", "none"), findings
+
+
+_SEVERITY = {"none": 0, "may_recuse": 1, "must_recuse": 2}
+
+
+def severity(policy, verdict) -> int | None:
+    """The lighter-law hook (decisions/__init__.py): no ground < the body may recuse < must recuse."""
+    return _SEVERITY.get(verdict.outcome)
