@@ -372,3 +372,56 @@ def test_case_schema_carries_datetime(tmp_path):
     started = schema["properties"]["step"]["properties"]["started_at"]
     assert started["type"] == "string" and "T[0-9]{2}:[0-9]{2}" in started["pattern"]
     assert "without a time zone" in started["description"]
+
+
+def test_a_minutes_rule_reading_days_is_a_load_error(tmp_path):
+    file = write(tmp_path, policy=POLICY.replace("      from: step.started_at\n      to: step.done_at\n    - id: report",
+                                                 "      from: step.start\n      to: step.end\n    - id: report"))
+    policy, problems = check_policy(file)
+    assert policy is None and problems[0].code == "cel_syntax" and "well-typed" in problems[0].message
+
+
+def test_lengths_are_whole_numbers():
+    with pytest.raises(ValueError, match="whole number"):
+        fn.add_months("2026-01-31", True)
+    with pytest.raises(ValueError, match="whole number"):
+        fn.add_minutes("2026-01-31T00:00", 1.5)
+    with pytest.raises(ValueError, match="outside the calendar"):
+        fn.add_minutes("2026-01-31T00:00", 10 ** 12)
+
+
+def test_a_time_after_the_date_of_the_question_is_refused_where_bounded(tmp_path):
+    file = write(tmp_path, policy=POLICY.replace("step.done_at: {type: datetime,",
+                                                 "step.done_at: {type: datetime, not_after: as_of,"))
+    policy = load_policy(file)
+    step = {"kind": "arrival", "started_at": "2026-10-01T09:00", "done_at": "2026-10-01T23:59:59"}
+    assert decide(policy, "deadline", {"step": step}, "2026-10-01").outcome == "non_compliant"  # read, then judged
+    with pytest.raises(CaseError) as caught:
+        decide(policy, "deadline", {"step": {**step, "done_at": "2026-10-02T00:00"}}, "2026-10-01")
+    assert caught.value.problems[0].path == "step.done_at"
+    assert "after the date of the question" in caught.value.problems[0].message
+
+
+@pytest.mark.parametrize("old, new, code, words, offset", [
+    ("      length: 3\n", "", "schema", "needs its length", None),
+    ("      length: 3\n", "      length: step.kind\n", "cel_syntax", "well-typed", 0),
+    ("      length: 3\n", "      length: step.time_limit\n", "unknown_fact", "step.time_limit_days", 0),
+    ("      length: 3\n", "      length: 3\n      days: 3\n", "schema", "not both", 0),
+])
+def test_a_wrong_length_is_located(tmp_path, old, new, code, words, offset):
+    text = POLICY.replace(old, new, 1)
+    file = write(tmp_path, policy=text)
+    policy, problems = check_policy(file)
+    assert policy is None
+    assert problems[0].code == code and words in problems[0].message + (problems[0].hint or "")
+    if offset is not None:
+        assert problems[0].line == (text % {"sha": "", "holiday": HOLIDAY}).split("\n").index(new.split("\n")[0]) + 1
+
+
+def test_days_may_name_a_fact_for_day_units(tmp_path):
+    file = write(tmp_path, policy=POLICY.replace("      length: step.time_limit_days\n",
+                                                 "      days: step.time_limit_days\n"))
+    policy = load_policy(file)
+    step = {"kind": "rectification", "start": "2026-03-01", "time_limit_days": 15, "end": "2026-03-17"}
+    assert run(policy, step).outcome == "non_compliant"
+    assert run(policy, {**step, "time_limit_days": 16}).outcome == "compliant"

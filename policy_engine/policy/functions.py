@@ -67,12 +67,19 @@ def age_at(birth_date, on) -> int:
     return completed_years(birth_date, on)
 
 
+def _whole(n, what: str) -> int:
+    """A count of units: a whole number, never true/false (a boolean fact is not a length)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ValueError(f"{what} must be a whole number, got {n!r}")
+    return n
+
+
 def add_years(date, years) -> str:
-    return _dates.add_years(_date(date), int(years)).isoformat()
+    return _dates.add_years(_date(date), _whole(years, "the number of years")).isoformat()
 
 
 def add_months(date, months) -> str:
-    return _dates.add_months(_date(date), int(months)).isoformat()
+    return _dates.add_months(_date(date), _whole(months, "the number of months")).isoformat()
 
 
 def months_between(start, end) -> int:
@@ -102,16 +109,20 @@ def hours_between(start, end) -> int:
 
 
 def _shift(time, minutes: int) -> str:
-    moved = _time(time) + _dt.timedelta(minutes=minutes)
+    start = _time(time)
+    try:
+        moved = start + _dt.timedelta(minutes=minutes)
+    except OverflowError:
+        raise ValueError(f"{start.isoformat()} plus {minutes} minutes is outside the calendar") from None
     return moved.isoformat(timespec="seconds")
 
 
 def add_minutes(time, n) -> str:
-    return _shift(time, int(n))
+    return _shift(time, _whole(n, "the number of minutes"))
 
 
 def add_hours(time, n) -> str:
-    return _shift(time, 60 * int(n))
+    return _shift(time, 60 * _whole(n, "the number of hours"))
 
 
 def date_of(time) -> str:

@@ -477,7 +477,8 @@ class _Builder(AccountabilityBuilder):
         start = self.condition(raw["from"], at + ("from",), vocabulary)
         end = self.condition(raw["to"], at + ("to",), vocabulary)
         unit = raw["unit"]
-        length = raw.get("length", raw.get("days"))
+        key = "length" if "length" in raw else "days"
+        length = raw.get(key)
         if "days" in raw and "length" in raw:
             self.add("schema", at + ("length",), "a deadline states its length once: `days` or `length`, not both",
                      "keep `length` (it works for every unit)")
@@ -486,7 +487,7 @@ class _Builder(AccountabilityBuilder):
                      f"write `length: {raw['days']}` for a period of {raw['days']} {unit}")
         elif length is None:
             self.add("schema", at, "a deadline needs its length: `length` (a number, or a fact of the case such as "
-                                   "notice.time_limit_days) or `days`", "e.g. length: 3 with unit: months", key=False)
+                                   "notice.time_limit_days) or `days`", "e.g. length: 3 with unit: months")
         holiday = raw.get("last_day_on_holiday")
         if holiday is not None:
             if unit not in HOLIDAY_UNITS:
@@ -501,7 +502,9 @@ class _Builder(AccountabilityBuilder):
             self.citation(raw["cite"], at, index, raw["quote"])
             return None
         if isinstance(length, str):
-            if self.condition(length, at + ("length",), vocabulary) is None:
+            # a whole number from the case: checked once here, where the author wrote it
+            if (self.condition(length, at + (key,), vocabulary) is None
+                    or self.condition(f"({length.strip()}) >= 0", at + (key,), vocabulary) is None):
                 self.citation(raw["cite"], at, index, raw["quote"])
                 return None
             n = f"({length.strip()})"
