@@ -159,7 +159,7 @@ def parse_datetime(value: Any, what: str = "time") -> _dt.datetime:
             raise DateError(f"{what} {value!r} carries a time zone; times are local time without a zone")
         if _FORM.fullmatch(value):
             raise DateError(f"{what} must be a time written {DATETIME_FORM}, not a day ({value})")
-    raise DateError(f"{what} must be a time written {DATETIME_FORM}, got {_show(value)}")
+    raise DateError(f"{what} must be written {DATETIME_FORM} (local time, no zone), got {_show(value)}")
 
 
 def canonical_datetime(value: Any, what: str = "time") -> str:

@@ -386,7 +386,7 @@ def test_lengths_are_whole_numbers():
         fn.add_months("2026-01-31", True)
     with pytest.raises(ValueError, match="whole number"):
         fn.add_minutes("2026-01-31T00:00", 1.5)
-    with pytest.raises(ValueError, match="outside the calendar"):
+    with pytest.raises(ValueError, match="out of range"):
         fn.add_minutes("2026-01-31T00:00", 10 ** 12)
 
 
@@ -425,3 +425,16 @@ def test_days_may_name_a_fact_for_day_units(tmp_path):
     step = {"kind": "rectification", "start": "2026-03-01", "time_limit_days": 15, "end": "2026-03-17"}
     assert run(policy, step).outcome == "non_compliant"
     assert run(policy, {**step, "time_limit_days": 16}).outcome == "compliant"
+
+
+def test_batch_csv_reads_times_strictly(tmp_path):
+    write(tmp_path)
+    rows = tmp_path / "cases.csv"
+    rows.write_text("step.kind,step.started_at,step.done_at\n"
+                    "arrival,2026-10-01T09:00,2026-10-01T09:20\n"
+                    "arrival,2026-10-01T09:00,2026-10-01 09:20\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["decide", "--policies", str(tmp_path), "--policy", "time-test", "--decision",
+                                       "deadline", "--as-of", "2026-12-31", "--cases", str(rows)])
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert lines[0]["outcome"] == "compliant"
+    assert lines[1]["error"] == "case_invalid" and "YYYY-MM-DDTHH:MM" in json.dumps(lines[1], ensure_ascii=False)

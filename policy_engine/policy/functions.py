@@ -74,12 +74,24 @@ def _whole(n, what: str) -> int:
     return n
 
 
+def _out_of_range(start, n: int, unit: str) -> ValueError:
+    return ValueError(f"{start} plus {n} {unit} is out of range of the calendar (years 1 to 9999)")
+
+
 def add_years(date, years) -> str:
-    return _dates.add_years(_date(date), _whole(years, "the number of years")).isoformat()
+    day, n = _date(date), _whole(years, "the number of years")
+    try:
+        return _dates.add_years(day, n).isoformat()
+    except ValueError:
+        raise _out_of_range(day.isoformat(), n, "years") from None
 
 
 def add_months(date, months) -> str:
-    return _dates.add_months(_date(date), _whole(months, "the number of months")).isoformat()
+    day, n = _date(date), _whole(months, "the number of months")
+    try:
+        return _dates.add_months(day, n).isoformat()
+    except ValueError:
+        raise _out_of_range(day.isoformat(), n, "months") from None
 
 
 def months_between(start, end) -> int:
@@ -113,7 +125,7 @@ def _shift(time, minutes: int) -> str:
     try:
         moved = start + _dt.timedelta(minutes=minutes)
     except OverflowError:
-        raise ValueError(f"{start.isoformat()} plus {minutes} minutes is outside the calendar") from None
+        raise _out_of_range(start.isoformat(), minutes, "minutes") from None
     return moved.isoformat(timespec="seconds")
 
 
