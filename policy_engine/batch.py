@@ -307,6 +307,7 @@ class Decider:
 
 _CELL_HINTS = {
     "date": "write dates as YYYY-MM-DD",
+    "datetime": "write times as YYYY-MM-DDTHH:MM, local time without a zone",
     "boolean": "write true or false (or 是/否)",
     "integer": "write a whole number",
     "list": "separate the items with ;",

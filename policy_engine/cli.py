@@ -228,7 +228,8 @@ def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
 @click.option("--decision", default=None, type=click.Choice(list(DECISIONS)),
               help="entry: may this person enter? exit: must this expert leave, or has the term lapsed? "
                    "recusal: must this expert step aside from this matter? deadline: was this procedural "
-                   "step (step.kind) within its time limit or long enough, in days or working days? "
+                   "step (step.kind) within its time limit or long enough, in days, working days, months, "
+                   "years, hours or minutes? "
                    "sanction: which step of the sanction ladder applies, with which measures? "
                    "apportion: which responsibility does each person involved bear? "
                    "score: the grade of an evaluation sheet? gate: may this matter go on to its next step? "

@@ -305,7 +305,7 @@ def _sample(fact: Fact) -> Any:
     for kind in fact.kinds.values():
         event: dict[str, Any] = {"kind": kind.name, "date": "2020-06-01"}
         for f in kind.fields.values():
-            event[f.name] = {"date": "2020-06-01", "integer": 0, "boolean": False, "string": "",
+            event[f.name] = {"date": "2020-06-01", "datetime": "2020-06-01T00:00:00", "integer": 0, "boolean": False, "string": "",
                              "enum": f.values[0] if f.values else ""}[f.type]
         events.append(event)
     return events

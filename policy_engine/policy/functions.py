@@ -8,7 +8,12 @@ Ages and anniversaries follow 《民法典》: a period counted in years ends on
 corresponding day of the last year (第二百零二条); where that month has no corresponding
 day (29 February in a common year), the month's last day is the corresponding day. So a
 person born on 29 February 2000 is 18 on 28 February 2018. An age is reached on the
-birthday itself (年满70周岁 holds on the 70th birthday).
+birthday itself (年满70周岁 holds on the 70th birthday). Months count the same way
+(add_months, months_between: dates.add_months).
+
+Times of day travel as `YYYY-MM-DDTHH:MM:SS` text, local time without a zone
+(dates.parse_datetime, the one strict reader of times); a time given where a date is
+read, or a date where a time is read, is an error, never converted.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Callable
 
-from ..dates import parse_date
+from .. import dates as _dates
+from ..dates import parse_date, parse_datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +67,35 @@ def age_at(birth_date, on) -> int:
     return completed_years(birth_date, on)
 
 
+def _whole(n, what: str) -> int:
+    """A count of units: a whole number, never true/false (a boolean fact is not a length)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise ValueError(f"{what} must be a whole number, got {n!r}")
+    return n
+
+
+def _out_of_range(start, n: int, unit: str) -> ValueError:
+    return ValueError(f"{start} plus {n} {unit} is out of range of the calendar (years 1 to 9999)")
+
+
 def add_years(date, years) -> str:
-    return _anniversary(_date(date), int(years)).isoformat()
+    day, n = _date(date), _whole(years, "the number of years")
+    try:
+        return _dates.add_years(day, n).isoformat()
+    except ValueError:
+        raise _out_of_range(day.isoformat(), n, "years") from None
+
+
+def add_months(date, months) -> str:
+    day, n = _date(date), _whole(months, "the number of months")
+    try:
+        return _dates.add_months(day, n).isoformat()
+    except ValueError:
+        raise _out_of_range(day.isoformat(), n, "months") from None
+
+
+def months_between(start, end) -> int:
+    return _dates.months_between(_date(start), _date(end))
 
 
 def add_days(date, days) -> str:
@@ -71,6 +104,41 @@ def add_days(date, days) -> str:
 
 def days_between(start, end) -> int:
     return (_date(end) - _date(start)).days
+
+
+def _time(value, what: str = "time") -> _dt.datetime:
+    """The one strict reader of times (dates.parse_datetime): YYYY-MM-DDTHH:MM[:SS], no zone."""
+    return parse_datetime(value, what)
+
+
+def minutes_between(start, end) -> int:
+    return _dates.minutes_between(_time(start), _time(end))
+
+
+def hours_between(start, end) -> int:
+    minutes = _dates.minutes_between(_time(start), _time(end))
+    return minutes // 60 if minutes >= 0 else -((-minutes) // 60)
+
+
+def _shift(time, minutes: int) -> str:
+    start = _time(time)
+    try:
+        moved = start + _dt.timedelta(minutes=minutes)
+    except OverflowError:
+        raise _out_of_range(start.isoformat(), minutes, "minutes") from None
+    return moved.isoformat(timespec="seconds")
+
+
+def add_minutes(time, n) -> str:
+    return _shift(time, _whole(n, "the number of minutes"))
+
+
+def add_hours(time, n) -> str:
+    return _shift(time, 60 * _whole(n, "the number of hours"))
+
+
+def date_of(time) -> str:
+    return _time(time).date().isoformat()
 
 
 def date_in(date, first, last) -> bool:
@@ -93,6 +161,15 @@ def add_working_days(date, n) -> str:
 def is_workday(date) -> bool:
     from .workdays import active
     return active().is_workday(_date(date))
+
+
+def workday_on_or_after(date) -> str:
+    """`date` if it is a working day, else the next working day (民法典第二百零三条: a period whose
+    last day is a statutory holiday or rest day ends on the day after it)."""
+    from .workdays import active
+    day = _date(date)
+    cal = active()
+    return (day if cal.is_workday(day) else cal.add_working_days(day, 1)).isoformat()
 
 
 def max_run(flags) -> int:
@@ -208,6 +285,12 @@ FUNCTIONS: dict[str, Function] = {
                  "Whole years from `start` to `end`, counted as ages are."),
         Function("add_years", add_years, "add_years(date, n) -> date",
                  "The corresponding day n years later (民法典第二百零二条; 29 February -> 28 February)."),
+        Function("add_months", add_months, "add_months(date, n) -> date",
+                 "The corresponding day n months later (民法典第二百零二条); the month's last day where it has "
+                 "no such day (2026-01-31 + 1 -> 2026-02-28). n may be negative."),
+        Function("months_between", months_between, "months_between(start, end) -> int",
+                 "Whole months from `start` to `end`; the count goes up on each corresponding day "
+                 "(2026-01-31 to 2026-02-28 is 1)."),
         Function("add_days", add_days, "add_days(date, n) -> date", "The date n calendar days later (n may be negative)."),
         Function("days_between", days_between, "days_between(start, end) -> int",
                  "Calendar days from `start` to `end` (end - start)."),
@@ -218,6 +301,16 @@ FUNCTIONS: dict[str, Function] = {
         Function("add_working_days", add_working_days, "add_working_days(date, n) -> date",
                  "The n-th working day after `date` (the day itself is not counted: 民法典第二百零一条)."),
         Function("is_workday", is_workday, "is_workday(date) -> bool", "Whether `date` is a working day (调休 included)."),
+        Function("workday_on_or_after", workday_on_or_after, "workday_on_or_after(date) -> date",
+                 "`date` if it is a working day, else the next one: a last day on a holiday or rest day moves to "
+                 "the day after it (民法典第二百零三条)."),
+        Function("minutes_between", minutes_between, "minutes_between(start, end) -> int",
+                 "Whole minutes from time `start` to time `end` (YYYY-MM-DDTHH:MM[:SS], no zone)."),
+        Function("hours_between", hours_between, "hours_between(start, end) -> int",
+                 "Whole hours from time `start` to time `end` (2 h 59 min is 2)."),
+        Function("add_minutes", add_minutes, "add_minutes(time, n) -> time", "The time n minutes later (n may be negative)."),
+        Function("add_hours", add_hours, "add_hours(time, n) -> time", "The time n hours later (n may be negative)."),
+        Function("date_of", date_of, "date_of(time) -> date", "The day of a time, to compare it with dates."),
         Function("max_run", max_run, "max_run(list<bool>) -> int",
                  "Longest run of consecutive true values; with events sorted by date, "
                  "`max_run(events.map(e, <condition>))` counts 连续N次."),

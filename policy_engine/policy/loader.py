@@ -520,7 +520,8 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
     def calendar(self):
         """The working-day calendar of the policies folder (a policy that counts working days needs it)."""
         file = workdays.calendar_path(self.path)
-        line = next((n for n, text in enumerate(self.lines, 1) if "working_days" in text or "is_workday(" in text), None)
+        line = next((n for n, text in enumerate(self.lines, 1) if "working_days" in text or "is_workday(" in text
+                     or "last_day_on_holiday" in text), None)
         outside = _outside(workdays.calendar_path(self.where), self.root())
         if outside:
             self.problems.append(problem("calendar", f"the policy counts working days, but its calendar {display(file)} "
@@ -620,35 +621,91 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
         return Test(op, None, built)
 
     def deadline(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> Rule | None:
-        """A deadline rule becomes a criterion whose condition is generated from from/to/days/unit.
+        """A deadline rule becomes a criterion whose condition is generated from from/to/length/unit.
 
         The due date is the N-th (working) day after `from` (民法典第二百零一条: the day of the
         event is not counted). within: `to` <= due; at_least: `to` >= due. For working days
         the condition first compares calendar days (within: any_of [days <= N, to <= due];
         at_least: all_of [days >= N, to >= due]), which gives the same answer wherever the
         calendar is known and still decides the clear cases where it is not.
+
+        Months and years end on the corresponding day (第二百零二条; add_months, add_years);
+        hours and minutes run from the time of `from` itself (第二百零一条第一款) and `from`
+        and `to` are times. N is `days` (a number, for day units) or `length` (a number or a
+        CEL expression: a time limit the case states; unknown when its fact is missing).
+        `last_day_on_holiday` (第二百零三条, as the policy's text applies it) moves a last day
+        that is not a working day to the next working day; a step done by the unmoved day
+        is within the limit whatever the calendar says of the days after it.
         """
         start = self.condition(raw["from"], at + ("from",), vocabulary)
         end = self.condition(raw["to"], at + ("to",), vocabulary)
-        if start is None or end is None:
+        unit = raw["unit"]
+        key = "length" if "length" in raw else "days"
+        length = raw.get(key)
+        if "days" in raw and "length" in raw:
+            self.add("schema", at + ("length",), "a deadline states its length once: `days` or `length`, not both",
+                     "keep `length` (it works for every unit)")
+        elif "days" in raw and unit not in DAY_UNITS:
+            self.add("schema", at + ("days",), f"`days` counts days, but the unit is {unit}",
+                     f"write `length: {raw['days']}` for a period of {raw['days']} {unit}")
+        elif length is None:
+            self.add("schema", at, "a deadline needs its length: `length` (a number, or a fact of the case such as "
+                                   "notice.time_limit_days) or `days`", "e.g. length: 3 with unit: months")
+        holiday = raw.get("last_day_on_holiday")
+        if holiday is not None:
+            if unit not in HOLIDAY_UNITS:
+                self.add("schema", at + ("last_day_on_holiday",),
+                         f"last_day_on_holiday moves a last day that is a holiday, but a period in {unit} "
+                         + ("always ends on a working day" if unit == "working_days" else "is counted to the minute"),
+                         "remove last_day_on_holiday from this rule")
+                holiday = None
+            else:
+                self.citation(holiday["cite"], at + ("last_day_on_holiday",), index, holiday["quote"])
+        if start is None or end is None or length is None:
             self.citation(raw["cite"], at, index, raw["quote"])
             return None
-        f, to, n = f"({raw['from'].strip()})", f"({raw['to'].strip()})", raw["days"]
-        working = raw["unit"] == "working_days"
-        due = f"add_working_days({f}, {n})" if working else f"add_days({f}, {n})"
-        require: Any = f"{to} <= {due}" if raw["measure"] == "within" else f"{to} >= {due}"
+        if isinstance(length, str):
+            # a whole number from the case: checked once here, where the author wrote it
+            if (self.condition(length, at + (key,), vocabulary) is None
+                    or self.condition(f"({length.strip()}) >= 0", at + (key,), vocabulary) is None):
+                self.citation(raw["cite"], at, index, raw["quote"])
+                return None
+            n = f"({length.strip()})"
+        else:
+            n = str(length)
+        f, to = f"({raw['from'].strip()})", f"({raw['to'].strip()})"
+        working = unit == "working_days"
+        due, counted = {
+            "working_days": (f"add_working_days({f}, {n})", f"working_days_between(add_days({f}, 1), {to})"),
+            "calendar_days": (f"add_days({f}, {n})", f"days_between({f}, {to})"),
+            "months": (f"add_months({f}, {n})", f"months_between({f}, {to})"),
+            "years": (f"add_years({f}, {n})", f"years_between({f}, {to})"),
+            "hours": (f"add_hours({f}, {n})", f"hours_between({f}, {to})"),
+            "minutes": (f"add_minutes({f}, {n})", f"minutes_between({f}, {to})"),
+        }[unit]
+        within = raw["measure"] == "within"
+        shown: dict[str, str] = {}
+        if holiday is not None:
+            moved = f"workday_on_or_after({due})"
+            # the unmoved last day settles a step done by it (within) or a period too short
+            # even for it (at_least), whatever the calendar says; the moved day decides the rest
+            require: Any = ({"any_of": [f"{to} <= {due}", f"{to} <= {moved}"]} if within
+                            else {"all_of": [f"{to} >= {due}", f"{to} >= {moved}"]})
+            shown = {"due": moved, "corresponding_day": due}
+        else:
+            require = f"{to} <= {due}" if within else f"{to} >= {due}"
+            shown = {"due": due}
         if working:
             # N working days take at least N calendar days, so calendar days alone settle a step
             # done within N days (within) or a period shorter than N days (at_least), even in a
             # year whose 调休 is not yet known; otherwise the working days decide.
-            if raw["measure"] == "within":
+            if within:
                 require = {"any_of": [f"days_between({f}, {to}) <= {n}", require]}
             else:
                 require = {"all_of": [f"days_between({f}, {to}) >= {n}", require]}
-        counted = f"working_days_between(add_days({f}, 1), {to})" if working else f"days_between({f}, {to})"
-        generated = dict(raw)
+        generated = {k: v for k, v in raw.items() if k not in ("length", "last_day_on_holiday")}
         generated["require"] = require
-        generated["show"] = {"due": due, "counted": counted, **(raw.get("show") or {})}
+        generated["show"] = {**shown, "counted": counted, **(raw.get("show") or {})}
         return self.rule(generated, at, "require", index, vocabulary, generated_at=at + ("to",))
 
     def rule(self, raw: dict, at: tuple, key: str, index, vocabulary: Vocabulary,
@@ -816,7 +873,9 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
         return Renewal(cite, raw["quote"], months, stops, raw.get("note"))
 
 
-CALENDAR_FUNCTIONS = ("working_days_between(", "add_working_days(", "is_workday(")
+DAY_UNITS = ("working_days", "calendar_days")  # the units `days` may count
+HOLIDAY_UNITS = ("calendar_days", "months", "years")  # the units whose last day 第二百零三条 may move
+CALENDAR_FUNCTIONS = ("working_days_between(", "add_working_days(", "is_workday(", "workday_on_or_after(")
 
 
 def _uses_calendar(rules, extra) -> bool:

@@ -4,7 +4,8 @@ A fact has a dotted name (`expert.birth_date`); the part before the first dot is
 namespace (`expert`, `matter`). A case is a nested mapping (`{expert: {birth_date: ...}}`)
 or uses the dotted names directly; either way it is flattened to one value per fact.
 
-Types: date (YYYY-MM-DD), integer, boolean, enum (one of `values`), string, list (of
+Types: date (YYYY-MM-DD), datetime (YYYY-MM-DDTHH:MM[:SS], local time without a zone:
+dates.parse_datetime; kept as YYYY-MM-DDTHH:MM:SS), integer, boolean, enum (one of `values`), string, list (of
 strings), events (a list of dated records, each of a declared `kind` with typed fields).
 Events are sorted by date (stable) when a case is read, so "consecutive" means
 consecutive in time whatever order the case lists them in.
@@ -25,11 +26,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..dates import DateError, canonical
+from ..dates import DATETIME_FORM, DateError, canonical, canonical_datetime
 from ..errors import CaseError, Problem, problem
 
 FACT_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:_[a-z0-9]+)*)+$")
-SCALAR_TYPES = ("date", "integer", "boolean", "enum", "string")
+SCALAR_TYPES = ("date", "datetime", "integer", "boolean", "enum", "string")
 TYPES = SCALAR_TYPES + ("list", "events")
 RESERVED_EVENT_FIELDS = ("kind", "date")
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1  # every integer a case states fits in 64 bits
@@ -167,6 +168,16 @@ def _type_problem(value: Any, spec: "Fact | Field", where: str, as_of: str | Non
             return problem("case_invalid", f"{day} is after the date of the question ({as_of}); "
                                            f"{_meaning(spec)} cannot be later", path=where,
                            hint="check the year; this date cannot lie in the future")
+    elif type_ == "datetime":
+        try:
+            time = canonical_datetime(value)
+        except DateError as exc:
+            return problem("case_invalid", f"expected a time written {DATETIME_FORM}, got {_show(value)}", path=where,
+                           hint=f"write the local time without a zone, e.g. 2026-11-23T09:30 ({exc})")
+        if getattr(spec, "not_after", None) == "as_of" and as_of is not None and time[:10] > as_of:
+            return problem("case_invalid", f"{time} is after the date of the question ({as_of}); "
+                                           f"{_meaning(spec)} cannot be later", path=where,
+                           hint="check the year; this time cannot lie in the future")
     elif type_ == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             return problem("case_invalid", f"expected a whole number, got {_show(value)}", path=where)
@@ -277,13 +288,22 @@ def check_case(data: Any, vocabulary: Vocabulary, file: str | None = None, as_of
 _BAD = object()
 
 
+def _canonical(value: Any, type_: str) -> Any:
+    """A checked value in the form conditions compare: dates YYYY-MM-DD, times YYYY-MM-DDTHH:MM:SS."""
+    if type_ == "date":
+        return canonical(value)
+    if type_ == "datetime":
+        return canonical_datetime(value)
+    return value
+
+
 def _check_value(fact: Fact, value: Any, where: str, problems: list, as_of: str | None) -> Any:
     if fact.type in SCALAR_TYPES:
         found = _type_problem(value, fact, where, as_of)
         if found:
             problems.append(found)
             return _BAD
-        return canonical(value) if fact.type == "date" else value
+        return _canonical(value, fact.type)
     if fact.type == "list":
         if not isinstance(value, list):
             problems.append(problem("case_invalid", f"expected a list, got {_show(value)}", path=where))
@@ -295,7 +315,7 @@ def _check_value(fact: Fact, value: Any, where: str, problems: list, as_of: str 
             if found:
                 problems.append(found)
                 bad = True
-        return _BAD if bad else [canonical(v) for v in value] if item_type == "date" else list(value)
+        return _BAD if bad else [_canonical(v, item_type) for v in value]
     # events
     if not isinstance(value, list):
         problems.append(problem("case_invalid", f"expected a list of events, got {_show(value)}", path=where))
@@ -333,7 +353,7 @@ def _check_value(fact: Fact, value: Any, where: str, problems: list, as_of: str 
             if found:
                 problems.append(found)
                 continue
-            clean[fname] = canonical(fvalue) if spec.type == "date" else fvalue
+            clean[fname] = _canonical(fvalue, spec.type)
         for spec in kind.fields.values():
             if spec.required and spec.name not in clean:
                 problems.append(problem("case_invalid", f"a {kind.name} event needs '{spec.name}'", path=f"{at}.{spec.name}"))
@@ -360,19 +380,20 @@ def later_dates(facts: Mapping[str, Any], bounded: list[Fact], as_of: str) -> li
         value = facts.get(fact.name)
         if not value:
             continue
-        if fact.type == "date":
-            if fact.not_after and value > as_of:
+        if fact.type in ("date", "datetime"):
+            if fact.not_after and value[:10] > as_of:
                 out.append(_type_problem(value, fact, fact.name, as_of))
         elif fact.type == "list":
             if fact.not_after:
-                out.extend(_type_problem(v, fact, f"{fact.name}[{i}]", as_of, "date") for i, v in enumerate(value) if v > as_of)
+                out.extend(_type_problem(v, fact, f"{fact.name}[{i}]", as_of, fact.items or "date")
+                           for i, v in enumerate(value) if v[:10] > as_of)
         elif fact.type == "events":
             for i, event in enumerate(value):
                 if fact.not_after and event["date"] > as_of:
                     out.append(_type_problem(event["date"], fact, f"{fact.name}[{i}].date", as_of, "date"))
                 for name, spec in fact.kinds[event["kind"]].fields.items():
                     v = event.get(name)
-                    if spec.not_after and v is not None and v > as_of:
+                    if spec.not_after and v is not None and v[:10] > as_of:
                         out.append(_type_problem(v, spec, f"{fact.name}[{i}].{name}", as_of))
     return [p for p in out if p is not None]
 
@@ -386,7 +407,7 @@ def _with_file(p: Problem, file: str | None) -> Problem:
 def sample_value(fact: Fact) -> Any:
     """A well-typed value, used to try every condition once at load time."""
     return {
-        "date": "2020-06-01", "integer": 0, "boolean": False, "string": "",
+        "date": "2020-06-01", "datetime": "2020-06-01T00:00:00", "integer": 0, "boolean": False, "string": "",
         "enum": fact.values[0] if fact.values else "", "list": [], "events": [],
     }[fact.type]
 

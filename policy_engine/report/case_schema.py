@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..dates import PATTERN
+from ..dates import DATETIME_PATTERN, PATTERN
 from ..policy.vocabulary import INT_MAX, INT_MIN, Fact, Field
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _SCALAR = {"integer": {"type": "integer"}, "boolean": {"type": "boolean"}, "string": {"type": "string"},
-           "date": {"type": "string", "format": "date", "pattern": PATTERN}}
+           "date": {"type": "string", "format": "date", "pattern": PATTERN},
+           # local time without a zone: not JSON Schema's `date-time`, which requires one (RFC 3339)
+           "datetime": {"type": "string", "pattern": DATETIME_PATTERN}}
+_LOCAL_TIME = " Local time YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS (00:00 to 23:59:59), without a time zone."
 _NOT_AFTER = " Not after the date of the question (as_of): a later date is refused."
 
 
@@ -28,7 +31,9 @@ def _scalar(type_: str, spec: "Fact | Field", description: str) -> dict:
         out["minimum"] = INT_MIN if low is None else max(low, INT_MIN)
         out["maximum"] = INT_MAX if high is None else min(high, INT_MAX)
     out["description"] = (description or type_) + (
-        _NOT_AFTER if type_ == "date" and getattr(spec, "not_after", None) == "as_of" else "")
+        _NOT_AFTER if type_ in ("date", "datetime") and getattr(spec, "not_after", None) == "as_of" else "")
+    if type_ == "datetime":
+        out["description"] += _LOCAL_TIME
     return out
 
 

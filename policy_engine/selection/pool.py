@@ -66,7 +66,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import CaseError, Problem, problem
-from ..dates import DateError, canonical
+from ..dates import DateError, canonical, canonical_datetime
 from ..textio import ReadFailure, decode, read_bytes
 from ..policy.vocabulary import Fact, Vocabulary, check_case
 from ..yamlio import check_json_nesting
@@ -215,6 +215,7 @@ def _too_long(value: str) -> None:
 
 _HINTS = {
     "date": "write dates as YYYY-MM-DD",
+    "datetime": "write times as YYYY-MM-DDTHH:MM, local time without a zone",
     "boolean": "write true or false (or 是/否)",
     "integer": "write a whole number",
     "list": "separate the items with ;",
@@ -756,6 +757,8 @@ def _converter(fact: Fact, is_id: bool) -> tuple[Callable[[str], Any], Callable[
         return convert, quick
     if fact.type == "date":
         return typed(_date)
+    if fact.type == "datetime":
+        return typed(_datetime)
     if fact.type == "integer":
         return typed(_integer)
     if fact.type == "boolean":
@@ -776,7 +779,7 @@ def _converter(fact: Fact, is_id: bool) -> tuple[Callable[[str], Any], Callable[
                                  + (f" (did you mean '{close[0]}'?)" if close else ""))
             return cell
         return typed(enum)
-    item = _date if fact.items == "date" else str
+    item = {"date": _date, "datetime": _datetime}.get(fact.items or "string", str)
 
     def parts(cell: str) -> list[str]:
         for sep in LIST_SEPARATORS[1:]:
@@ -807,6 +810,13 @@ def _date(cell: str) -> str:
         return canonical(cell)
     except DateError:
         raise ValueError(f"expected a date written YYYY-MM-DD, got {cell!r}") from None
+
+
+def _datetime(cell: str) -> str:
+    try:
+        return canonical_datetime(cell)
+    except DateError as exc:
+        raise ValueError(str(exc)) from None  # names the form (YYYY-MM-DDTHH:MM[:SS]) or what is wrong
 
 
 def _integer(cell: str) -> int:

@@ -80,7 +80,7 @@ def _bounded_dates(facts: Mapping[str, Any], bounded) -> list[str]:
         value = facts.get(fact.name)
         if not value:
             continue
-        if fact.type == "date":
+        if fact.type in ("date", "datetime"):
             out.append(value)
         elif fact.type == "list":
             out.extend(value)
@@ -90,7 +90,7 @@ def _bounded_dates(facts: Mapping[str, Any], bounded) -> list[str]:
                     out.append(event["date"])
                 out.extend(event[n] for n, spec in fact.kinds[event["kind"]].fields.items()
                            if spec.not_after and event.get(n) is not None)
-    return out
+    return [d[:10] for d in out]  # the day of a time (YYYY-MM-DDTHH:MM:SS) is its first ten characters
 
 
 def in_force_on(policy: Policy, date: str, what: str) -> None:

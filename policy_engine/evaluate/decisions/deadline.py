@@ -10,8 +10,13 @@ Each rule applies to the steps its applies_when selects (step.kind). Combining t
   | every applicable rule is exempt (不宜进行公示, 紧急情况)          | exempt         |
   | otherwise                                                    | compliant      |
 
-Each finding shows `due` (the N-th day after `from`, the day itself not counted) and
-`counted` (the days from the day after `from` to `to`, both included).
+Each finding shows `due` (the N-th day, working day, month or year after `from`, the day
+itself not counted; or the time N hours or minutes after `from`) and `counted` (the whole
+units from `from` to `to`: days from the day after `from` to `to`, both included; whole
+months, years, hours or minutes). Where the policy applies 民法典第二百零三条
+(`last_day_on_holiday`), `due` is the last day moved to the next working day and
+`corresponding_day` the day before moving. The loader generates these conditions
+(loader._Builder.deadline); this module only combines the findings.
 """
 from __future__ import annotations
 
