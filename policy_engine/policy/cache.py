@@ -80,13 +80,18 @@ def _installed(module: str, distribution: str) -> str:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin:
         return "-"
-    site = Path(spec.origin).resolve().parent.parent
     prefix = distribution.lower().replace("-", "_") + "-"
-    try:
-        names = sorted(n for n in os.listdir(site) if n.lower().startswith(prefix) and n.endswith(".dist-info"))
-    except OSError:
-        return "-"
+    names = sorted(n for n in _listing(str(Path(spec.origin).resolve().parent.parent))
+                   if n.lower().startswith(prefix) and n.endswith(".dist-info"))
     return ",".join(names) or "-"
+
+
+@lru_cache(maxsize=None)
+def _listing(folder: str) -> tuple[str, ...]:
+    try:
+        return tuple(os.listdir(folder))
+    except OSError:
+        return ()
 
 
 class PolicyCache:

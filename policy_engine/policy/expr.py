@@ -90,7 +90,27 @@ class Condition:
 
 
 def _restore_condition(source: str, compiled: str, facts: frozenset[str], event_fields: frozenset[str]) -> Condition:
-    return Condition(source, cel.compile(compiled), compiled, facts, event_fields)
+    return Condition(source, _Deferred(compiled), compiled, facts, event_fields)
+
+
+class _Deferred:
+    """A stored condition's program, compiled when it is first executed.
+
+    A decision evaluates its conditions together through its plan (evaluate.plan), and one by
+    one only when the plan cannot settle a case, so most stored conditions are never compiled
+    in a one-question process. The compiled program is the same `cel.compile` gives.
+    """
+
+    __slots__ = ("text", "program")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.program: Any = None
+
+    def execute(self, context: Any) -> Any:
+        if self.program is None:
+            self.program = cel.compile(self.text)
+        return self.program.execute(context)
 
 
 @dataclass(frozen=True, slots=True)
