@@ -29,6 +29,7 @@ id: bidding-regs-test
 version: "2019-03-02"
 title: 中华人民共和国招标投标法实施条例
 issuer: 国务院
+self_name: 本条例
 document_number: 国务院令第613号
 in_force: {from: "2019-03-02", cite: {article: 84}, quote: 本条例自2012年2月1日起施行}
 source: {file: source.txt, sha256: SHA, normalise: [whitespace]}
@@ -144,6 +145,7 @@ id: modes-test
 version: "2026-01-01"
 title: 测试抽取办法
 issuer: 测试
+self_name: 本规定
 document_number: null
 in_force: {from: "2026-01-01", cite: {article: 1}, quote: 抽取评标专家}
 source: {file: source.txt, sha256: SHA, normalise: [whitespace]}

@@ -91,7 +91,7 @@ class AccountabilityBuilder:
                 or built_adjustments is None or len(set(step_ids)) != len(step_ids)):
             return None
         return Sanctions(built_grounds, built_levels, built_also, built_provisions, raw.get("note"), tuple(steps),
-                         combine, raw["self_name"], start, built_adjustments, each,
+                         combine, start, built_adjustments, each,
                          vocabulary.facts if each else None)
 
     def steps(self, raw: list, at: tuple, index) -> list[SanctionStep]:

@@ -16,14 +16,12 @@ OUTCOME = {
     "exceeds_term_limit": "聘期超过规定上限（由管理部门纠正聘任）",
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
     "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
-    "not_applicable": "本办法对该程序环节未规定期限",
+    "not_applicable": "{name}对该程序环节未规定期限",
     # apportion, gate
     "apportioned": "责任已划分", "may_proceed": "可以进入下一环节", "blocked": "不得进入下一环节",
     # classify, applies
     "classified": "已归类", "unclassified": "不属于所列任何类别",
     "applies": "直接适用", "applies_by_reference": "参照执行", "does_not_apply": "不适用",
-    # score
-    "excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格", "average": "一般", "poor": "差",
 }
 OUTCOME_BY_DECISION = {
     "classify": {"needs_review": "归入多个类别，而规定只能归入一类：需审查决定"},
@@ -81,12 +79,17 @@ def _outcome(verdict: Verdict, policy: Policy) -> str:
     if verdict.decision == "sanction" and s is not None and verdict.outcome == "none":
         grounds = {r.id for r in s.grounds}
         present = any(f.rule in grounds and f.result == "fired" for f in verdict.findings)
-        return (NO_LEVEL if present else NO_SANCTION).format(name=s.self_name)
+        return (NO_LEVEL if present else NO_SANCTION).format(name=policy.self_name)
     if verdict.decision == "sanction" and s is not None and verdict.outcome != "undetermined":
         return _labels(policy, verdict.outcome)
+    if verdict.decision == "score" and policy.scoring is not None:  # the grade in the words the policy declares
+        label = next((b.label for b in policy.scoring.grade_bands if b.grade == verdict.outcome), None)
+        if label is not None:
+            return label
     if verdict.outcome != "undetermined":
-        return OUTCOME_BY_DECISION.get(verdict.decision, {}).get(verdict.outcome) or OUTCOME.get(verdict.outcome,
-                                                                                                  verdict.outcome)
+        return (OUTCOME_BY_DECISION.get(verdict.decision, {}).get(verdict.outcome) or OUTCOME.get(verdict.outcome,
+                                                                                                   verdict.outcome)
+                ).format(name=policy.self_name)
     causes = []
     if verdict.missing_facts:
         causes.append("缺少事实")
