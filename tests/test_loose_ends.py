@@ -238,3 +238,54 @@ def test_a_ruling_in_a_panel_request_closes_a_hedged_exclusion():
     with pytest.raises(CaseError) as err:  # a hedged rule the panel check does not judge
         check_panel(policy, pool, {**base["case"], "rulings": [{**ruling, "rule": other}]})
     assert "not judged by the panel question" in str(err.value)
+
+
+# -- a draw's texts -----------------------------------------------------------------------------
+
+def _receipt(pid: str, name: str | None, pool: str, change=None):
+    from policy_engine.selection.draw import draw
+    from policy_engine.selection.pool import load_pool
+    from policy_engine.yamlio import read
+    registry = Registry.load(ROOT / "policies")
+    folder = ROOT / "fixtures" / pid / "draw"
+    data = read(folder / f"{name}.yaml" if name else sorted(folder.glob("*.yaml"))[0]).data
+    policy = registry.in_force(pid, data["as_of"])
+    case = dict(data["case"])
+    if change:
+        change(case)
+    receipt = draw(policy, load_pool(ROOT / "fixtures" / "pools" / pool, policy.vocabulary), case, data["seed"])
+    from policy_engine.report.render import render_receipt
+    return receipt, render_receipt(receipt, policy), policy
+
+
+def test_a_draw_under_a_text_requiring_no_supervision_does_not_say_it_is_missing():
+    receipt, text, policy = _receipt("guiyang-petition-expert-pool", "from-the-lawyer-sub-pool", "guiyang-pool.csv")
+    mode = next(p for p in receipt.provisions if p.kind == "mode") if hasattr(receipt.provisions[0], "kind") else \
+        receipt.provisions[0]
+    assert "监督" not in mode.applied and "监督" not in text
+    mode_title = policy.selection.mode("random").title
+    assert text.splitlines()[1].startswith(f"抽取方式：{mode_title}（random）")
+
+
+def test_a_draw_under_a_text_requiring_supervision_says_it_is_missing_in_the_receipt_too():
+    receipt, text, _ = _receipt("xj-iit-expert-pool", None, "xj-pool.csv", lambda c: c.pop("supervisor", None))
+    assert "未写明监督" in receipt.provisions[0].applied and "监督：（未写明）" in text.splitlines()[1]
+
+
+def test_a_receipt_shows_the_facts_its_mode_requires_and_the_panel_facts_stated():
+    receipt, text, policy = _receipt("xj-iit-expert-pool", None, "xj-pool.csv")
+    need = policy.selection.mode("random").requires[0]
+    line = next(x for x in text.splitlines() if x.startswith("本方式须载明："))
+    assert need.cite.label in line and need.quote in line
+    stated = receipt.to_json()["request"]["panel"][need.fact.split(".", 1)[1]]
+    assert line.split("：")[2].startswith("是" if stated else "否")
+
+
+def test_panel_facts_a_request_states_beyond_its_modes_requirements_are_shown():
+    from policy_engine.report.render import _request_facts
+    policy = Registry.load(ROOT / "policies").in_force("xj-iit-expert-pool", "2026-11-20")
+    words = policy.vocabulary.facts["panel.approved"].description or "panel.approved"
+    assert _request_facts({"panel": {"approved": True}}, policy, None) == [f"请求载明：{words}：是"]
+    mode = policy.selection.mode("random")  # requires panel.approved: shown once, with its article
+    lines = _request_facts({"panel": {"approved": False}}, policy, mode)
+    assert len(lines) == 1 and lines[0].startswith("本方式须载明：") and "：否" in lines[0]

@@ -5,6 +5,7 @@ import json
 
 from ..policy.model import Policy
 from ..evaluate.verdict import Finding, Verdict
+from ..selection.selection import declares_supervision
 
 DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限",
             "sanction": "责任追究（追责等级与措施）", "apportion": "责任划分", "score": "履职评价", "gate": "程序关口",
@@ -344,12 +345,29 @@ STATUS = {
 KIND = {"recusal": "回避", "exclusion": "排除", "filter": "不符合抽取条件"}
 # Only where the policy's draw provisions declare contact in draw order (selection.draw.contact):
 CONTACT = {"drawn": "，按顺序联系确认中", "awaiting": "待联系确认"}
-SUPERVISION_FACT = "panel.draw_supervised"  # the fact a policy's panel rules read where a draw must be supervised
 
 
-def _declares_supervision(policy: Policy) -> bool:
-    selection = policy.selection
-    return selection is not None and any(SUPERVISION_FACT in r.test.facts() for r in selection.panel)
+def _fact_words(policy: Policy, name: str) -> str:
+    """A fact as the vocabulary describes it (its description), else its name."""
+    fact = policy.vocabulary.facts.get(name)
+    return (fact.description if fact is not None and fact.description else name)
+
+
+def _request_facts(request: dict, policy: Policy, mode) -> list[str]:
+    """The panel facts a draw request states, and the facts its mode requires (stated or not), with their articles."""
+    lines = []
+    stated = {f"panel.{k}": v for k, v in sorted((request.get("panel") or {}).items())}
+    required = {need.fact for need in (mode.requires if mode is not None else ())}
+    shown = [f"{_fact_words(policy, k)}：{_value(v)}" for k, v in stated.items() if k not in required]
+    if shown:
+        lines.append("请求载明：" + "；".join(shown))
+    for need in mode.requires if mode is not None else ():
+        namespace, _, name = need.fact.partition(".")
+        given = request.get(namespace) if namespace in ("panel", "matter") else None
+        value = given.get(name) if isinstance(given, dict) else None
+        lines.append(f"本方式须载明：{need.title or _fact_words(policy, need.fact)}："
+                     f"{'（未载明）' if value is None else _value(value)}　依据：{need.cite.label}“{need.quote}”")
+    return lines
 
 
 def render_receipt(receipt, policy: Policy) -> str:
@@ -358,15 +376,18 @@ def render_receipt(receipt, policy: Policy) -> str:
     draw = policy.selection.draw if policy.selection is not None else None
     contact = draw is not None and draw.contact is not None
     supervision = ""  # a supervision line where the request names one or the policy requires one
-    if request.get("supervisor") or _declares_supervision(policy):
+    if request.get("supervisor") or declares_supervision(policy):
         supervision = f"　监督：{request.get('supervisor') or '（未写明）'}"
+    mode = policy.selection.mode(str(request.get("mode"))) if policy.selection is not None else None
+    how = f"{mode.title or mode.id}（{mode.id}）" if mode is not None else str(request.get("mode", ""))
     outcome = DRAW_OUTCOME.get(receipt.outcome, receipt.outcome) + (CONTACT.get(receipt.outcome, "") if contact else "")
     lines = [
         f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
-        f"随机抽取　请求：{request.get('id', '（无编号）')}　抽取日：{receipt.as_of}{supervision}",
+        f"抽取方式：{how}　请求：{request.get('id', '（无编号）')}　抽取日：{receipt.as_of}{supervision}",
         f"结论：{outcome}（{receipt.outcome}）",
         f"种子：{receipt.seed}" + (f"（承诺值 sha256：{receipt.commitment}）" if receipt.commitment else "（未事先公布承诺值）"),
         f"专家库：{receipt.pool[1]} 名专家，内容摘要 sha256：{receipt.pool[0]}",
+        *_request_facts(request, policy, mode),
         "",
     ]
     for f in receipt.findings:

@@ -279,6 +279,15 @@ def judge_panel(policy: Policy, facts: Mapping[str, Any], as_of: str,
     return findings, state.trace, state.errors
 
 
+SUPERVISION_FACT = "panel.draw_supervised"  # the fact a policy's panel rules read where a draw must be supervised
+
+
+def declares_supervision(policy: Policy) -> bool:
+    """Whether the policy's panel rules require a draw's supervision (read panel.draw_supervised)."""
+    selection = policy.selection
+    return selection is not None and any(SUPERVISION_FACT in r.test.facts() for r in selection.panel)
+
+
 def require_selection(policy: Policy, file: str | None):
     if policy.selection is None:
         raise CaseError([problem("unsupported_decision", f"{policy.id} {policy.version} has no selection rules",
