@@ -289,3 +289,38 @@ def test_panel_facts_a_request_states_beyond_its_modes_requirements_are_shown():
     mode = policy.selection.mode("random")  # requires panel.approved: shown once, with its article
     lines = _request_facts({"panel": {"approved": False}}, policy, mode)
     assert len(lines) == 1 and lines[0].startswith("本方式须载明：") and "：否" in lines[0]
+
+
+# -- an apportionment's responsibilities in the regulation's words --------------------------------
+
+def test_a_responsibility_prints_in_the_words_its_rule_declares(tmp_path):
+    registry = Registry.load(ROOT / "policies")
+    policy = registry.in_force(CQ, "2024-09-01")
+    assert dict(policy.apportionment.labels)["principal_leadership"] == "主要領導責任"
+    case = {**APPORTION_CASE, "responsibility": {**APPORTION_CASE["responsibility"], "people": [
+        {**p, "objected_and_overruled": False} for p in APPORTION_CASE["responsibility"]["people"]]}}
+    text = render(decide(policy, "apportion", case, "2024-09-01"), policy)
+    assert "王局长（领导班子主要负责人）：主要領導責任（第十一条第二款）" in text
+    assert "responsibility = 主要領導責任" in text
+    # the id is the policy's own: another id with the same words prints the same
+    tree = _copy(tmp_path, CQ)
+    _edit(tree / CQ / "2017-05-23.yaml", "assigns: principal_leadership", "assigns: chief")
+    renamed = Registry.load(tree).in_force(CQ, "2024-09-01")
+    verdict = decide(renamed, "apportion", case, "2024-09-01")
+    assert dict(_person(verdict, "王局长").values)["responsibility"] == "chief"
+    assert "王局长（领导班子主要负责人）：主要領導責任（第十一条第二款）" in render(verdict, renamed)
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("label: 主要領導責任", "label: 全部責任", "'全部責任' is not in the rule's quote"),
+    ("label: 領導責任", "label: 主要領導責任", "labelled"),  # the same words for two responsibilities is allowed...
+])
+def test_a_responsibility_label_is_checked(tmp_path, old, new, words):
+    tree = _copy(tmp_path, CQ)
+    path = tree / CQ / "2017-05-23.yaml"
+    if words == "labelled":  # ...but one responsibility takes one label
+        _edit(path, "assigns: leadership\n        label: 領導責任", "assigns: principal_leadership\n        label: 領導責任")
+    else:
+        _edit(path, old, new)
+    policy, problems = check_policy(path)
+    assert policy is None and any(words in p.message and p.line for p in problems), [p.message for p in problems]

@@ -296,6 +296,7 @@ class Apportionment:
     otherwise: Cited
     facts: Mapping[str, Fact]  # the policy's facts plus alias.<field>, for binding one record
     note: str | None
+    labels: Mapping[str, str] = field(default_factory=dict)  # responsibility id -> the regulation's words for it
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Mapping
 
 from ..policy.model import Policy
 from ..evaluate.verdict import Finding, Verdict
@@ -47,8 +48,7 @@ RULING = {"upheld": "决定维持适用本条", "waived": "决定本案不适用
 STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则上）", "discretionary": "裁量（可以）"}
 MEASURE = {"mandatory": "必须采取", "discretionary": "可以选择（由有权机关决定）", "generally": "一般应当采取"}
 VALUE = {
-    "principal_leadership": "主要领导责任", "important_leadership": "重要领导责任", "direct": "直接责任",
-    "leadership": "领导责任", "main_leader": "领导班子主要负责人", "responsible_leader": "直接主管的负责人",
+    "main_leader": "领导班子主要负责人", "responsible_leader": "直接主管的负责人",
     "member": "班子其他成员", "staff": "工作人员", "none": "不承担",
     "directly": "直接适用", "by_reference": "参照执行",
     "exactly_one": "只能归入一类", "at_least_one": "至少归入一类", "any": "类别数不限（可归入多类，也可不归入）",
@@ -108,7 +108,10 @@ def _outcome(verdict: Verdict, policy: Policy) -> str:
 YES_NO = {True: "是", False: "否"}
 
 
-def _value(v) -> str:
+def _value(v, words: Mapping[str, str] | None = None) -> str:
+    """A value for people; `words`: the policy's own words for its ids (an apportionment's responsibilities)."""
+    if isinstance(v, str) and words and v in words:
+        return words[v]
     if isinstance(v, bool):  # before int: a bool is an int in Python, and True is not Chinese
         return YES_NO[v]
     if isinstance(v, (list, tuple)) and all(isinstance(x, (str, int)) for x in v):
@@ -226,7 +229,7 @@ def _summary(verdict: Verdict, sections: dict[str, str], policy: Policy) -> list
             if "person" in v:
                 who = f"{v['person']}（{_value(v.get('role'))}）"
                 what = ("待定" if f.result in ("unknown", "error") else
-                        "不承担责任" if v.get("responsibility") in (None, "none") else _value(v["responsibility"]))
+                        "不承担责任" if v.get("responsibility") in (None, "none") else _value(v["responsibility"], _words(policy)))
                 lines.append(f"{who}：{what}（{f.cite}）")
     elif verdict.decision == "gate":
         missing = [f"{f.cite} {f.title}" for f in verdict.findings if f.result == "failed"]
@@ -270,7 +273,8 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         if section and section != heading:
             lines.append(f"【{section}】")
             heading = section
-        lines.extend(_finding(f, section in ("措施", "并用措施"), plain=verdict.decision in ("classify", "applies")))
+        lines.extend(_finding(f, section in ("措施", "并用措施"), plain=verdict.decision in ("classify", "applies"),
+                              words=_words(policy)))
     if verdict.missing_facts:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
@@ -307,7 +311,12 @@ def _outcome_code(code: str) -> str:
     return f"{OUTCOME.get(code, code)}（{code}）"
 
 
-def _finding(f: Finding, measure: bool, plain: bool = False) -> list[str]:
+def _words(policy: Policy) -> Mapping[str, str]:
+    """The policy's own words for the ids its verdicts record as values (an apportionment's responsibilities)."""
+    return policy.apportionment.labels if policy.apportionment is not None else {}
+
+
+def _finding(f: Finding, measure: bool, plain: bool = False, words: Mapping[str, str] | None = None) -> list[str]:
     """plain: a category or scope entry, whose strength says nothing to the reader (how it applies is its result)."""
     mark = MARK.get(f.result, "✗")
     title = f"{f.title}　" if f.title else ""
@@ -317,7 +326,7 @@ def _finding(f: Finding, measure: bool, plain: bool = False) -> list[str]:
     lines = [f"{mark} {f.cite}　{title}{result}" + ("" if plain else f"　[{force.get(f.strength, f.strength)}]"),
              f"    “{f.quote}”"]
     if f.values and f.result != "not_applicable":  # values of a rule that does not apply explain nothing
-        lines.append("    " + "，".join(f"{k} = {_value(v)}" for k, v in f.values))
+        lines.append("    " + "，".join(f"{k} = {_value(v, words)}" for k, v in f.values))
     if f.exception:
         effect = "不受此限" if f.exception[0] == "exempt" else "可以放宽"
         lines.append(f"    除外（{effect}）：{f.exception[1]}“{f.exception[2]}”")
