@@ -30,6 +30,9 @@ OUTCOME_BY_DECISION = {
     "panel": {"compliant": "专家组组成符合规定", "non_compliant": "专家组组成不符合规定",
               "needs_review": "需管理部门审查决定"},
 }
+# the heading of a ladder's steps: the engine's word, not one text's (处分 is 政务处分法's, 问责方式 another's);
+# the steps' labels and their periods' quotes carry each text's own words
+STEPS = "追责结果"
 NO_SANCTION = "不追究责任（未认定{name}规定的追责情形）"
 NO_LEVEL = "不追究责任（存在{name}规定的追责情形，但不符合任何一级追责的条件）"
 # a sanction level's or step's force (the law's 应当 / 一般应当 / 可以)
@@ -144,22 +147,22 @@ def _sections(verdict: Verdict, policy: Policy) -> dict[str, str]:
         out["term"] = "出库决定（取消资格须与之一致）"
         out.update({r.id: "并用措施" for r in s.also})
         out.update({r.id: "程序" for r in s.provisions})
-        out.update({st.id: "处分" for st in s.steps})
-        out.update({f"{st.id}-combined-period": "处分" for st in s.steps})
-        out["combine"] = "处分"
+        out.update({st.id: STEPS for st in s.steps})
+        out.update({f"{st.id}-combined-period": STEPS for st in s.steps})
+        out["combine"] = STEPS
         out.update({a.rule.id: "从轻、减轻、从重、免予" for a in s.adjustments})
     return out
 
 
 def _period(v: dict) -> str:
     if "period_months_max" in v:
-        text = f"处分期 {v['period_months_min']} 至 {v['period_months_max']} 个月（{v['acts']} 个处分期之和 {v['period_months_sum']} 个月）"
+        text = f"期间 {v['period_months_min']} 至 {v['period_months_max']} 个月（{v['acts']} 个期间之和 {v['period_months_sum']} 个月）"
         if v.get("period_end_min"):
             text += f"，自 {v['period_start']} 起，至早 {v['period_end_min']}、至迟 {v['period_end_max']} 届满"
         return text
     if "period_months" not in v:
         return ""
-    text = f"处分期 {v['period_months']} 个月"
+    text = f"期间 {v['period_months']} 个月"
     if v.get("period_end"):
         text += f"，自 {v['period_start']} 起至 {v['period_end']} 届满"
     return text
@@ -167,7 +170,7 @@ def _period(v: dict) -> str:
 
 def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy) -> list[str]:
     lines = []
-    steps = [f for f in verdict.findings if sections.get(f.rule) == "处分" and f.rule != "combine"]
+    steps = [f for f in verdict.findings if sections.get(f.rule) == STEPS and f.rule != "combine"]
     for f in steps:
         v = dict(f.values)
         if "period_months_max" in v:
