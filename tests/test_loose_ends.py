@@ -324,3 +324,22 @@ def test_a_responsibility_label_is_checked(tmp_path, old, new, words):
         _edit(path, old, new)
     policy, problems = check_policy(path)
     assert policy is None and any(words in p.message and p.line for p in problems), [p.message for p in problems]
+
+
+def test_a_ruling_counts_in_the_exit_trigger_an_evaluation_feeds(tmp_path):
+    from policy_engine.yamlio import read
+    pid = "xin-county-iit-expert-pool"
+    tree = _copy(tmp_path, pid)
+    path = next((tree / pid).glob("20*.yaml"))
+    text = path.read_text(encoding="utf-8")
+    at = text.index("    - id: two-poor-evaluations")
+    end = text.index("strength: mandatory", at)
+    path.write_text(text[:end] + "strength: generally" + text[end + len("strength: mandatory"):], encoding="utf-8")
+    fixture = read(ROOT / "fixtures" / pid / "score" / "second-poor-in-term-exit-trigger.yaml").data
+    policy = Registry.load(tree).in_force(pid, fixture["as_of"])
+    plain = decide(policy, "score", fixture["case"], fixture["as_of"])
+    assert next(f for f in plain.findings if f.rule == "two-poor-evaluations").result == "fired"
+    ruling = {"rule": "two-poor-evaluations", "ruling": "waived", "date": fixture["as_of"], "body": "县工业和信息化局"}
+    ruled = decide(policy, "score", {**fixture["case"], "rulings": [ruling]}, fixture["as_of"])
+    feed = next(f for f in ruled.findings if f.rule == "two-poor-evaluations")
+    assert feed.result == "exempt" and feed.ruling is not None and feed.ruling.effect == "decides"
