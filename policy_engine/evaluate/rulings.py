@@ -14,6 +14,10 @@ ruling changes a finding. Every problem is a case error located at its path
 (rulings[0].rule …): a rule the policy does not have, a rule that is mandatory with no
 relaxation (nothing to rule on), two rulings on one rule, a date after the date of the
 question, a rule the question asked does not judge.
+
+A ruling counts wherever its rule is judged: in the decision's own run, in the inner runs
+(per person in apportion, the exit triggers an evaluation feeds in score), and in a panel
+check, whose request may carry `rulings` too (selection/panel.py).
 """
 from __future__ import annotations
 
