@@ -320,7 +320,8 @@ def test_rejected_goldens_name_the_path_and_no_file():
 ])
 def test_every_article_of_the_issue_has_a_golden_case(policy, decision, articles):
     have = {data["article"] for _, data in fixtures(policy, decision)}
-    assert not set(articles) - have
+    # a fixture names the finding's exact label (第十一条第一款第（九）项 exercises 第十一条第一款)
+    assert not {a for a in articles if not any(h == a or h.startswith(a + "第") for h in have)}
 
 
 def test_the_named_cases_exist():

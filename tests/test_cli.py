@@ -275,7 +275,7 @@ def test_decide_apportion_text_names_each_person(run):
     fixture = ROOT / "fixtures" / "chongqing-petition-responsibility" / "apportion" / "collective-objector-exempt.yaml"
     r = run("decide", "--policy", "chongqing-petition-responsibility", "--decision", "apportion", "--as-of", "2024-09-01",
             "--format", "text", fixture)
-    assert r.exit_code == 0 and "张委员（班子其他成员）：不承担责任" in r.output and "赵委员（班子其他成员）：重要领导责任" in r.output
+    assert r.exit_code == 0 and "张委员（班子其他成员）：不承担责任" in r.output and "赵委员（班子其他成员）：重要領導責任" in r.output
 
 
 def test_a_score_over_the_maximum_exits_4_with_the_item(run):

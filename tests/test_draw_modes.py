@@ -29,6 +29,7 @@ id: bidding-regs-test
 version: "2019-03-02"
 title: 中华人民共和国招标投标法实施条例
 issuer: 国务院
+self_name: 本条例
 document_number: 国务院令第613号
 in_force: {from: "2019-03-02", cite: {article: 84}, quote: 本条例自2012年2月1日起施行}
 source: {file: source.txt, sha256: SHA, normalise: [whitespace]}
@@ -137,6 +138,8 @@ SHORT_TEXT = """\
 第二条 重大项目的评审专家仅从正高级专家中抽取，按所需人数的3倍抽取候选专家，并确定候补专家2名。两次抽取仍不足的，由管理部门直接指定。
 
 第三条 招标人提供两倍于所需人数的候选专家名单，经管理部门批准后，从名单中随机抽取。
+
+第四条 本规定自2026年1月1日起施行。
 """
 
 SHORT = """\
@@ -144,6 +147,7 @@ id: modes-test
 version: "2026-01-01"
 title: 测试抽取办法
 issuer: 测试
+self_name: 本规定
 document_number: null
 in_force: {from: "2026-01-01", cite: {article: 1}, quote: 抽取评标专家}
 source: {file: source.txt, sha256: SHA, normalise: [whitespace]}
@@ -414,6 +418,15 @@ def test_a_supplied_list_is_drawn_from_once_approved(short, registry, tree):
                "panel": {"supplied_candidates": ["E02", "E04", "E07", "E10"], "approved": True}}
     receipt = draw(short, pool, request, SEED)
     assert receipt.outcome == "drawn" and set(receipt.selected) <= {"E02", "E04", "E07", "E10"}
+    from policy_engine.report.render import render_receipt
+    text = render_receipt(receipt, short).splitlines()
+    mode = short.selection.mode("supplied")
+    assert text[1].startswith(f"抽取方式：{mode.title or mode.id}（supplied）")  # the mode's own title, not 随机抽取
+    assert "监督" not in text[1] and all("未写明监督" not in p.applied for p in receipt.provisions)
+    need = [line for line in text if line.startswith("本方式须载明：")]  # the facts the mode requires, with articles
+    assert len(need) == 2 and "E02、E04、E07、E10" in need[0] and "第三条“招标人提供两倍于所需人数的候选专家名单”" in need[0]
+    assert "：是" in need[1] and "第三条“经管理部门批准后”" in need[1]
+    assert not any(line.startswith("请求载明：") for line in text)  # stated facts the mode requires are shown once
     assert receipt.groups[0].wanted == 2  # the mode's multiple 1, not the policy's 2
     assert verify(registry, pool, receipt.to_json()).ok
     short_list = draw(short, pool, {**request, "panel": {**request["panel"], "supplied_candidates": ["E02", "E04", "E07"]}},

@@ -30,6 +30,7 @@ import strategies as S
 from policy_engine import CaseError, Registry, decide
 from policy_engine import DECISIONS
 from policy_engine.evaluate.decisions.sanction import outcomes as sanction_outcomes
+from policy_engine.evaluate.decisions.score import outcomes as score_outcomes
 from policy_engine.policy.vocabulary import check_case
 from policy_engine.yamlio import YamlProblem, parse
 
@@ -90,7 +91,8 @@ def _decide_property(policy, decision, data) -> None:
                                                      separators=(",", ":")) + "\n"
     VERDICT.validate(json.loads(text))
     assert verdict.outcome in DECISIONS[decision].OUTCOMES or (
-        decision == "sanction" and set(re.split(r"\.\.|\+", verdict.outcome)) <= set(sanction_outcomes(policy)))
+        decision == "sanction" and set(re.split(r"\.\.|\+", verdict.outcome)) <= set(sanction_outcomes(policy))) or (
+        decision == "score" and verdict.outcome in score_outcomes(policy))
     assert verdict.as_of == as_of.isoformat()
     assert list(verdict.missing_facts) == sorted(set(verdict.missing_facts))
     for m in verdict.missing_facts:  # a fact the case left out, or a field of the events it gave

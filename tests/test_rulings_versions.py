@@ -36,6 +36,7 @@ id: test-versions
 version: "{version}"
 title: 测试专家管理办法
 issuer: 测试
+self_name: 本办法
 in_force:
   from: "{start}"
   until: {until}

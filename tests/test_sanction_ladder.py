@@ -78,7 +78,7 @@ def test_a_steps_period_ends_on_the_corresponding_day(policy, effective, end):
     assert v.outcome == "warning"
     s = steps(v, policy)["warning"]
     assert (s["period_months"], s["period_start"], s["period_end"]) == (6, effective, end)
-    assert f"处分期 6 个月，自 {effective} 起至 {end} 届满" in render_verdict(v, policy)
+    assert f"期间 6 个月，自 {effective} 起至 {end} 届满" in render_verdict(v, policy)
 
 
 def test_without_the_start_date_the_period_is_in_months_and_says_what_is_missing(policy):

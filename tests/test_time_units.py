@@ -42,6 +42,7 @@ POLICY = """id: time-test
 version: "2020-01-01"
 title: 测试期限办法
 issuer: 测试
+self_name: 本办法
 in_force:
   from: "2020-01-01"
   cite: {article: 6}

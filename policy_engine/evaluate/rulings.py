@@ -14,6 +14,10 @@ ruling changes a finding. Every problem is a case error located at its path
 (rulings[0].rule …): a rule the policy does not have, a rule that is mandatory with no
 relaxation (nothing to rule on), two rulings on one rule, a date after the date of the
 question, a rule the question asked does not judge.
+
+A ruling counts wherever its rule is judged: in the decision's own run, in the inner runs
+(per person in apportion, the exit triggers an evaluation feeds in score), and in a panel
+check, whose request may carry `rulings` too (selection/panel.py).
 """
 from __future__ import annotations
 
@@ -93,7 +97,8 @@ def read(raw: Any, policy: Policy, as_of: str, file: str | None) -> dict[str, Ru
             bad(f"{at}.rule", f"{policy.id} {policy.version} has no rule '{rid}'",
                 hint=(f"did you mean '{close[0]}'? " if close else "") + "name the id of a rule of the policy")
         elif not hedged(rules[rid]):
-            bad(f"{at}.rule", f"rule '{rid}' is mandatory with no relaxation (可…放宽): there is no hedge to rule on",
+            bad(f"{at}.rule", f"rule '{rid}' is mandatory with no relaxation (可…放宽) in {rules[rid].cite.label}: "
+                              f"there is no hedge to rule on",
                 hint="record rulings only on generally (一般/原则上) or discretionary (可以) rules, "
                      "or rules whose unless has effect may_exempt")
         elif rid in out or any(isinstance(o, Mapping) and o.get("rule") == rid for o in raw[:i]):
@@ -107,7 +112,8 @@ def read(raw: Any, policy: Policy, as_of: str, file: str | None) -> dict[str, Ru
         except DateError as exc:
             bad(f"{at}.date", str(exc))
         if day is not None and day > as_of:
-            bad(f"{at}.date", f"the ruling is dated {day}, after the date of the question {as_of}",
+            on = f", on rule '{rid}' ({rules[rid].cite.label})" if isinstance(rid, str) and rid in rules else ""
+            bad(f"{at}.date", f"the ruling is dated {day}, after the date of the question {as_of}{on}",
                 hint="a ruling counts only from its date: ask as of that date or later")
         if not isinstance(body, str) or not body.strip():
             bad(f"{at}.body", "name the body that ruled (body: <name>)")

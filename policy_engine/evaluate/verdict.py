@@ -60,6 +60,13 @@ class Finding:
     error: str | None = None
     ruling: Ruling | None = None  # the office's ruling on this rule, where the case records one
 
+    def __post_init__(self) -> None:
+        # A rule that does not apply shows nothing of the case: its `show` values describe a
+        # case it is not about. Dropped here, where every finding is built (and rebuilt by
+        # dataclasses.replace), so no decision has to remember it.
+        if self.result == NOT_APPLICABLE and self.values:
+            object.__setattr__(self, "values", ())
+
     def to_json(self) -> dict:
         out: dict[str, Any] = {"rule": self.rule, "result": self.result, "strength": self.strength,
                                "cite": self.cite, "quote": self.quote}

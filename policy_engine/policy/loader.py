@@ -46,7 +46,7 @@ from .model import conditions_of
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, ModeFact, ModeFilter, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
 from .model import Renewal, VersionRule
-from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source
+from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source, normalise
 from ..textio import ReadFailure, decode, read_bytes
 from .vocabulary import Fact, Vocabulary, bound_problems, canonical_facts, extend_fact, fact_from, redeclared
 from ..yamlio import MAX_BYTES, Document, YamlProblem, parse
@@ -185,6 +185,9 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
               f"rename the file to {data['version']}.yaml")
 
     index = b.source(data["source"])
+    if index is not None and normalise(data["self_name"], index.steps) not in index.norm:
+        b.add("quote_not_found", ("self_name",), f"self_name '{data['self_name']}' is not in the source text",
+              "write how the text names itself in its own sentences, as it does (本办法, 本细则, 本法, 本条例)")
     b.texts(data.get("texts", ()))
     vocabulary = b.vocabulary(data["facts"])
     if b.import_failed:  # every condition naming its facts would fail too: say it once, at the import
@@ -278,7 +281,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         scoring=scoring, gates=built_gates,
         selection=selection, classification=classification,
         sha256="", file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
-        quotes_verified=b.quotes, calendar=calendar, governing=governing,
+        quotes_verified=b.quotes, calendar=calendar, governing=governing, self_name=data["self_name"],
     )
     answers = policy.decisions()
     for i, g in enumerate(governing):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
 from .model import (Adjustment, Apportionment, Band, Branch, Cited, Combine, Exception_, Level, Measure, MeasureGroup, Period,
@@ -91,7 +92,7 @@ class AccountabilityBuilder:
                 or built_adjustments is None or len(set(step_ids)) != len(step_ids)):
             return None
         return Sanctions(built_grounds, built_levels, built_also, built_provisions, raw.get("note"), tuple(steps),
-                         combine, raw["self_name"], start, built_adjustments, each,
+                         combine, start, built_adjustments, each,
                          vocabulary.facts if each else None)
 
     def steps(self, raw: list, at: tuple, index) -> list[SanctionStep]:
@@ -262,13 +263,27 @@ class AccountabilityBuilder:
         if record_vocabulary is None:
             return None
         rules = []
+        labels: dict[str, str] = {}
         for i, r in enumerate(raw["rules"]):
-            rule = self.rule(r, at + ("rules", i), "when", index, record_vocabulary)
+            r_at = at + ("rules", i)
+            rule = self.rule(r, r_at, "when", index, record_vocabulary)
+            if r["assigns"] == "none":
+                self.add("reference", r_at + ("assigns",), "assigns: none is the verdict's word for no responsibility",
+                         "name the responsibility the sentence assigns (e.g. direct), or cite the sentence under otherwise")
+                continue
+            if normalise(r["label"], ("whitespace",)) not in normalise(r["quote"], ("whitespace",)):
+                self.add("quote_not_found", r_at + ("label",), f"the label '{r['label']}' is not in the rule's quote",
+                         "the label is the regulation's own word for the responsibility: quote the words that contain it")
+            elif labels.setdefault(r["assigns"], r["label"]) != r["label"]:
+                self.add("reference", r_at + ("label",), f"responsibility '{r['assigns']}' is labelled "
+                         f"'{labels[r['assigns']]}' by an earlier rule and '{r['label']}' here",
+                         "one responsibility, one label: use the same words, or a different id in assigns")
             if rule is not None:
                 rules.append((rule, r["assigns"]))
-        if len(rules) != len(raw["rules"]):
+        if len(rules) != len(raw["rules"]) or len(labels) != len({r["assigns"] for r in raw["rules"]}):
             return None
-        return Apportionment(each, alias, tuple(rules), otherwise, record_vocabulary.facts, raw.get("note"))
+        return Apportionment(each, alias, tuple(rules), otherwise, record_vocabulary.facts, raw.get("note"),
+                             MappingProxyType(labels))
 
     # -- scoring ------------------------------------------------------------------------------
     def fact_of(self, name: str, at: tuple, vocabulary: Vocabulary, type_: str):

@@ -269,7 +269,6 @@ class Sanctions:
     note: str | None
     steps: tuple[SanctionStep, ...] = ()  # the ladder's steps, lightest first
     combine: Combine | None = None
-    self_name: str = "本办法"  # how the text names itself (本办法, 本细则, 本法, 本条例)
     period_start: tuple[str, str, str] | None = None  # (date fact, cite label, quote)
     adjustments: tuple[Adjustment, ...] = ()
     each: tuple[str, str] | None = None  # (list fact, alias): the ladder is judged per act
@@ -297,6 +296,7 @@ class Apportionment:
     otherwise: Cited
     facts: Mapping[str, Fact]  # the policy's facts plus alias.<field>, for binding one record
     note: str | None
+    labels: Mapping[str, str] = field(default_factory=dict)  # responsibility id -> the regulation's words for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +483,7 @@ class Policy:
     selection: Selection | None = None
     calendar: "WorkCalendar | None" = None  # its policies folder's working-day calendar, when it counts working days
     governing: tuple[VersionRule, ...] = ()  # per decision: which date selects the version (governing_version:)
+    self_name: str = ""  # how the text names itself in its own sentences (本办法, 本细则, 本法, 本条例): self_name:
 
     def version_rule(self, decision: str) -> VersionRule | None:
         return next((g for g in self.governing if g.decision == decision), None)

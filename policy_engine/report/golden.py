@@ -7,8 +7,10 @@ stored verdicts (a deliberate act: review the diff).
 
 The fixture's quote must be one of the quotes the verdict's findings carry, or the quote of
 the in-force article of the version that decided it (every verdict rests on that article: a
-case on the last day of a window quotes it), so a fixture cannot claim to exercise an article
-its verdict never touches. A decided fixture's case (absent facts written as null left out)
+case on the last day of a window quotes it), or of the article choosing the governing
+version; and its `article` must be the citation label of one of them, written as the verdict
+writes it (第六条（文中第一个）, 第十三条第（一）项), so a fixture cannot claim to exercise an
+article its verdict never touches. A decided fixture's case (absent facts written as null left out)
 must also validate against its policy's published case schema (report/case_schema.py), and
 its verdict must be the same bytes when every condition is evaluated on its own instead of
 through the decision's combined plan. These are checks of `run_fixture`: `policy-engine
@@ -17,8 +19,8 @@ test` and the pytest suite (tests/test_golden.py) run exactly the same ones.
 A fixture whose `expect` is an error code (case_invalid) is a rejected input: deciding it
 must raise that error, whose problems are stored in `<name>.rejected.json` (without the
 file name, so the stored bytes do not depend on where the fixtures are), and whose
-messages must contain the fixture's quote; a date outside every version's window
-(not_in_force) may instead quote the in-force article of one of the policy's versions.
+messages must contain the fixture's quote and article; a date outside every version's window
+(not_in_force) may instead quote and name the in-force article of one of the policy's versions.
 
 Draw fixtures (decision: draw) and panel fixtures (decision: panel) also name a pool
 file (`pool:`, relative to the fixture; the bundled ones are under fixtures/pools/) and,
@@ -115,21 +117,25 @@ def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
     return Result(name, True)
 
 
-def _window_quotes(registry: Registry, policy_id) -> set[str]:
-    """The in-force articles' quotes of every version of a policy (none for an unknown id)."""
+def _window_quotes(registry: Registry, policy_id) -> set[tuple[str, str]]:
+    """The in-force articles (quote, label) of every version of a policy (none for an unknown id)."""
     try:
-        return {p.in_force.quote for p in registry.versions(str(policy_id))}
+        return {(p.in_force.quote, p.in_force.cite.label) for p in registry.versions(str(policy_id))}
     except EngineError:
         return set()
 
 
-def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool, windows: frozenset[str] | set[str] = frozenset()) -> Result:
+def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool,
+              windows: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()) -> Result:
     name = display(fixture)
     if exc.code != data["expect"]:
         return Result(name, False, f"rejected with {exc.code}, the fixture expects {data['expect']!r}: {exc}")
-    in_window = exc.code == "not_in_force" and any(_quoted(data["quote"], q) for q in windows)
+    in_window = exc.code == "not_in_force" and any(_quoted(data["quote"], q) for q, _ in windows)
     if data["quote"] not in str(exc) and not in_window:
         return Result(name, False, f"the fixture's quote {data['quote']!r} is not in the error: {exc}")
+    article = str(data["article"])
+    if article not in str(exc) and not (exc.code == "not_in_force" and any(article == a for _, a in windows)):
+        return Result(name, False, f"the fixture's article {article!r} is not in the error: {exc}")
     stored = {"error": exc.code, "problems": [{k: v for k, v in p.to_json().items() if k != "file"}
                                               for p in exc.problems]}
     return _compare(fixture, golden_path(fixture, rejected=True), dumps(stored), update)
@@ -159,7 +165,7 @@ def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Res
         policy = (registry.get(data["policy"], data["version"]) if data.get("version")
                   else registry.in_force(data["policy"], as_of))
         if data["decision"] in SELECTION:
-            outcome, text, quotes = _selection(policy, fixture, data, name)
+            outcome, text, quotes, labels = _selection(policy, fixture, data, name)
         else:
             if data.get("version"):
                 verdict = decide(policy, data["decision"], data["case"], as_of, case_file=name)
@@ -168,9 +174,12 @@ def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Res
                                                    case_file=name)
             outcome, text = verdict.outcome, verdict.dumps()
             quotes = {f.quote for f in verdict.findings} | {f.exception[2] for f in verdict.findings if f.exception}
+            labels = {f.cite for f in verdict.findings} | {f.exception[1] for f in verdict.findings if f.exception}
             if verdict.version is not None:  # a case about which law governs may quote the article that says so
                 quotes.add(verdict.version.quote)
+                labels.add(verdict.version.cite)
         quotes.add(policy.in_force.quote)
+        labels.add(policy.in_force.cite.label)
     except EngineError as exc:
         if data["expect"] in CODES:
             return _rejected(fixture, exc, data, update, _window_quotes(registry, data["policy"]))
@@ -182,6 +191,10 @@ def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Res
                                    f"but it was decided: {outcome}")
     if not any(_quoted(data["quote"], q) for q in quotes):
         return Result(name, False, f"the fixture's quote {data['quote']!r} is not among the quotes of its verdict")
+    if str(data["article"]) not in labels:
+        return Result(name, False, f"the fixture's article {data['article']!r} is not the citation of any finding of "
+                                   f"its verdict (they cite {'、'.join(sorted(labels))}): write the label as the "
+                                   f"verdict does")
     if data["decision"] not in SELECTION:
         problem = _case_schema_problem(policy, data["case"]) or _plan_problem(policy, data, as_of, text)
         if problem:
@@ -254,13 +267,14 @@ def _selection(policy, fixture: Path, data: dict, name: str):
     pool = load_pool(fixture.parent / data["pool"], policy.vocabulary, display=data["pool"])
     if data["decision"] == "panel":
         verdict = check_panel(policy, pool, data["case"], file=name)
-        return verdict.outcome, verdict.dumps(), {f.quote for f in verdict.findings}
+        return verdict.outcome, verdict.dumps(), {f.quote for f in verdict.findings}, {f.cite for f in verdict.findings}
     if "seed" not in data:
         raise ValueError("a draw fixture states its seed (seed: <hex>)")
     receipt = draw(policy, pool, data["case"], data["seed"], data.get("commitment"), request_file=name)
     quotes = ({f.quote for f in receipt.findings} | {p.quote for p in receipt.provisions}
               | {r.quote for r in receipt.rules})
-    return receipt.outcome, receipt.dumps(), quotes
+    labels = {f.cite for f in receipt.findings} | {p.cite for p in receipt.provisions} | {r.cite for r in receipt.rules}
+    return receipt.outcome, receipt.dumps(), quotes, labels
 
 
 def run_all(registry: Registry, root, update: bool = False, minimum: int = 0) -> list[Result]:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+from typing import Mapping
 
 from ..policy.model import Policy
 from ..evaluate.verdict import Finding, Verdict
+from ..selection.selection import declares_supervision
 
 DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限",
             "sanction": "责任追究（追责等级与措施）", "apportion": "责任划分", "score": "履职评价", "gate": "程序关口",
@@ -16,20 +18,21 @@ OUTCOME = {
     "exceeds_term_limit": "聘期超过规定上限（由管理部门纠正聘任）",
     "none": "无需回避", "must_recuse": "应当回避", "may_recuse": "可以回避（由管理部门决定）",
     "compliant": "符合期限要求", "non_compliant": "不符合期限要求", "exempt": "适用除外规定，不受期限约束",
-    "not_applicable": "本办法对该程序环节未规定期限",
+    "not_applicable": "{name}对该程序环节未规定期限",
     # apportion, gate
     "apportioned": "责任已划分", "may_proceed": "可以进入下一环节", "blocked": "不得进入下一环节",
     # classify, applies
     "classified": "已归类", "unclassified": "不属于所列任何类别",
     "applies": "直接适用", "applies_by_reference": "参照执行", "does_not_apply": "不适用",
-    # score
-    "excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格", "average": "一般", "poor": "差",
 }
 OUTCOME_BY_DECISION = {
     "classify": {"needs_review": "归入多个类别，而规定只能归入一类：需审查决定"},
     "panel": {"compliant": "专家组组成符合规定", "non_compliant": "专家组组成不符合规定",
               "needs_review": "需管理部门审查决定"},
 }
+# the heading of a ladder's steps: the engine's word, not one text's (处分 is 政务处分法's, 问责方式 another's);
+# the steps' labels and their periods' quotes carry each text's own words
+STEPS = "追责结果"
 NO_SANCTION = "不追究责任（未认定{name}规定的追责情形）"
 NO_LEVEL = "不追究责任（存在{name}规定的追责情形，但不符合任何一级追责的条件）"
 # a sanction level's or step's force (the law's 应当 / 一般应当 / 可以)
@@ -48,8 +51,7 @@ RULING = {"upheld": "决定维持适用本条", "waived": "决定本案不适用
 STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则上）", "discretionary": "裁量（可以）"}
 MEASURE = {"mandatory": "必须采取", "discretionary": "可以选择（由有权机关决定）", "generally": "一般应当采取"}
 VALUE = {
-    "principal_leadership": "主要领导责任", "important_leadership": "重要领导责任", "direct": "直接责任",
-    "leadership": "领导责任", "main_leader": "领导班子主要负责人", "responsible_leader": "直接主管的负责人",
+    "main_leader": "领导班子主要负责人", "responsible_leader": "直接主管的负责人",
     "member": "班子其他成员", "staff": "工作人员", "none": "不承担",
     "directly": "直接适用", "by_reference": "参照执行",
     "exactly_one": "只能归入一类", "at_least_one": "至少归入一类", "any": "类别数不限（可归入多类，也可不归入）",
@@ -81,12 +83,17 @@ def _outcome(verdict: Verdict, policy: Policy) -> str:
     if verdict.decision == "sanction" and s is not None and verdict.outcome == "none":
         grounds = {r.id for r in s.grounds}
         present = any(f.rule in grounds and f.result == "fired" for f in verdict.findings)
-        return (NO_LEVEL if present else NO_SANCTION).format(name=s.self_name)
+        return (NO_LEVEL if present else NO_SANCTION).format(name=policy.self_name)
     if verdict.decision == "sanction" and s is not None and verdict.outcome != "undetermined":
         return _labels(policy, verdict.outcome)
+    if verdict.decision == "score" and policy.scoring is not None:  # the grade in the words the policy declares
+        label = next((b.label for b in policy.scoring.grade_bands if b.grade == verdict.outcome), None)
+        if label is not None:
+            return label
     if verdict.outcome != "undetermined":
-        return OUTCOME_BY_DECISION.get(verdict.decision, {}).get(verdict.outcome) or OUTCOME.get(verdict.outcome,
-                                                                                                  verdict.outcome)
+        return (OUTCOME_BY_DECISION.get(verdict.decision, {}).get(verdict.outcome) or OUTCOME.get(verdict.outcome,
+                                                                                                   verdict.outcome)
+                ).format(name=policy.self_name)
     causes = []
     if verdict.missing_facts:
         causes.append("缺少事实")
@@ -104,7 +111,10 @@ def _outcome(verdict: Verdict, policy: Policy) -> str:
 YES_NO = {True: "是", False: "否"}
 
 
-def _value(v) -> str:
+def _value(v, words: Mapping[str, str] | None = None) -> str:
+    """A value for people; `words`: the policy's own words for its ids (an apportionment's responsibilities)."""
+    if isinstance(v, str) and words and v in words:
+        return words[v]
     if isinstance(v, bool):  # before int: a bool is an int in Python, and True is not Chinese
         return YES_NO[v]
     if isinstance(v, (list, tuple)) and all(isinstance(x, (str, int)) for x in v):
@@ -137,22 +147,22 @@ def _sections(verdict: Verdict, policy: Policy) -> dict[str, str]:
         out["term"] = "出库决定（取消资格须与之一致）"
         out.update({r.id: "并用措施" for r in s.also})
         out.update({r.id: "程序" for r in s.provisions})
-        out.update({st.id: "处分" for st in s.steps})
-        out.update({f"{st.id}-combined-period": "处分" for st in s.steps})
-        out["combine"] = "处分"
+        out.update({st.id: STEPS for st in s.steps})
+        out.update({f"{st.id}-combined-period": STEPS for st in s.steps})
+        out["combine"] = STEPS
         out.update({a.rule.id: "从轻、减轻、从重、免予" for a in s.adjustments})
     return out
 
 
 def _period(v: dict) -> str:
     if "period_months_max" in v:
-        text = f"处分期 {v['period_months_min']} 至 {v['period_months_max']} 个月（{v['acts']} 个处分期之和 {v['period_months_sum']} 个月）"
+        text = f"期间 {v['period_months_min']} 至 {v['period_months_max']} 个月（{v['acts']} 个期间之和 {v['period_months_sum']} 个月）"
         if v.get("period_end_min"):
             text += f"，自 {v['period_start']} 起，至早 {v['period_end_min']}、至迟 {v['period_end_max']} 届满"
         return text
     if "period_months" not in v:
         return ""
-    text = f"处分期 {v['period_months']} 个月"
+    text = f"期间 {v['period_months']} 个月"
     if v.get("period_end"):
         text += f"，自 {v['period_start']} 起至 {v['period_end']} 届满"
     return text
@@ -160,7 +170,7 @@ def _period(v: dict) -> str:
 
 def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy) -> list[str]:
     lines = []
-    steps = [f for f in verdict.findings if sections.get(f.rule) == "处分" and f.rule != "combine"]
+    steps = [f for f in verdict.findings if sections.get(f.rule) == STEPS and f.rule != "combine"]
     for f in steps:
         v = dict(f.values)
         if "period_months_max" in v:
@@ -222,7 +232,7 @@ def _summary(verdict: Verdict, sections: dict[str, str], policy: Policy) -> list
             if "person" in v:
                 who = f"{v['person']}（{_value(v.get('role'))}）"
                 what = ("待定" if f.result in ("unknown", "error") else
-                        "不承担责任" if v.get("responsibility") in (None, "none") else _value(v["responsibility"]))
+                        "不承担责任" if v.get("responsibility") in (None, "none") else _value(v["responsibility"], _words(policy)))
                 lines.append(f"{who}：{what}（{f.cite}）")
     elif verdict.decision == "gate":
         missing = [f"{f.cite} {f.title}" for f in verdict.findings if f.result == "failed"]
@@ -266,7 +276,8 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         if section and section != heading:
             lines.append(f"【{section}】")
             heading = section
-        lines.extend(_finding(f, section in ("措施", "并用措施"), plain=verdict.decision in ("classify", "applies")))
+        lines.extend(_finding(f, section in ("措施", "并用措施"), plain=verdict.decision in ("classify", "applies"),
+                              words=_words(policy)))
     if verdict.missing_facts:
         lines += ["", "需补充的事实：" + "、".join(verdict.missing_facts)]
     lines += ["", f"政策摘要 sha256：{verdict.policy[2]}"]
@@ -303,7 +314,12 @@ def _outcome_code(code: str) -> str:
     return f"{OUTCOME.get(code, code)}（{code}）"
 
 
-def _finding(f: Finding, measure: bool, plain: bool = False) -> list[str]:
+def _words(policy: Policy) -> Mapping[str, str]:
+    """The policy's own words for the ids its verdicts record as values (an apportionment's responsibilities)."""
+    return policy.apportionment.labels if policy.apportionment is not None else {}
+
+
+def _finding(f: Finding, measure: bool, plain: bool = False, words: Mapping[str, str] | None = None) -> list[str]:
     """plain: a category or scope entry, whose strength says nothing to the reader (how it applies is its result)."""
     mark = MARK.get(f.result, "✗")
     title = f"{f.title}　" if f.title else ""
@@ -313,7 +329,7 @@ def _finding(f: Finding, measure: bool, plain: bool = False) -> list[str]:
     lines = [f"{mark} {f.cite}　{title}{result}" + ("" if plain else f"　[{force.get(f.strength, f.strength)}]"),
              f"    “{f.quote}”"]
     if f.values and f.result != "not_applicable":  # values of a rule that does not apply explain nothing
-        lines.append("    " + "，".join(f"{k} = {_value(v)}" for k, v in f.values))
+        lines.append("    " + "，".join(f"{k} = {_value(v, words)}" for k, v in f.values))
     if f.exception:
         effect = "不受此限" if f.exception[0] == "exempt" else "可以放宽"
         lines.append(f"    除外（{effect}）：{f.exception[1]}“{f.exception[2]}”")
@@ -341,12 +357,29 @@ STATUS = {
 KIND = {"recusal": "回避", "exclusion": "排除", "filter": "不符合抽取条件"}
 # Only where the policy's draw provisions declare contact in draw order (selection.draw.contact):
 CONTACT = {"drawn": "，按顺序联系确认中", "awaiting": "待联系确认"}
-SUPERVISION_FACT = "panel.draw_supervised"  # the fact a policy's panel rules read where a draw must be supervised
 
 
-def _declares_supervision(policy: Policy) -> bool:
-    selection = policy.selection
-    return selection is not None and any(SUPERVISION_FACT in r.test.facts() for r in selection.panel)
+def _fact_words(policy: Policy, name: str) -> str:
+    """A fact as the vocabulary describes it (its description), else its name."""
+    fact = policy.vocabulary.facts.get(name)
+    return (fact.description if fact is not None and fact.description else name)
+
+
+def _request_facts(request: dict, policy: Policy, mode) -> list[str]:
+    """The panel facts a draw request states, and the facts its mode requires (stated or not), with their articles."""
+    lines = []
+    stated = {f"panel.{k}": v for k, v in sorted((request.get("panel") or {}).items())}
+    required = {need.fact for need in (mode.requires if mode is not None else ())}
+    shown = [f"{_fact_words(policy, k)}：{_value(v)}" for k, v in stated.items() if k not in required]
+    if shown:
+        lines.append("请求载明：" + "；".join(shown))
+    for need in mode.requires if mode is not None else ():
+        namespace, _, name = need.fact.partition(".")
+        given = request.get(namespace) if namespace in ("panel", "matter") else None
+        value = given.get(name) if isinstance(given, dict) else None
+        lines.append(f"本方式须载明：{need.title or _fact_words(policy, need.fact)}："
+                     f"{'（未载明）' if value is None else _value(value)}　依据：{need.cite.label}“{need.quote}”")
+    return lines
 
 
 def render_receipt(receipt, policy: Policy) -> str:
@@ -355,15 +388,18 @@ def render_receipt(receipt, policy: Policy) -> str:
     draw = policy.selection.draw if policy.selection is not None else None
     contact = draw is not None and draw.contact is not None
     supervision = ""  # a supervision line where the request names one or the policy requires one
-    if request.get("supervisor") or _declares_supervision(policy):
+    if request.get("supervisor") or declares_supervision(policy):
         supervision = f"　监督：{request.get('supervisor') or '（未写明）'}"
+    mode = policy.selection.mode(str(request.get("mode"))) if policy.selection is not None else None
+    how = f"{mode.title or mode.id}（{mode.id}）" if mode is not None else str(request.get("mode", ""))
     outcome = DRAW_OUTCOME.get(receipt.outcome, receipt.outcome) + (CONTACT.get(receipt.outcome, "") if contact else "")
     lines = [
         f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
-        f"随机抽取　请求：{request.get('id', '（无编号）')}　抽取日：{receipt.as_of}{supervision}",
+        f"抽取方式：{how}　请求：{request.get('id', '（无编号）')}　抽取日：{receipt.as_of}{supervision}",
         f"结论：{outcome}（{receipt.outcome}）",
         f"种子：{receipt.seed}" + (f"（承诺值 sha256：{receipt.commitment}）" if receipt.commitment else "（未事先公布承诺值）"),
         f"专家库：{receipt.pool[1]} 名专家，内容摘要 sha256：{receipt.pool[0]}",
+        *_request_facts(request, policy, mode),
         "",
     ]
     for f in receipt.findings:

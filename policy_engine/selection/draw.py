@@ -42,8 +42,9 @@ from ..policy.expr import Span, Unknown, bind, compile_condition, evaluate
 from ..policy.limits import REQUEST, check_expression
 from ..policy.model import Mode, ModeFilter, Policy
 from .pool import Pool, PoolExpert, no_gc
-from .selection import (Context, Reason, assess, checked, context, dates_possible, expert_facts, expert_rules,
-                        in_force_on, invalid, judge_panel, located, mode_of, narrowing, required_facts, stated_panel)
+from .selection import (Context, Reason, assess, checked, context, dates_possible, declares_supervision, expert_facts,
+                        expert_rules, in_force_on, invalid, judge_panel, located, mode_of, narrowing, required_facts,
+                        stated_panel)
 from ..evaluate.verdict import FAILED, PASSED, Finding, dumps
 from ..policy.workdays import policy_calendar
 from ..yamlio import Document
@@ -521,7 +522,8 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
                    "panel.draw_supervised": req.supervisor is not None}
     findings, _, errors = judge_panel(policy, {**req.context.matter, **panel_facts}, req.date)
     provisions = [Provision("mode", req.mode.title, req.mode.cite.label, req.mode.quote,
-                            f"按 {req.mode.id} 方式抽取" + (f"，监督：{req.supervisor}" if req.supervisor else "，未写明监督"),
+                            f"按 {req.mode.id} 方式抽取" + (f"，监督：{req.supervisor}" if req.supervisor else
+                                                          "，未写明监督" if declares_supervision(policy) else ""),
                             req.mode.note)]
     if any(f.result == FAILED and f.strength == "mandatory" for f in findings):
         return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text,

@@ -16,12 +16,17 @@ Combining table (first row that matches wins):
   | a rule is unknown (facts missing) or errored                         | undetermined  |
   | a generally/discretionary rule failed or holds for a member          | needs_review  |
   | otherwise                                                            | compliant     |
+
+The request may record the office's rulings on hedged rules (`rulings:`, as in a case: see
+evaluate/rulings.py): a panel rule, recusal ground or exclusion ruled on counts as the
+ruling says (upheld: decisive like a mandatory one; waived: set aside) for every member.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from ..errors import CaseError
+from ..evaluate import rulings as _rulings
 from ..evaluate.evaluate import combine
 from ..policy.model import Policy
 from .pool import Pool
@@ -81,8 +86,9 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
         "panel.outside_count": sum(1 for _, how, _ in members if how == "outside"),
         "panel.fields": fields, **given,
     }
-    panel_findings, trace, errors = judge_panel(policy, {**ctx.matter, **panel_facts}, as_of)
-    assessments = [(eid, assess(policy, expert_facts(facts, eid, ctx, panel_facts), as_of))
+    rulings = _rulings.read(data.get(_rulings.KEY), policy, as_of, file)
+    panel_findings, trace, errors = judge_panel(policy, {**ctx.matter, **panel_facts}, as_of, rulings)
+    assessments = [(eid, assess(policy, expert_facts(facts, eid, ctx, panel_facts), as_of, rulings))
                    for eid, _, facts in members]
     member_findings = tuple(_aggregate(rule, i, assessments) for i, (_, rule) in enumerate(expert_rules(policy)))
     formed = Finding(rule=mode.id, result=PASSED, strength="mandatory", cite=mode.cite.label, quote=mode.quote,
@@ -90,6 +96,8 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
     imposed = tuple(_imposed(policy, mf, members, {**ctx.matter, **panel_facts}, as_of)
                     for mf in mode.mandatory_filters)
     findings = (formed,) + imposed + panel_findings + member_findings
+    if rulings:
+        _rulings.check_judged(rulings, findings, NAME, data[_rulings.KEY], file)
     outcome = combine(findings, (FAILED, FIRED), "non_compliant", "needs_review", "compliant")
     missing = sorted({m for f in findings for m in f.missing_facts})
     return Verdict(policy=(policy.id, policy.version, policy.sha256), decision=NAME, as_of=as_of, outcome=outcome,
@@ -123,6 +131,9 @@ def _aggregate(rule, index: int, assessments: list) -> Finding:
     values: list[tuple[str, Any]] = []
     if by_result.get(FIRED):
         values.append(("members", by_result[FIRED]))
+    waived = [eid for eid, f in per_member if f.ruling is not None and f.ruling.effect == "decides" and f.result == EXEMPT]
+    if waived:  # the members the office's ruling set the rule aside for
+        values.append(("waived_for", waived))
     unsettled = by_result.get(UNKNOWN, []) + by_result.get(ERROR, [])
     if unsettled:
         values.append(("unknown_for", sorted(unsettled)))
@@ -134,6 +145,9 @@ def _aggregate(rule, index: int, assessments: list) -> Finding:
         values.append(("values", shown))
     missing = tuple(sorted(f"members[{eid}].{m}" for eid, f in per_member for m in f.missing_facts))
     error = next((f"{eid}: {f.error}" for eid, f in per_member if f.error), None)
+    # the office's ruling (one per rule): as it decided for a member it concerns, else as recorded
+    ruling = next((f.ruling for _, f in per_member if f.ruling is not None and f.ruling.effect == "decides"),
+                  first.ruling)
     return Finding(rule=first.rule, result=result, strength=first.strength, cite=first.cite, quote=first.quote,
                    title=first.title, values=tuple(values), missing_facts=missing if result != FIRED else (),
-                   note=first.note, error=error if result == ERROR else None)
+                   note=first.note, error=error if result == ERROR else None, ruling=ruling)

@@ -22,7 +22,7 @@ from ..errors import CaseError, Problem, problem
 from ..evaluate.evaluate import Run, conditions_of, judge, plan
 from ..policy.expr import bind
 from ..policy.model import Policy, Rule
-from ..evaluate.verdict import ERROR, FIRED, UNKNOWN, Finding
+from ..evaluate.verdict import ERROR, FIRED, UNKNOWN, Finding, Ruling
 from ..dates import parse_date
 from ..policy.vocabulary import bounded_by_as_of, check_case, later_dates
 
@@ -228,13 +228,15 @@ def expert_rules(policy: Policy) -> tuple[tuple[str, Rule], ...]:
         ("exclusion", r) for r in (selection.exclusions if selection else ()))
 
 
-def assess(policy: Policy, facts: Mapping[str, Any], as_of: str) -> Assessment:
-    """Judge the recusal grounds and selection exclusions for one expert's facts."""
+def assess(policy: Policy, facts: Mapping[str, Any], as_of: str,
+           rulings: Mapping[str, Ruling] | None = None) -> Assessment:
+    """Judge the recusal grounds and selection exclusions for one expert's facts (with the
+    office's rulings on hedged ones, where a panel request records them)."""
     rules = expert_rules(policy)
     compiled = policy.plans.get("selection.expert")
     if compiled is None:
         compiled = policy.plans.setdefault("selection.expert", plan(conditions_of(r for _, r in rules)))
-    state = Run(bind(facts, policy.vocabulary.facts, as_of), facts, as_of, compiled)
+    state = Run(bind(facts, policy.vocabulary.facts, as_of), facts, as_of, compiled, rulings)
     found, excluded, confirm = [], [], []
     for kind, rule in rules:
         f = judge(rule, state, "trigger")
@@ -264,15 +266,26 @@ def expert_facts(expert: Mapping[str, Any], eid: str, ctx: Context, panel: Mappi
     return facts
 
 
-def judge_panel(policy: Policy, facts: Mapping[str, Any], as_of: str) -> tuple[tuple[Finding, ...], list, list]:
-    """The policy's panel rules on the panel's facts: findings, trace and errors."""
+def judge_panel(policy: Policy, facts: Mapping[str, Any], as_of: str,
+                rulings: Mapping[str, Ruling] | None = None) -> tuple[tuple[Finding, ...], list, list]:
+    """The policy's panel rules on the panel's facts (with the office's rulings on hedged ones):
+    findings, trace and errors."""
     rules = policy.selection.panel if policy.selection else ()
     compiled = policy.plans.get("selection.panel")
     if compiled is None:
         compiled = policy.plans.setdefault("selection.panel", plan(conditions_of(rules)))
-    state = Run(bind(facts, policy.vocabulary.facts, as_of), facts, as_of, compiled)
+    state = Run(bind(facts, policy.vocabulary.facts, as_of), facts, as_of, compiled, rulings)
     findings = tuple(judge(rule, state, "criterion") for rule in rules)
     return findings, state.trace, state.errors
+
+
+SUPERVISION_FACT = "panel.draw_supervised"  # the fact a policy's panel rules read where a draw must be supervised
+
+
+def declares_supervision(policy: Policy) -> bool:
+    """Whether the policy's panel rules require a draw's supervision (read panel.draw_supervised)."""
+    selection = policy.selection
+    return selection is not None and any(SUPERVISION_FACT in r.test.facts() for r in selection.panel)
 
 
 def require_selection(policy: Policy, file: str | None):

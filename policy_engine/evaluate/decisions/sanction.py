@@ -414,7 +414,7 @@ def _measures(policy, level, state) -> list[Finding]:
                 m.note, "出库决定为 lapsed：聘期已经届满，专家身份已经失效，无从取消专家资格。"))
         else:
             f = dataclasses.replace(f, result=NOT_AVAILABLE, note=_join(
-                m.note, f"出库决定为 {outcome}：依{policy.sanctions.self_name}出库规定，现有事实不构成终止专家资格的情形，"
+                m.note, f"出库决定为 {outcome}：依{policy.self_name}出库规定，现有事实不构成终止专家资格的情形，"
                 "本措施不可采取。"))
         out.append(f)
         out.extend(x for x in exit_findings if x.result in (FIRED, UNKNOWN, ERROR, LAPSED) and x not in out)

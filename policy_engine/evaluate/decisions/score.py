@@ -6,8 +6,8 @@ items, or a stated grade disagrees with the total; for a sheet of grades alone (
 差), when the grade is missing or is not one of the policy's grades.
 
 run(): one finding for the sheet, one per item (points, maximum, band), per group and for
-the total, and one for the grade; the outcome is the grade (excellent, good, pass, fail;
-or excellent, average, poor). When the case gives the evaluation's date, the grade finding
+the total, and one for the grade; the outcome is the grade the policy declares (its id;
+its label, the text's own word, is printed). When the case gives the evaluation's date, the grade finding
 carries the evaluation as an event in the shared format of expert.events
 ({kind: evaluation, date, grade, score}), and each exit trigger listed under `feeds` is
 judged with that event added to the expert's history (001 第九条（一）: two 差 in one term).
@@ -22,7 +22,12 @@ from ...policy.expr import bind
 from ..verdict import APPLIES, SCORED, UNKNOWN, Finding, Step
 
 NAME = "score"
-OUTCOMES = ("excellent", "good", "pass", "fail", "average", "poor")
+OUTCOMES: tuple[str, ...] = ()  # the grades each policy declares (see outcomes())
+
+
+def outcomes(policy) -> tuple[str, ...]:
+    """The outcomes this policy's sheet can give: its grades (scoring.grades.bands)."""
+    return tuple(b.grade for b in policy.scoring.grade_bands) if policy.scoring is not None else ()
 
 
 def available(policy) -> bool:
@@ -146,7 +151,7 @@ def _feed(policy, state, trigger, event) -> Finding:
         fact = policy.vocabulary.facts[name]
         if fact.type == "events" and "evaluation" in fact.kinds:
             facts[name] = sorted([*facts.get(name, ()), event], key=lambda e: e["date"])
-    one = Run(bind(facts, policy.vocabulary.facts, state.as_of), facts, state.as_of)
+    one = Run(bind(facts, policy.vocabulary.facts, state.as_of), facts, state.as_of, rulings=state.rulings)
     f = judge(trigger, one, "trigger")
     state.trace.extend(Step(s.rule, f"with this evaluation: {s.part}", s.expression, s.value) for s in one.trace)
     state.errors.extend(one.errors)
