@@ -103,7 +103,9 @@ def test_a_special_projects_replacement_is_checked_with_its_reason_and_not_drawn
     with pytest.raises(CaseError) as info:
         request = {k: v for k, v in panel.items() if k != "members"}
         draw(policy, pool, {**request, "count": 1, "supervisor": "市住房城乡建设局"}, SEED)
-    assert "not drawn by lot" in info.value.problems[0].message
+    message = info.value.problems[0].message
+    assert "not drawn by lot" in message and "第四十六条第二款" in message  # the mode's article and words
+    assert "更换评标委员会的专家成员应当依照前款规定进行" in message
 
 
 def test_the_source_is_the_shared_text_unedited():
