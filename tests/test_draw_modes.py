@@ -1,12 +1,12 @@
 """Draw and panel modes: per-mode draw provisions, filters a mode imposes, the mode id in panel
 rules, and panel facts carried in draw requests.
 
-Two policies are built in a temporary tree:
-- the 招标投标法实施条例 (bidding-law-regs-2019.txt, unedited) encoded for 第四十六至四十八条 the
-  way its policy is to be written: a random draw confined to 相关专业 (a filter the mode imposes
-  on a matter fact the mode requires), the 特殊招标项目 of 第四十七条 (a designated mode whose
-  ground and approval are required facts), and the replacement of 第四十六条第二款/第四十八条第三款
-  (a random mode drawn with its reason and the sitting members carried in the request);
+Two policies are used in a temporary tree:
+- the 招标投标法实施条例 as encoded in policies/bidding-law-regs (its 第四十六至四十八条): a random
+  draw confined to 相关专业 (a filter the mode imposes on a matter fact the mode requires), the
+  特殊招标项目 of 第四十七条 (a designated mode whose ground and finding are required facts), and
+  the replacement of 第四十六条第二款/第四十八条第三款 (a random mode drawn with its reason and the
+  sitting members carried in the request);
 - a short text written for these tests that states a per-mode candidate multiple, a fixed number of
   backups, a redraw limit (两次抽取仍不足的), a senior-only mode and a mode drawing from a list the
   tenderer supplies and the office approves.
@@ -21,114 +21,8 @@ from policy_engine.policy.loader import check_policy
 from policy_engine.yamlio import parse
 
 ROOT = Path(__file__).resolve().parent.parent
-REGS = Path("/work/shared/regulations/bidding-law-regs-2019.txt")
+BIDDING = ROOT / "policies" / "bidding-law-regs"
 SEED = "1c134b0f287924c3e6801407222ae21ce1b8ba9e7b4949121a894384476acd0c"
-
-BIDDING = """\
-id: bidding-regs-test
-version: "2019-03-02"
-title: 中华人民共和国招标投标法实施条例
-issuer: 国务院
-self_name: 本条例
-document_number: 国务院令第613号
-in_force: {from: "2019-03-02", cite: {article: 84}, quote: 本条例自2012年2月1日起施行}
-source: {file: source.txt, sha256: SHA, normalise: [whitespace]}
-facts:
-  import: [../_shared/expert-pool.vocab.yaml]
-  declare:
-    matter.required_fields: {type: list, items: string, description: 评标所需的相关专业}
-    panel.special_project_ground:
-      type: enum
-      values: [technically_complex, highly_specialized, state_special_requirement]
-      description: 特殊招标项目的情形
-    panel.random_draw_unsuitable: {type: boolean, attested: true, description: 采取随机抽取方式确定的专家难以保证胜任评标工作}
-    panel.replacement_reason:
-      type: enum
-      values: [recusal_ground, left_post, health, none]
-      description: 更换的事由
-    panel.sitting_members: {type: list, items: string, description: 评标委员会现有成员（含被更换者）}
-    relation.supervising_department_staff: {type: boolean, description: 负责监督本项目的行政监督部门的工作人员}
-selection:
-  modes:
-    - id: random
-      title: 随机抽取
-      method: random
-      cite: {article: 46, paragraph: 1}
-      quote: 其评标委员会的专家成员应当从评标专家库内相关专业的专家名单中以随机抽取方式确定
-      requires:
-        - fact: matter.required_fields
-          cite: {article: 46, paragraph: 1}
-          quote: 评标专家库内相关专业的专家名单
-      mandatory_filters:
-        - id: relevant-speciality
-          title: 相关专业的专家名单
-          cite: {article: 46, paragraph: 1}
-          quote: 从评标专家库内相关专业的专家名单中
-          where: expert.fields.exists(f, f in matter.required_fields)
-    - id: special-project
-      title: 特殊招标项目
-      method: designated
-      cite: {article: 46, paragraph: 1}
-      quote: 除招标投标法第三十七条第三款规定的特殊招标项目外
-      requires:
-        - fact: panel.special_project_ground
-          cite: {article: 47}
-          quote: 技术复杂、专业性强或者国家有特殊要求
-        - fact: panel.random_draw_unsuitable
-          cite: {article: 47}
-          quote: 采取随机抽取方式确定的专家难以保证胜任评标工作
-    - id: replacement
-      title: 更换评标委员会的专家成员
-      method: random
-      cite: {article: 46, paragraph: 2}
-      quote: 更换评标委员会的专家成员应当依照前款规定进行
-      requires:
-        - fact: panel.replacement_reason
-          cite: {article: 48, paragraph: 3}
-          quote: 评标委员会成员有回避事由、擅离职守或者因健康等原因不能继续评标的，应当及时更换
-        - fact: panel.sitting_members
-          cite: {article: 48, paragraph: 3}
-          quote: 由更换后的评标委员会成员重新进行评审
-        - fact: matter.required_fields
-          cite: {article: 46, paragraph: 1}
-          quote: 评标专家库内相关专业的专家名单
-      mandatory_filters:
-        - id: relevant-speciality
-          cite: {article: 46, paragraph: 1}
-          quote: 从评标专家库内相关专业的专家名单中
-          where: expert.fields.exists(f, f in matter.required_fields)
-        - id: not-sitting
-          title: 不得抽到现有成员
-          cite: {article: 48, paragraph: 3}
-          quote: 被更换的评标委员会成员作出的评审结论无效
-          where: "!(expert.id in panel.sitting_members)"
-  draw: {}
-  exclusions:
-    - id: supervising-staff
-      cite: {article: 46, paragraph: 4}
-      quote: 行政监督部门的工作人员不得担任本部门负责监督项目的评标委员会成员
-      strength: mandatory
-      when: relation.supervising_department_staff
-  panel:
-    - id: special-project-ground
-      cite: {article: 47}
-      quote: 技术复杂、专业性强或者国家有特殊要求，采取随机抽取方式确定的专家难以保证胜任评标工作的项目
-      strength: mandatory
-      applies_when: panel.mode_id == 'special-project'
-      require: panel.random_draw_unsuitable
-    - id: replacement-on-lawful-ground
-      cite: {article: 46, paragraph: 2}
-      quote: 非因招标投标法和本条例规定的事由，不得更换依法确定的评标委员会成员
-      strength: mandatory
-      applies_when: panel.mode_id == 'replacement'
-      require: panel.replacement_reason != 'none'
-    - id: draw-supervised
-      cite: {article: 46, paragraph: 4}
-      quote: 对评标委员会成员的确定方式、评标专家的抽取和评标活动进行监督
-      strength: mandatory
-      applies_when: panel.drawn_count > 0
-      require: panel.draw_supervised
-"""
 
 SHORT_TEXT = """\
 测试抽取办法
@@ -244,11 +138,9 @@ def _write(tree: Path, policy_id: str, version: str, text: str, source: str) -> 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
-    if not REGS.exists():
-        pytest.skip("the shared regulations are not on this machine")
     root = tmp_path_factory.mktemp("policies")
     shutil.copytree(ROOT / "policies" / "_shared", root / "_shared")
-    _write(root, "bidding-regs-test", "2019-03-02", BIDDING, REGS.read_text(encoding="utf-8"))
+    shutil.copytree(BIDDING, root / "bidding-law-regs")
     _write(root, "modes-test", "2026-01-01", SHORT, SHORT_TEXT)
     (root / "pool.csv").write_text(POOL, encoding="utf-8")
     return root
@@ -261,7 +153,7 @@ def registry(tree):
 
 @pytest.fixture(scope="module")
 def bidding(registry):
-    return registry.get("bidding-regs-test", "2019-03-02")
+    return registry.get("bidding-law-regs", "2019-03-02")
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +200,8 @@ def test_the_special_project_is_checked_with_its_ground_and_the_mode_id(bidding,
     pool = pool_for(bidding, tree)
     panel = {"date": "2026-03-01", "mode": "special-project", "members": [{"id": "E01"}, {"id": "E02"}, {"id": "E05"}],
              "panel": {"special_project_ground": "technically_complex", "random_draw_unsuitable": True},
-             "relations": {e: {"supervising_department_staff": False} for e in ("E01", "E02", "E05")}}
+             "relations": {e: {"staff_of_supervising_department": False, "interest_with_bidder": False}
+                           for e in ("E01", "E02", "E05")}}
     verdict = check_panel(bidding, pool, panel)
     assert verdict.outcome == "compliant"
     found = {f.rule: f.result for f in verdict.findings}

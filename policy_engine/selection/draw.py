@@ -180,7 +180,8 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
     selection = policy.selection
     assert selection is not None  # mode_of refuses a policy without selection rules
     if not mode.draws:
-        raise invalid(f"mode '{mode.id}' ({mode.title or mode.method}) is not drawn by lot", file, "mode",
+        raise invalid(f"mode '{mode.id}' ({mode.title or mode.method}; {mode.cite.label}: “{mode.quote}”) "
+                      "is not drawn by lot", file, "mode",
                       "a panel formed that way is checked with `policy-engine check-panel`; "
                       "draw modes: " + ", ".join(m.id for m in selection.modes if m.draws))
     ctx = context(data, policy, file)
