@@ -52,6 +52,10 @@ all); a measure's applies_when that fails leaves it out. A measure that removes 
 and the exit findings behind that answer (fired, unknown, lapsed) follow it. `also`
 measures (纪律处分, referral to the law) and provisions (who decides, proposes, is told)
 are listed when a level holds or the level is undetermined.
+
+severity (the hook of governing_version rule lighter, 从旧兼从轻) orders outcomes by the
+ladder's declared order: none lowest, a range by its heaviest step, then its lightest;
+undetermined and steps imposed together are not compared (None).
 """
 from __future__ import annotations
 
@@ -76,6 +80,34 @@ def available(policy) -> bool:
 def outcomes(policy) -> tuple[str, ...]:
     """The outcomes this policy's ladder can give beside none and undetermined: its step ids."""
     return tuple(st.id for st in policy.sanctions.steps) if policy.sanctions is not None else ()
+
+
+def severity(policy, verdict) -> int | None:
+    """How heavily the verdict treats the case, by the ladder's declared order (decisions/__init__.py).
+
+    none is 0, the lowest. A step is ranked by its position in the ladder the policy declares
+    (lightest first). A range `lo..hi` (the body chooses in it) is compared first by its heaviest
+    step, then by its lightest: 记过..记大过 is lighter than 降级..撤职 and than 记大过 alone, and
+    heavier than 警告..记大过 (the same ceiling, a heavier floor). Steps by id, never by position
+    in the verdict, so two versions compare where they declare the same steps in the same order.
+    None (not compared) where the verdict does not settle the step: undetermined, steps imposed
+    together or added up (`a+b`: which of two lists is lighter is a judgement the ladder does not
+    declare), or an outcome that names no step of this ladder.
+    """
+    s = policy.sanctions
+    if s is None:
+        return None
+    outcome = verdict.outcome
+    if outcome == "none":
+        return 0
+    if outcome == "undetermined" or "+" in outcome:
+        return None
+    ranks = {st.id: st.rank for st in s.steps}
+    lo_id, _, hi_id = outcome.partition("..")
+    lo, hi = ranks.get(lo_id), ranks.get(hi_id or lo_id)
+    if lo is None or hi is None:
+        return None
+    return 1 + hi * len(s.steps) + lo
 
 
 def _removes(policy) -> bool:
