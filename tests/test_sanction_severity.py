@@ -162,3 +162,19 @@ def test_a_closed_case_under_review_is_the_old_law_alone(bundled):
 def test_an_unknown_review_flag_gives_no_ceiling_and_is_named(bundled):
     verdict, _ = decide_governing(bundled, "gov-sanctions-law", "sanction", _early(None), "2024-01-10")
     assert verdict.version.ceiling is None and "official.case.under_review" in verdict.missing_facts
+
+
+# -- an office's ruling on a per-act rule --------------------------------------------------------
+
+def test_a_ruling_reaches_the_rules_judged_per_act(policy):
+    """A 一般 level whose may_exempt exception holds, waived by the higher body: the lighter level applies."""
+    from policy_engine import decide
+    case = _case(True)
+    case["official"]["special_case"] = True
+    del case["official"]["act_date"]
+    assert decide(policy, "sanction", case, "2026-06-01").outcome == "demotion..dismissal"
+    case["rulings"] = [{"rule": "serious-act", "ruling": "waived", "date": "2026-05-01", "body": "上一级机关"}]
+    verdict = decide(policy, "sanction", case, "2026-06-01")
+    assert verdict.outcome == "demerit..major-demerit"
+    waived = next(f for f in verdict.findings if f.rule == "serious-act")
+    assert waived.result == "exempt" and waived.ruling.effect == "decides"

@@ -160,7 +160,7 @@ def run(policy, state):
         for i, record in enumerate(records):
             facts = dict(state.present)
             facts.update({f"{alias}.{key}": value for key, value in record.items()})
-            one = Run(bind(facts, s.record_facts, state.as_of), facts, state.as_of)
+            one = Run(bind(facts, s.record_facts, state.as_of), facts, state.as_of, rulings=state.rulings)  # a ruling: every act
             place = f"{each}[{record.get('id', i)}]"
             act = _judge_act(s, one, rule, place)
             acts.append(act)
