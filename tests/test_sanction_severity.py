@@ -178,3 +178,58 @@ def test_a_ruling_reaches_the_rules_judged_per_act(policy):
     assert verdict.outcome == "demerit..major-demerit"
     waived = next(f for f in verdict.findings if f.rule == "serious-act")
     assert waived.result == "exempt" and waived.ruling.effect == "decides"
+
+
+# -- at_most: a ceiling the text sets (政务处分法 第二十二、二十三条) ----------------------------------
+
+CEILING = """      - id: ceiling
+        title: 以警告、记过为限
+        cite: {article: 5}
+        quote: 阻止他人检举的，应当从重给予处分
+        strength: mandatory
+        when: official.leader
+        effect: at_most
+        at_most: demerit
+"""
+
+
+def _with_ceiling(tmp_path, block=CEILING):
+    folder = tmp_path / "sanction-ladder-test"
+    shutil.copytree(HERE, folder)
+    file = folder / "2024-01-01.yaml"
+    text = file.read_text(encoding="utf-8").replace("    adjustments:\n", "    adjustments:\n" + block, 1)
+    file.write_text(text, encoding="utf-8")
+    return file, text[: text.index(block)].count("\n") + 1
+
+
+@pytest.mark.parametrize("serious, fairly, adjusted", [
+    (True, True, "demerit"),                   # 降级..撤职 above the ceiling: the ceiling itself
+    (False, True, "demerit"),                  # 记过..记大过 crosses it: cut at 记过
+    (False, False, "warning"),                 # under it: unchanged
+])
+def test_at_most_cuts_the_range_at_the_step_it_names(tmp_path, serious, fairly, adjusted):
+    from policy_engine import decide
+    file, _ = _with_ceiling(tmp_path)
+    p, problems = check_policy(file)
+    assert p is not None, problems
+    case = _case(serious, fairly)
+    del case["official"]["act_date"]
+    case["official"]["leader"] = True
+    verdict = decide(p, "sanction", case, "2026-06-01")
+    found = dict(next(f for f in verdict.findings if f.rule == "ceiling").values)
+    assert found["effect"] == ["at_most"] and found["adjusted"] == [adjusted]
+    assert found["unadjusted"] == verdict.outcome  # the outcome stays the unadjusted one
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("        at_most: demerit\n", "", ["effect at_most needs", "at_most: <step id>"]),
+    ("        effect: at_most\n", "        effect: heavier\n", ["does not", "list at_most"]),
+    ("        at_most: demerit\n", "        at_most: demerrit\n", ["'demerrit' is not a step", "did you mean 'demerit'?"]),
+])
+def test_at_most_mistakes_are_located(tmp_path, old, new, words):
+    file, first = _with_ceiling(tmp_path, CEILING.replace(old, new))
+    p, problems = check_policy(file)
+    assert p is None and problems
+    text = problems[0].message + " " + (problems[0].hint or "")
+    assert all(w in text for w in words), text
+    assert first <= problems[0].line <= first + 8

@@ -37,7 +37,7 @@ GIVE = {"mandatory": "应当给予", "generally": "一般应当给予", "discret
 MUST = {"mandatory": "必须", "generally": "一般应当", "discretionary": "可以"}
 CHOOSE = {"one_of": "由有权机关在下列措施中选择其一", "any_of": "由有权机关在下列措施中选择（可单独或合并使用）",
           "all": "并处"}
-EFFECT = {"lighter": "从轻", "heavier": "从重", "reduce": "减轻", "exempt": "免予"}
+EFFECT = {"lighter": "从轻", "heavier": "从重", "reduce": "减轻", "exempt": "免予", "at_most": "以所列种类为限"}
 RESULT = {
     "passed": "符合", "failed": "不符合", "fired": "存在", "not_fired": "不存在", "unknown": "未知",
     "exempt": "适用除外规定", "not_applicable": "不适用", "error": "条件无法计算", "lapsed": "已届满", "running": "未届满",

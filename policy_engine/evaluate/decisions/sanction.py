@@ -5,7 +5,8 @@ own 警告, 记过 … or 通报, 诫勉 …, lightest first, each with its labe
 period), grounds (情形), levels from the lightest to the heaviest (each leading to one step or
 a range of steps, with branches: the article's alternatives, 或) and measures, measures that
 apply beside any level (`also`), provisions, how steps that apply together combine, and
-adjustments (从轻, 从重, 减轻, 免予). The engine knows no step by name.
+adjustments (从轻, 从重, 减轻, 免予, and at_most: a ceiling the text sets for some subjects or
+bodies, 监察机关可以予以警告、记过、记大过). The engine knows no step by name.
 
 A branch holds when its `when` holds and a ground is present: any ground of the ladder,
 or one of the grounds it lists (`ground: [ids]`); `ground: false` needs none (escalation
@@ -36,7 +37,8 @@ capped at cap_months; both ends are shown as dates.
 Adjustments are judged on the case's facts; one that holds or is unknown is listed with the
 result it gives (lighter, heavier: within the range; reduce: one step below the range, from
 the lowest step `below_lowest` or the lowest step itself; exempt: none), beside the
-unadjusted outcome, which stays the verdict's outcome.
+unadjusted outcome, which stays the verdict's outcome; at_most cuts the range at the step it
+names (a range above it becomes that step).
 
 The level's measures are listed with their strength: mandatory (must be taken) or
 discretionary (the body chooses among them: 视情节, 等), with their group (one_of, any_of,
@@ -345,9 +347,11 @@ def _combine_finding(s, picked) -> Finding:
                    values=(("rule", c.rule),), note=c.note)
 
 
-def _adjust(s, lo: int, hi: int, effect: str, below: str | None) -> str:
+def _adjust(s, lo: int, hi: int, effect: str, below: str | None, at_most: int | None = None) -> str:
     if effect == "exempt":
         return "none"
+    if effect == "at_most" and at_most is not None:  # the range cut at the heaviest step allowed
+        return _range_id(s, min(lo, at_most), min(hi, at_most))
     if effect == "reduce":
         if lo > 0:
             return s.steps[lo - 1].id
@@ -366,7 +370,7 @@ def _adjustments(s, outcome: str, picked: list, state: Run) -> list[Finding]:
         if picked and outcome != "undetermined":
             joined = []
             for effect in a.effects:
-                parts = [_adjust(s, lo, hi, effect, a.below_lowest) for _, lo, hi, _ in picked]
+                parts = [_adjust(s, lo, hi, effect, a.below_lowest, a.at_most) for _, lo, hi, _ in picked]
                 joined.append("+".join(sorted(set(parts), key=parts.index)))
             values.append(("adjusted", joined))
         note = None
