@@ -109,13 +109,23 @@ def decide_governing(registry: "Registry", policy_id: str, decision: str, case: 
                                 f"and no version of '{policy_id}' was in force on that date (in force: {windows})",
                 hint="encode the version in force on that date")])
         verdict = decide(asked, decision, case, as_of, case_file=case_file)
+        if g.in_force_only:  # the law of that date governs alone: this version is no ceiling
+            choice = VersionChoice(
+                rule.selected_by, g.date, version=asked.version, considered=(asked.version,), governing="earlier_law",
+                note=f"{rule.in_force_when} holds: the law in force on {g.date} governs alone ({rule.cite.label}); "
+                     f"it is not encoded (in force: {windows})", **dict(common, rule="in_force"))
+            return replace(verdict, outcome="undetermined", version=choice), asked
+        open_ = g.in_force_only is None and rule.in_force_when is not None
         choice = VersionChoice(
             rule.selected_by, g.date, version=asked.version, considered=(asked.version,), governing="earlier_law",
-            ceiling=verdict.outcome if verdict.outcome != "undetermined" else None,
+            ceiling=verdict.outcome if verdict.outcome != "undetermined" and not open_ else None,
             note=f"{g.date} precedes every encoded version ({windows}): the law in force then governs unless this "
                  f"version treats the case more lightly ({rule.cite.label}); that law is not encoded, so this "
-                 f"version's result is only the most that can apply", **common)
-        return replace(verdict, outcome="undetermined", version=choice), asked
+                 f"version's result is only the most that can apply"
+                 + (f"; {rule.in_force_when} is unknown, and where it holds the law then in force governs alone"
+                    if open_ else ""), **common)
+        missing = tuple(sorted({*verdict.missing_facts, rule.in_force_when})) if open_ else verdict.missing_facts
+        return replace(verdict, outcome="undetermined", version=choice, missing_facts=missing), asked
     if rule.rule == "lighter" and at is not asked and g.in_force_only is None:
         # in_force_when unknown: the law of the date alone, or the lighter of the two? Only equal results settle it.
         assert rule.in_force_when is not None  # in_force_only is None only where the rule names the fact

@@ -75,7 +75,7 @@ class AccountabilityBuilder:
         also = [self.rule(r, at + ("also", i), "when", index, vocabulary) for i, r in enumerate(raw.get("also", ()))]
         provisions = [self.provision(r, at + ("provisions", i), index, vocabulary)
                       for i, r in enumerate(raw.get("provisions", ()))]
-        adjustments = [self.adjustment(r, at + ("adjustments", i), index, case_vocabulary)
+        adjustments = [self.adjustment(r, at + ("adjustments", i), index, case_vocabulary, step_ids)
                        for i, r in enumerate(raw.get("adjustments", ()))]
         combine = self.combine(raw["combine"], at + ("combine",), index, step_ids) if "combine" in raw else None
         start = None
@@ -137,15 +137,24 @@ class AccountabilityBuilder:
                  f"did you mean '{close[0]}'?" if close else "steps: " + ", ".join(step_ids))
         return None
 
-    def adjustment(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> Adjustment | None:
+    def adjustment(self, raw: dict, at: tuple, index, vocabulary: Vocabulary, step_ids: list[str]) -> Adjustment | None:
         effects = raw["effect"] if isinstance(raw["effect"], list) else [raw["effect"]]
         rule = self.rule(raw, at, "when", index, vocabulary)
         if "below_lowest" in raw and "reduce" not in effects:
             self.add("reference", at + ("below_lowest",), "below_lowest: says what 减轻 gives from the lowest step, and "
                      "this adjustment does not reduce", "add reduce to effect:, or leave out below_lowest", key=True)
-        if rule is None:
+        at_most = None
+        if "at_most" in raw and "at_most" not in effects:
+            self.add("reference", at + ("at_most",), "at_most: names the heaviest step allowed, and effect: does not "
+                     "list at_most", "add at_most to effect:, or leave out the at_most: key", key=True)
+        elif "at_most" in raw:
+            at_most = self.step_rank(raw["at_most"], at + ("at_most",), step_ids)
+        elif "at_most" in effects:
+            self.add("reference", at + ("effect",), "effect at_most needs the heaviest step the text allows",
+                     "add at_most: <step id> (e.g. at_most: major_demerit for 可以予以警告、记过、记大过)", key=True)
+        if rule is None or ("at_most" in effects and at_most is None):
             return None
-        return Adjustment(rule, tuple(effects), raw.get("below_lowest"))
+        return Adjustment(rule, tuple(effects), raw.get("below_lowest"), at_most)
 
     def record_vocabulary(self, each: str, alias: str, at: tuple, vocabulary: Vocabulary) -> Vocabulary | None:
         """The case's facts plus `<alias>.<field>` for each field of one record of the events fact `each`."""

@@ -235,6 +235,7 @@ class Adjustment:
     rule: Rule  # id, cite, quote, strength (可以: discretionary, 应当: mandatory), when
     effects: tuple[str, ...]  # lighter | heavier | reduce | exempt (several where the text offers them)
     below_lowest: str | None  # reduce from the lowest step: 'none' where the text allows no sanction
+    at_most: int | None = None  # effect at_most: rank of the heaviest step the text allows (监察机关可以予以警告、记过、记大过)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ GIVE = {"mandatory": "应当给予", "generally": "一般应当给予", "discret
 MUST = {"mandatory": "必须", "generally": "一般应当", "discretionary": "可以"}
 CHOOSE = {"one_of": "由有权机关在下列措施中选择其一", "any_of": "由有权机关在下列措施中选择（可单独或合并使用）",
           "all": "并处"}
-EFFECT = {"lighter": "从轻", "heavier": "从重", "reduce": "减轻", "exempt": "免予"}
+EFFECT = {"lighter": "从轻", "heavier": "从重", "reduce": "减轻", "exempt": "免予", "at_most": "以所列种类为限"}
 RESULT = {
     "passed": "符合", "failed": "不符合", "fired": "存在", "not_fired": "不存在", "unknown": "未知",
     "exempt": "适用除外规定", "not_applicable": "不适用", "error": "条件无法计算", "lapsed": "已届满", "running": "未届满",
@@ -294,7 +294,11 @@ def _version(verdict: Verdict) -> list[str]:
     lines = [f"适用版本：{v.version}（依 {v.selected_by} = {v.date} 选定{GOVERNING.get(v.governing, '')}；"
              f"已比较：{'、'.join(v.considered)}）",
              f"　依据：{v.cite}“{v.quote}”"]
-    if v.governing == "earlier_law":
+    if v.governing == "earlier_law" and v.rule == "in_force":  # the transitional rule's in_force_when holds
+        why = "本案只适用行为（该日期）时的规定，该规定未编入；本版本的结论不适用，也不是上限"
+    elif v.governing == "earlier_law" and v.ceiling is None:
+        why = "应适用行为（该日期）时的规定，该规定未编入；本版本能否因处理较轻而适用，取决于所缺事实"
+    elif v.governing == "earlier_law":
         why = "应适用行为（该日期）时的规定，该规定未编入；仅在本版本更轻时适用本版本，故本版本的结论只是上限"
     elif v.governing == "unknown":
         why = f"案件未载明 {v.selected_by}，无法确定适用哪一版本"

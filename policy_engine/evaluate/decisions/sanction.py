@@ -5,7 +5,8 @@ own 警告, 记过 … or 通报, 诫勉 …, lightest first, each with its labe
 period), grounds (情形), levels from the lightest to the heaviest (each leading to one step or
 a range of steps, with branches: the article's alternatives, 或) and measures, measures that
 apply beside any level (`also`), provisions, how steps that apply together combine, and
-adjustments (从轻, 从重, 减轻, 免予). The engine knows no step by name.
+adjustments (从轻, 从重, 减轻, 免予, and at_most: a ceiling the text sets for some subjects or
+bodies, 监察机关可以予以警告、记过、记大过). The engine knows no step by name.
 
 A branch holds when its `when` holds and a ground is present: any ground of the ladder,
 or one of the grounds it lists (`ground: [ids]`); `ground: false` needs none (escalation
@@ -36,7 +37,8 @@ capped at cap_months; both ends are shown as dates.
 Adjustments are judged on the case's facts; one that holds or is unknown is listed with the
 result it gives (lighter, heavier: within the range; reduce: one step below the range, from
 the lowest step `below_lowest` or the lowest step itself; exempt: none), beside the
-unadjusted outcome, which stays the verdict's outcome.
+unadjusted outcome, which stays the verdict's outcome; at_most cuts the range at the step it
+names (a range above it becomes that step).
 
 The level's measures are listed with their strength: mandatory (must be taken) or
 discretionary (the body chooses among them: 视情节, 等), with their group (one_of, any_of,
@@ -52,6 +54,10 @@ all); a measure's applies_when that fails leaves it out. A measure that removes 
 and the exit findings behind that answer (fired, unknown, lapsed) follow it. `also`
 measures (纪律处分, referral to the law) and provisions (who decides, proposes, is told)
 are listed when a level holds or the level is undetermined.
+
+severity (the hook of governing_version rule lighter, 从旧兼从轻) orders outcomes by the
+ladder's declared order: none lowest, a range by its heaviest step, then its lightest;
+undetermined and steps imposed together are not compared (None).
 """
 from __future__ import annotations
 
@@ -76,6 +82,34 @@ def available(policy) -> bool:
 def outcomes(policy) -> tuple[str, ...]:
     """The outcomes this policy's ladder can give beside none and undetermined: its step ids."""
     return tuple(st.id for st in policy.sanctions.steps) if policy.sanctions is not None else ()
+
+
+def severity(policy, verdict) -> int | None:
+    """How heavily the verdict treats the case, by the ladder's declared order (decisions/__init__.py).
+
+    none is 0, the lowest. A step is ranked by its position in the ladder the policy declares
+    (lightest first). A range `lo..hi` (the body chooses in it) is compared first by its heaviest
+    step, then by its lightest: 记过..记大过 is lighter than 降级..撤职 and than 记大过 alone, and
+    heavier than 警告..记大过 (the same ceiling, a heavier floor). Steps by id, never by position
+    in the verdict, so two versions compare where they declare the same steps in the same order.
+    None (not compared) where the verdict does not settle the step: undetermined, steps imposed
+    together or added up (`a+b`: which of two lists is lighter is a judgement the ladder does not
+    declare), or an outcome that names no step of this ladder.
+    """
+    s = policy.sanctions
+    if s is None:
+        return None
+    outcome = verdict.outcome
+    if outcome == "none":
+        return 0
+    if outcome == "undetermined" or "+" in outcome:
+        return None
+    ranks = {st.id: st.rank for st in s.steps}
+    lo_id, _, hi_id = outcome.partition("..")
+    lo, hi = ranks.get(lo_id), ranks.get(hi_id or lo_id)
+    if lo is None or hi is None:
+        return None
+    return 1 + hi * len(s.steps) + lo
 
 
 def _removes(policy) -> bool:
@@ -128,7 +162,7 @@ def run(policy, state):
         for i, record in enumerate(records):
             facts = dict(state.present)
             facts.update({f"{alias}.{key}": value for key, value in record.items()})
-            one = Run(bind(facts, s.record_facts, state.as_of), facts, state.as_of)
+            one = Run(bind(facts, s.record_facts, state.as_of), facts, state.as_of, rulings=state.rulings)  # a ruling: every act
             place = f"{each}[{record.get('id', i)}]"
             act = _judge_act(s, one, rule, place)
             acts.append(act)
@@ -313,9 +347,11 @@ def _combine_finding(s, picked) -> Finding:
                    values=(("rule", c.rule),), note=c.note)
 
 
-def _adjust(s, lo: int, hi: int, effect: str, below: str | None) -> str:
+def _adjust(s, lo: int, hi: int, effect: str, below: str | None, at_most: int | None = None) -> str:
     if effect == "exempt":
         return "none"
+    if effect == "at_most" and at_most is not None:  # the range cut at the heaviest step allowed
+        return _range_id(s, min(lo, at_most), min(hi, at_most))
     if effect == "reduce":
         if lo > 0:
             return s.steps[lo - 1].id
@@ -334,7 +370,7 @@ def _adjustments(s, outcome: str, picked: list, state: Run) -> list[Finding]:
         if picked and outcome != "undetermined":
             joined = []
             for effect in a.effects:
-                parts = [_adjust(s, lo, hi, effect, a.below_lowest) for _, lo, hi, _ in picked]
+                parts = [_adjust(s, lo, hi, effect, a.below_lowest, a.at_most) for _, lo, hi, _ in picked]
                 joined.append("+".join(sorted(set(parts), key=parts.index)))
             values.append(("adjusted", joined))
         note = None
