@@ -198,8 +198,8 @@ def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy
     for strength in ("mandatory", "generally"):
         titles = [f.title for f in measures if f.strength == strength and f.title is not None
                   and dict(f.values).get("group") is None]
-        if titles:
-            lines.append(MUST[strength] + "：" + "、".join(titles))
+        if titles:  # one line per measure named, even where several acts or levels call for it
+            lines.append(MUST[strength] + "：" + "、".join(dict.fromkeys(titles)))
     may = [f.title for f in measures if f.strength == "discretionary" and f.title is not None
            and dict(f.values).get("group") is None]
     if may:

@@ -188,7 +188,7 @@ def run(policy, state):
             if r.id not in extras or (f.result == APPLIES and extras[r.id].result != APPLIES):
                 extras[r.id] = f
     findings.extend(extras.values())
-    findings.extend(_adjustments(s, outcome, picked, state))
+    findings.extend(_adjustments(policy, outcome, picked, state))
     return outcome, tuple(findings)
 
 
@@ -306,9 +306,9 @@ def _step_findings(s, rule: str, picked: list, acts: list[_Act], state: Run, uns
                 if start is not None:
                     values += [("period_start", start.isoformat()), ("period_end", _end(start, st.period.months))]
                 elif s.period_start is not None:
-                    note = f"处分期的起算日期（{s.period_start[0]}）未知，只能以月数表示：{st.period.cite}“{st.period.quote}”"
+                    note = f"期间的起算日期（{s.period_start[0]}）未知，只能以月数表示：{st.period.cite}“{st.period.quote}”"
                 if s.period_start is not None and start is not None:
-                    note = f"处分期：{st.period.cite}“{st.period.quote}”；{s.period_start[1]}“{s.period_start[2]}”"
+                    note = f"期间：{st.period.cite}“{st.period.quote}”；{s.period_start[1]}“{s.period_start[2]}”"
             key = st.id if rule != "cumulative" else f"{st.id}@{act.place}"
             if key in seen:
                 continue
@@ -337,7 +337,7 @@ def _step_findings(s, rule: str, picked: list, acts: list[_Act], state: Run, uns
         values += [("period_start", start.isoformat()), ("period_end_min", _end(start, st.period.months)),
                    ("period_end_max", _end(start, longest))]
     out.append(Finding(rule=f"{st.id}-combined-period", result=APPLIES, strength="discretionary", cite=same.cite,
-                       quote=same.quote, title=f"{count}个{st.label}的处分期", values=tuple(values)))
+                       quote=same.quote, title=f"{count}个{st.label}的期间", values=tuple(values)))
     return out
 
 
@@ -359,7 +359,8 @@ def _adjust(s, lo: int, hi: int, effect: str, below: str | None, at_most: int | 
     return _range_id(s, lo, hi)
 
 
-def _adjustments(s, outcome: str, picked: list, state: Run) -> list[Finding]:
+def _adjustments(policy, outcome: str, picked: list, state: Run) -> list[Finding]:
+    s = policy.sanctions
     out = []
     for a in s.adjustments:
         f = _as_measure(judge(a.rule, state, "trigger"))
@@ -375,7 +376,7 @@ def _adjustments(s, outcome: str, picked: list, state: Run) -> list[Finding]:
             values.append(("adjusted", joined))
         note = None
         if "reduce" in a.effects and picked and min(lo for _, lo, _, _ in picked) == 0 and a.below_lowest is None:
-            note = "减轻：已是最轻的处分种类，本规定未写明可以低于该种类，仍为该种类。"
+            note = f"减轻：已是最轻的一级，{policy.self_name}未写明可以低于该级，仍为该级。"
         out.append(dataclasses.replace(f, values=tuple(values), note=_join(f.note, note)))
     return out
 
