@@ -233,7 +233,7 @@ def test_reduce_from_the_lowest_step_stays_there_where_the_text_says_nothing(tmp
     p = load(variant(tmp_path, "        below_lowest: none\n", ""))
     v = decide(p, "sanction", case(act(), confessed=True), AS_OF)
     f = finding(v, "confessed")
-    assert dict(f.values)["adjusted"] == ["warning", "warning"] and "已是最轻的处分种类" in f.note
+    assert dict(f.values)["adjusted"] == ["warning", "warning"] and "已是最轻的一级" in f.note
 
 
 def test_exempt_and_heavier(policy):
