@@ -953,7 +953,7 @@ def _vocabulary_problems(facts: dict[str, Fact], doc: Document) -> list[Problem]
             else doc.where(("facts", "declare", name), key=True)
         if "__" in name:
             out.append(problem("vocabulary", f"fact '{name}' contains '__', which the engine reserves", **where))
-        out.extend(problem("vocabulary", message, **where, hint="min is at most max") for message in bound_problems(fact))
+        out.extend(problem("vocabulary", message, **where, hint="min is at most max; labels name only the enum's own values") for message in bound_problems(fact))
         for other in names:
             if other.startswith(name + "."):
                 out.append(problem("vocabulary", f"'{name}' is a fact and also the group of '{other}'", **where,

@@ -48,6 +48,7 @@ class Field:
     minimum: int | None = None  # integer: smallest allowed value
     maximum: int | None = None  # integer: largest allowed value
     not_after: str | None = None  # date: "as_of" when a later day is impossible
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # enum value -> words
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class Fact:
     minimum: int | None = None  # integer: smallest allowed value
     maximum: int | None = None  # integer: largest allowed value
     not_after: str | None = None  # date, or events (their dates): "as_of" when a later day is impossible
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # enum value -> words
 
     @property
     def namespace(self) -> str:
@@ -92,7 +94,8 @@ class Fact:
 
 def _field_from(name: str, raw: Mapping) -> Field:
     return Field(name, raw["type"], tuple(raw.get("values", ())), bool(raw.get("required", False)),
-                 raw.get("description", ""), raw.get("min"), raw.get("max"), raw.get("not_after"))
+                 raw.get("description", ""), raw.get("min"), raw.get("max"), raw.get("not_after"),
+                 MappingProxyType(dict(raw.get("labels") or {})))
 
 
 def fact_from(name: str, raw: Mapping, origin: str | None) -> Fact:
@@ -105,6 +108,7 @@ def fact_from(name: str, raw: Mapping, origin: str | None) -> Fact:
         values=tuple(raw.get("values", ())), items=raw.get("items"),
         kinds=MappingProxyType(kinds), attested=bool(raw.get("attested", False)), origin=origin,
         minimum=raw.get("min"), maximum=raw.get("max"), not_after=raw.get("not_after"),
+        labels=MappingProxyType(dict(raw.get("labels") or {})),
     )
 
 
@@ -112,15 +116,37 @@ def bound_problems(fact: Fact) -> list[str]:
     """What is inconsistent in the bounds a fact (or its events' fields) declares; [] if nothing.
 
     The vocabulary's JSON Schema already ties each keyword to its type; this checks what a
-    schema cannot say: min above max.
+    schema cannot say: min above max, a label for a value the enum does not have.
     """
     out = []
-    specs = [(fact.name, fact)] + [(f"{fact.name} ({kind.name}.{f.name})", f)
-                                   for kind in fact.kinds.values() for f in kind.fields.values()]
+    specs: list[tuple[str, Fact | Field]] = [(fact.name, fact)]
+    specs += [(f"{fact.name} ({kind.name}.{f.name})", f) for kind in fact.kinds.values() for f in kind.fields.values()]
     for label, spec in specs:
         if spec.minimum is not None and spec.maximum is not None and spec.minimum > spec.maximum:
             out.append(f"{label}: min {spec.minimum} is above max {spec.maximum}")
+        stray = [v for v in spec.labels if v not in spec.values]
+        if stray:
+            out.append(f"{label}: labels name {', '.join(stray)}, which {'is' if len(stray) == 1 else 'are'} not "
+                       f"among its values ({', '.join(spec.values) or 'none'})")
     return out
+
+
+def value_labels(vocabulary: "Vocabulary") -> dict[str, str]:
+    """The words the vocabulary gives enum values (`labels:`), for text output.
+
+    A value two facts label differently is left out (its id is printed): text never guesses
+    which fact a value came from.
+    """
+    out: dict[str, str] = {}
+    clash: set[str] = set()
+    for fact in vocabulary.facts.values():
+        specs: list[Fact | Field] = [fact, *(f for kind in fact.kinds.values() for f in kind.fields.values())]
+        for spec in specs:
+            for value, words in spec.labels.items():
+                if out.get(value, words) != words:
+                    clash.add(value)
+                out[value] = words
+    return {k: v for k, v in out.items() if k not in clash}
 
 
 @dataclass(frozen=True, slots=True)

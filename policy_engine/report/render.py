@@ -5,6 +5,7 @@ import json
 from typing import Mapping
 
 from ..policy.model import Policy
+from ..policy.vocabulary import value_labels
 from ..evaluate.verdict import Finding, Verdict
 from ..selection.selection import declares_supervision
 
@@ -51,8 +52,7 @@ RULING = {"upheld": "决定维持适用本条", "waived": "决定本案不适用
 STRENGTH = {"mandatory": "强制（须/应当）", "generally": "一般（原则上）", "discretionary": "裁量（可以）"}
 MEASURE = {"mandatory": "必须采取", "discretionary": "可以选择（由有权机关决定）", "generally": "一般应当采取"}
 VALUE = {
-    "main_leader": "领导班子主要负责人", "responsible_leader": "直接主管的负责人",
-    "member": "班子其他成员", "staff": "工作人员", "none": "不承担",
+    "none": "不承担",
     "directly": "直接适用", "by_reference": "参照执行",
     "exactly_one": "只能归入一类", "at_least_one": "至少归入一类", "any": "类别数不限（可归入多类，也可不归入）",
 }
@@ -227,12 +227,13 @@ def _summary(verdict: Verdict, sections: dict[str, str], policy: Policy) -> list
     if verdict.decision == "sanction":
         lines += _sanction_summary(verdict, sections, policy)
     elif verdict.decision == "apportion":
+        words = _words(policy)
         for f in verdict.findings:
             v = dict(f.values)
             if "person" in v:
-                who = f"{v['person']}（{_value(v.get('role'))}）"
+                who = f"{v['person']}（{_value(v.get('role'), words)}）"
                 what = ("待定" if f.result in ("unknown", "error") else
-                        "不承担责任" if v.get("responsibility") in (None, "none") else _value(v["responsibility"], _words(policy)))
+                        "不承担责任" if v.get("responsibility") in (None, "none") else _value(v["responsibility"], words))
                 lines.append(f"{who}：{what}（{f.cite}）")
     elif verdict.decision == "gate":
         missing = [f"{f.cite} {f.title}" for f in verdict.findings if f.result == "failed"]
@@ -319,8 +320,12 @@ def _outcome_code(code: str) -> str:
 
 
 def _words(policy: Policy) -> Mapping[str, str]:
-    """The policy's own words for the ids its verdicts record as values (an apportionment's responsibilities)."""
-    return policy.apportionment.labels if policy.apportionment is not None else {}
+    """The policy's own words for the ids its verdicts record as values: the labels its vocabulary
+    gives enum values (a person's role), and an apportionment's responsibilities."""
+    words = value_labels(policy.vocabulary)
+    if policy.apportionment is not None:
+        words.update(policy.apportionment.labels)
+    return words
 
 
 def _finding(f: Finding, measure: bool, plain: bool = False, words: Mapping[str, str] | None = None) -> list[str]:
