@@ -676,7 +676,9 @@ def test_cite_label_of_a_sub_item():
         cite_label(9, 1, 2, subitem=0)
 
 
-REGULATIONS = Path("/work/shared/regulations")
+# The two national texts, as copied unedited into their policies' folders (each policy's sha256 pins it).
+NATIONAL = {"gov-sanctions-law-2020.txt": POLICIES / "gov-sanctions-law" / "source.txt",
+            "bidding-law-regs-2019.txt": POLICIES / "bidding-law-regs" / "source.txt"}
 
 
 def test_the_real_texts_numbered_lists_are_no_paragraphs():
@@ -691,14 +693,13 @@ def test_the_real_texts_numbered_lists_are_no_paragraphs():
         assert not [s for a in ix.articles for p in a.paragraphs for it in p.items for s in it.subitems], folder
 
 
-@pytest.mark.skipif(not REGULATIONS.is_dir(), reason="the shared regulations folder is not on this machine")
 @pytest.mark.parametrize("name,article,paragraphs,items", [
     ("gov-sanctions-law-2020.txt", 7, 1, 6),
     ("gov-sanctions-law-2020.txt", 8, 2, 4),
     ("bidding-law-regs-2019.txt", 46, 4, 0),
 ])
 def test_the_national_texts_paragraphs(name, article, paragraphs, items):
-    ix = load_source(REGULATIONS / name)
+    ix = load_source(NATIONAL[name])
     art = ix.article(article)
     assert len(art.paragraphs) == paragraphs
     assert sum(len(p.items) for p in art.paragraphs) == items
@@ -712,7 +713,8 @@ import shutil  # noqa: E402
 from policy_engine import decide, load_policy  # noqa: E402
 from policy_engine.policy.loader import check_policy  # noqa: E402
 
-LAW = REGULATIONS / "gov-sanctions-law-2020.txt"
+LAW = NATIONAL["gov-sanctions-law-2020.txt"]
+LAW_NAME = "gov-sanctions-law-2020.txt"  # the name the other text is copied under
 LAW_TITLE = "中华人民共和国公职人员政务处分法"
 XJ_POLICY = "2025-04-21.yaml"
 # A test policy: the 004 policy with one recusal ground re-cited to 政务处分法 第七条第（一）项. Only the
@@ -729,11 +731,11 @@ def _law_tree(tmp_path: Path, *, texts: str | None = None, cite: str = RECITED[1
     shutil.copy(POLICIES / XJ / "source.txt", folder / "source.txt")
     if copy:
         (root / "_shared" / "texts").mkdir()
-        shutil.copy(LAW, root / "_shared" / "texts" / LAW.name)
+        shutil.copy(LAW, root / "_shared" / "texts" / LAW_NAME)
     sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
     if texts is None:
         texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n"
-                 f"    file: ../_shared/texts/{LAW.name}\n    sha256: {sha}\n")
+                 f"    file: ../_shared/texts/{LAW_NAME}\n    sha256: {sha}\n")
     policy = (POLICIES / XJ / XJ_POLICY).read_text(encoding="utf-8")
     assert RECITED[0] in policy
     policy = policy.replace(RECITED[0], cite).replace("source_defects:\n", texts + "source_defects:\n", 1)
@@ -752,10 +754,8 @@ def _only_problem(file: Path):
     return problems[0]
 
 
-needs_law = pytest.mark.skipif(not LAW.is_file(), reason="the shared regulations folder is not on this machine")
 
 
-@needs_law
 def test_a_quote_from_a_declared_text_is_verified_and_its_verdict_names_the_text(tmp_path):
     file = _law_tree(tmp_path)
     policy = load_policy(file)
@@ -770,25 +770,22 @@ def test_a_quote_from_a_declared_text_is_verified_and_its_verdict_names_the_text
     assert finding.cite == f"《{LAW_TITLE}》第七条第（一）项" and finding.quote == "警告"
 
 
-@needs_law
 def test_a_wrong_quote_from_a_declared_text_is_located_with_the_closest_passage(tmp_path):
     file = _law_tree(tmp_path, cite="      cite: {text: gov-sanctions-law, article: 8, item: 1}\n      quote: 警告，十二个月")
     p = _only_problem(file)
     assert p.code == "quote_not_found" and p.line == _line_of(file, "quote: 警告，十二个月")
     assert p.message.startswith(f"quote is not in 《{LAW_TITLE}》第八条第（一）项 of ")
-    assert p.message.endswith(f"/_shared/texts/{LAW.name}")  # the file as the caller named the policy
+    assert p.message.endswith(f"/_shared/texts/{LAW_NAME}")  # the file as the caller named the policy
     assert p.hint == 'closest passage: "警告，六个月"'
 
 
-@needs_law
 def test_a_cite_of_a_passage_the_declared_text_lacks_is_located(tmp_path):
     file = _law_tree(tmp_path, cite="      cite: {text: gov-sanctions-law, article: 7, item: 9}\n      quote: 警告")
     p = _only_problem(file)
     assert p.code == "citation" and p.line == _line_of(file, "text: gov-sanctions-law, article: 7, item: 9")
-    assert f"《{LAW_TITLE}》第七条第（九）项" in p.message and LAW.name in p.hint
+    assert f"《{LAW_TITLE}》第七条第（九）项" in p.message and LAW_NAME in p.hint
 
 
-@needs_law
 def test_an_undeclared_text_id_is_located(tmp_path):
     file = _law_tree(tmp_path, cite="      cite: {text: gov-sanction-law, article: 7, item: 1}\n      quote: 警告")
     p = _only_problem(file)
@@ -796,7 +793,6 @@ def test_an_undeclared_text_id_is_located(tmp_path):
     assert "'gov-sanction-law'" in p.message and "declared texts: gov-sanctions-law" in p.message
 
 
-@needs_law
 def test_a_missing_declared_text_is_located(tmp_path):
     file = _law_tree(tmp_path, copy=False)
     p = _only_problem(file)
@@ -804,10 +800,9 @@ def test_a_missing_declared_text_is_located(tmp_path):
     assert "not found" in p.message and "_shared/texts/" in p.hint
 
 
-@needs_law
 def test_a_changed_declared_text_is_located(tmp_path):
     file = _law_tree(tmp_path)
-    law = file.parent.parent / "_shared" / "texts" / LAW.name
+    law = file.parent.parent / "_shared" / "texts" / LAW_NAME
     law.write_bytes(law.read_bytes().replace("（一）警告；".encode(), "（一）警示；".encode(), 1))
     policy, problems = check_policy(file)
     assert policy is None and [p.code for p in problems] == ["source_sha256", "quote_not_found"]
@@ -818,7 +813,6 @@ def test_a_changed_declared_text_is_located(tmp_path):
     assert quote.line == _line_of(file, "quote: 警告") and "the quote is in 第八条第（一）项" in quote.hint
 
 
-@needs_law
 def test_a_declared_text_outside_the_policies_folder_is_refused(tmp_path):
     sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
     texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n    file: {LAW}\n    sha256: {sha}\n")
@@ -827,12 +821,11 @@ def test_a_declared_text_outside_the_policies_folder_is_refused(tmp_path):
     assert p.code == "source_path" and p.line == _line_of(file, f"file: {LAW}")
 
 
-@needs_law
 def test_a_declared_text_in_the_policys_own_folder_and_a_sub_item_without_item(tmp_path):
     sha = hashlib.sha256(LAW.read_bytes()).hexdigest()
-    texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n    file: {LAW.name}\n    sha256: {sha}\n")
+    texts = (f"texts:\n  - id: gov-sanctions-law\n    title: {LAW_TITLE}\n    file: {LAW_NAME}\n    sha256: {sha}\n")
     file = _law_tree(tmp_path, texts=texts, copy=False)
-    shutil.copy(LAW, file.parent / LAW.name)
+    shutil.copy(LAW, file.parent / LAW_NAME)
     assert load_policy(file).grounds[0].cite.label == f"《{LAW_TITLE}》第七条第（一）项"
     file.write_text(file.read_text(encoding="utf-8").replace(
         "{text: gov-sanctions-law, article: 7, item: 1}", "{text: gov-sanctions-law, article: 7, subitem: 1}"),
