@@ -72,7 +72,7 @@ def test_a_new_enum_value_and_a_new_fact_change_only_the_policies_reading_the_en
          "  step.extended_by_tenderer: {type: boolean, description: 招标人已适当延长评标时间}\n  step.emergency:")
     after = digests(tree)
     readers = mentions(tree, "step.kind")
-    assert readers == {"chifeng-decision-expert-pool", "guiyang-petition-expert-pool", XIN, XJ}
+    assert readers == {"chifeng-decision-expert-pool", "guiyang-petition-expert-pool", "gov-sanctions-law", XIN, XJ}
     assert changed(before, after) == readers
     assert CQ not in changed(before, after)  # imports expert-pool.vocab.yaml, reads no step
 
