@@ -7,7 +7,6 @@ from typing import Mapping
 from ..policy.model import Policy
 from ..policy.vocabulary import value_labels
 from ..evaluate.verdict import Finding, Verdict
-from ..selection.selection import declares_supervision
 
 DECISION = {"entry": "入库资格", "exit": "出库与聘期", "recusal": "回避", "deadline": "期限",
             "sanction": "责任追究（追责等级与措施）", "apportion": "责任划分", "score": "履职评价", "gate": "程序关口",
@@ -397,6 +396,7 @@ def render_receipt(receipt, policy: Policy) -> str:
     draw = policy.selection.draw if policy.selection is not None else None
     contact = draw is not None and draw.contact is not None
     supervision = ""  # a supervision line where the request names one or the policy requires one
+    from ..selection.selection import declares_supervision  # draws only: a verdict's text does not need it
     if request.get("supervisor") or declares_supervision(policy):
         supervision = f"　监督：{request.get('supervisor') or '（未写明）'}"
     mode = policy.selection.mode(str(request.get("mode"))) if policy.selection is not None else None
