@@ -11,9 +11,10 @@ the engine reads no environment itself).
 An entry holds the policies of one id (every version file of its folder) and the list of
 files the load read, each with the sha256 of its bytes. It is used only when
 
-* the engine is the same: the sha256 of every module and JSON Schema of the package, and
-  the versions of Python and of the libraries whose behaviour a policy's meaning rests on
-  (the CEL core, chinesecalendar, PyYAML, jsonschema), are part of the entry's name;
+* the engine is the same: the size and modification time of every module and JSON Schema of
+  the package (what Python's own `.pyc` files check), and the versions of Python and of the
+  libraries whose behaviour a policy's meaning rests on (the CEL core, chinesecalendar,
+  PyYAML, jsonschema), are part of the entry's name;
 * the id's version files are the same files (their paths are part of the name too);
 * every file the load read still has the same bytes (each is read and hashed again:
   about 1 ms for a policy, its source and its vocabularies);
@@ -64,9 +65,9 @@ def engine_fingerprint() -> str:
         digest.update(f"{distribution} {_installed(module, distribution)}\n".encode())
     package = Path(__file__).resolve().parent.parent
     files = sorted(package.rglob("*.py")) + sorted((package / "schemas").resolve().glob("*.json"))
-    for file in files:
-        digest.update(str(file.relative_to(file.parents[1])).encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    for file in files:  # size and modification time, as Python's own .pyc checks its source
+        st = file.stat()
+        digest.update(f"{file.relative_to(file.parents[1])}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

@@ -32,7 +32,7 @@ import stat
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .. import resources as _resources
 from . import schema as _schema
@@ -46,7 +46,10 @@ from .model import conditions_of
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, ModeFact, ModeFilter, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
 from .model import Renewal, VersionRule
-from .sources import SOURCE_LIMIT, SourceIndex, cite_label, index_source, normalise
+from .lazy_sources import sources as _sources
+
+if TYPE_CHECKING:
+    from .sources import SourceIndex
 from ..textio import ReadFailure, decode, read_bytes
 from .vocabulary import Fact, Vocabulary, bound_problems, canonical_facts, extend_fact, fact_from, redeclared
 from ..yamlio import MAX_BYTES, Document, YamlProblem, parse
@@ -185,7 +188,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
               f"rename the file to {data['version']}.yaml")
 
     index = b.source(data["source"])
-    if index is not None and normalise(data["self_name"], index.steps) not in index.norm:
+    if index is not None and _sources.normalise(data["self_name"], index.steps) not in index.norm:
         b.add("quote_not_found", ("self_name",), f"self_name '{data['self_name']}' is not in the source text",
               "write how the text names itself in its own sentences, as it does (本办法, 本细则, 本法, 本条例)")
     b.texts(data.get("texts", ()))
@@ -333,7 +336,7 @@ def facts_read(policy: Policy) -> set[str]:
     stack: list[Any] = [getattr(policy, f.name) for f in fields(policy) if f.name != "vocabulary"]
     while stack:
         item = stack.pop()
-        if isinstance(item, (Vocabulary, Fact, SourceIndex, bytes, int, float, bool)) or item is None:
+        if isinstance(item, (Vocabulary, Fact, _sources.SourceIndex, bytes, int, float, bool)) or item is None:
             continue
         if isinstance(item, str):
             if item in known:
@@ -392,7 +395,7 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                      "keep the source text itself in the policy's folder")
             return None
         try:
-            data = read_bytes(target, SOURCE_LIMIT, "source_missing", "source text", regular_only=True)
+            data = read_bytes(target, _sources.SOURCE_LIMIT, "source_missing", "source text", regular_only=True)
         except ReadFailure as exc:
             missing = not os.path.lexists(target)
             self.add("source_missing", ("source", "file"),
@@ -414,7 +417,7 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
             except ReadFailure as exc:
                 self.problems.append(exc.problem)
                 return None
-            self.cache.sources[key] = index_source(text, steps)
+            self.cache.sources[key] = _sources.index_source(text, steps)
         return self.cache.sources[key]
 
     def texts(self, declared) -> None:
@@ -440,7 +443,7 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                 continue
             shown = Path(os.path.normpath(self.path.parent / rel))
             try:
-                data = read_bytes(file, SOURCE_LIMIT, "source_missing", "text", regular_only=True)
+                data = read_bytes(file, _sources.SOURCE_LIMIT, "source_missing", "text", regular_only=True)
             except ReadFailure as exc:
                 missing = not os.path.lexists(file)
                 self.add("source_missing", at + ("file",),
@@ -462,7 +465,7 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                 except ReadFailure as exc:
                     self.problems.append(exc.problem)
                     continue
-                self.cache.sources[key] = index_source(text, steps)
+                self.cache.sources[key] = _sources.index_source(text, steps)
             self.other_texts[tid] = (self.cache.sources[key], raw["title"], shown)
 
     # -- shared files -----------------------------------------------------------------------
@@ -549,7 +552,7 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                      "add the item the sub-item belongs to, e.g. cite: {article: 9, item: 2, subitem: 1}")
             return Citation(raw["article"], raw.get("occurrence"), raw.get("paragraph"), None, "", raw["subitem"],
                             raw.get("text"))
-        label = cite_label(raw["article"], raw.get("paragraph"), raw.get("item"), subitem=raw.get("subitem"))
+        label = _sources.cite_label(raw["article"], raw.get("paragraph"), raw.get("item"), subitem=raw.get("subitem"))
         if raw.get("occurrence"):
             label = label.replace("条", "条" + OCCURRENCE.get(raw["occurrence"], f"（文中第{raw['occurrence']}个）"), 1)
         source_name = self.source_path.name

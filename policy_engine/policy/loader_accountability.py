@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
 from .model import (Adjustment, Apportionment, Band, Branch, Cited, Combine, Exception_, Level, Measure, MeasureGroup, Period,
                     Rule, SamePeriods, SanctionStep, Sanctions, ScoreGroup, ScoreItem, Scoring, Test)
-from .sources import cite_label, normalise
+from .lazy_sources import sources as _sources
 from .vocabulary import Fact, Vocabulary
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class AccountabilityBuilder:
                 self.add("duplicate_rule", s_at + ("id",), f"step id '{st['id']}' is declared twice",
                          "each step of the ladder has its own id; levels name steps by it")
             cite = self.citation(st["cite"], s_at, index, st["quote"]).label
-            if normalise(st["label"], ("whitespace",)) not in normalise(st["quote"], ("whitespace",)):
+            if _sources.normalise(st["label"], ("whitespace",)) not in _sources.normalise(st["quote"], ("whitespace",)):
                 self.add("quote_not_found", s_at + ("label",), f"the label '{st['label']}' is not in the step's quote",
                          "the label is the regulation's own word for the step: quote the words that contain it")
             period = None
@@ -280,7 +280,7 @@ class AccountabilityBuilder:
                 self.add("reference", r_at + ("assigns",), "assigns: none is the verdict's word for no responsibility",
                          "name the responsibility the sentence assigns (e.g. direct), or cite the sentence under otherwise")
                 continue
-            if normalise(r["label"], ("whitespace",)) not in normalise(r["quote"], ("whitespace",)):
+            if _sources.normalise(r["label"], ("whitespace",)) not in _sources.normalise(r["quote"], ("whitespace",)):
                 self.add("quote_not_found", r_at + ("label",), f"the label '{r['label']}' is not in the rule's quote",
                          "the label is the regulation's own word for the responsibility: quote the words that contain it")
             elif labels.setdefault(r["assigns"], r["label"]) != r["label"]:
@@ -316,7 +316,7 @@ class AccountabilityBuilder:
         if "cite" in raw:
             return self.citation(raw["cite"], at, index, raw["quote"]).label
         number = raw["form"]["appendix"]
-        label = cite_label(number, appendix=True)
+        label = _sources.cite_label(number, appendix=True)
         if index is None:
             return label
         try:
@@ -325,7 +325,7 @@ class AccountabilityBuilder:
             self.add("citation", at + ("form",), f"{label}: {exc}",
                      "the source's forms are numbered as its 附表 headings: 附表1, 附表2 ...")
             return label
-        quote = normalise(raw["quote"], index.steps)
+        quote = _sources.normalise(raw["quote"], index.steps)
         if quote and quote in form.norm:
             self.quotes += 1
         else:
@@ -341,7 +341,7 @@ class AccountabilityBuilder:
         spans = [(band, band.low, band.high) for band in bands if band.low is not None and band.high is not None]
         if len(spans) != len(bands):
             raise AssertionError("bands without min and max cannot be checked as a range")
-        text = normalise(quote, ("whitespace",))
+        text = _sources.normalise(quote, ("whitespace",))
         for k, (band, band_low, band_high) in enumerate(spans):
             if band_low > band_high:
                 self.add("score_sheet", at + (k, "min"), f"band {band.label}: min {band_low} is above max {band_high}")
@@ -388,7 +388,7 @@ class AccountabilityBuilder:
                 self.fact_of(it["fact"], i_at + ("fact",), vocabulary, "integer")
                 bands = [Band(b["label"], b["min"], b["max"]) for b in it["bands"]]
                 self.bands(bands, 0, it["max"], i_at + ("bands",), it["quote"], "")
-                if f"（{it['max']}分）" not in normalise(it["quote"], ("whitespace",)):
+                if f"（{it['max']}分）" not in _sources.normalise(it["quote"], ("whitespace",)):
                     self.add("score_sheet", i_at + ("max",), f"the quote does not print the maximum （{it['max']}分）",
                              "quote the item's heading with its points, e.g. 1.专业知识储备（10分）")
                 items.append(ScoreItem(it["id"], it["title"], it["fact"], it["max"], label, it["quote"], tuple(bands),
@@ -396,7 +396,7 @@ class AccountabilityBuilder:
             if sum(item.max for item in items) != g["max"]:
                 self.add("score_sheet", g_at + ("max",), f"the group's maximum {g['max']} differs from the sum of its "
                          f"items' maxima ({sum(item.max for item in items)})", "check each item's max against the form")
-            if f"（{g['max']}分）" not in normalise(g["quote"], ("whitespace",)):
+            if f"（{g['max']}分）" not in _sources.normalise(g["quote"], ("whitespace",)):
                 self.add("score_sheet", g_at + ("max",), f"the quote does not print the maximum （{g['max']}分）")
             groups.append(ScoreGroup(g["id"], g["title"], g["max"], g_label, g["quote"], tuple(items), g.get("note")))
         total = total_fact = None
@@ -424,7 +424,7 @@ class AccountabilityBuilder:
         elif groups:
             self.bands(bands, 0, maximum, g_at + ("bands",), gr["quote"], "分")
         else:
-            text = normalise(gr["quote"], ("whitespace",))
+            text = _sources.normalise(gr["quote"], ("whitespace",))
             for k, band in enumerate(bands):
                 if band.label not in text:
                     self.add("score_sheet", g_at + ("bands", k, "label"), f"the quote does not name the grade {band.label}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .model import Classification, Rule, Scope
-from .sources import normalise
+from .lazy_sources import sources as _sources
 from .vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class QuestionsBuilder:
                 self.add("duplicate_rule", c_at + ("id",), f"category id '{c['id']}' is also used at {where}",
                          "verdicts name categories by id; give each its own")
             seen.setdefault(c["id"], i)
-            if normalise(c["label"], ("whitespace",)) not in normalise(c["quote"], ("whitespace",)):
+            if _sources.normalise(c["label"], ("whitespace",)) not in _sources.normalise(c["quote"], ("whitespace",)):
                 self.add("quote_not_found", c_at + ("label",),
                          f"the label '{c['label']}' is not in the category's quote",
                          "a category's label is the regulation's own name for it: copy it from the quoted words "
