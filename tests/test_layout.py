@@ -15,7 +15,7 @@ PACKAGE = ROOT / "policy_engine"
 
 # In order: a module may import modules of its own stage and of earlier stages only.
 STAGES = (
-    ("shared", ("policy_engine.errors", "policy_engine.dates", "policy_engine.textio", "policy_engine.resources",
+    ("shared", ("policy_engine.errors", "policy_engine.version", "policy_engine.dates", "policy_engine.textio", "policy_engine.resources",
                 "policy_engine.yamlio")),
     ("policy", ("policy_engine.policy",)),
     ("evaluate", ("policy_engine.evaluate",)),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..policy.expr import Unknown
+from ..version import ENGINE
 
 # Finding results
 PASSED, FAILED, FIRED, NOT_FIRED = "passed", "failed", "fired", "not_fired"
@@ -153,6 +154,7 @@ class Verdict:
     def to_json(self) -> dict:
         out = {
             "policy": {"id": self.policy[0], "version": self.policy[1], "sha256": self.policy[2]},
+            "engine": dict(ENGINE),
             "decision": self.decision,
             "as_of": self.as_of,
             "outcome": self.outcome,

@@ -48,6 +48,7 @@ from .selection import (Context, Reason, assess, checked, context, dates_possibl
 from ..evaluate.verdict import FAILED, PASSED, Finding, dumps
 from ..policy.workdays import policy_calendar
 from ..yamlio import Document
+from ..version import ENGINE
 
 FORMAT = "policy-engine/draw-receipt/1"
 ORDER = ("HMAC-SHA256 with the seed's bytes as key and the expert id in UTF-8 as message; "
@@ -466,6 +467,7 @@ class Receipt:
     def to_json(self) -> dict:
         out = {
             "format": FORMAT,
+            "engine": dict(ENGINE),
             "policy": {"id": self.policy[0], "version": self.policy[1], "sha256": self.policy[2]},
             "as_of": self.as_of,
             "pool": {"sha256": self.pool[0], "experts": self.pool[1]},
@@ -788,6 +790,10 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Ve
         return Verification(False, tuple(diffs))
     mine = recomputed.to_json()
     mine["commitment"] = data.get("commitment")  # checked above, against the seed
+    if "engine" in data:  # the release that drew (older receipts lack it): the draw itself is what is compared
+        mine["engine"] = data["engine"]
+    else:
+        mine.pop("engine", None)
     found: list[Difference] = []
     _compare(data, mine, "", found)
     named = {d.path for d in diffs}
