@@ -459,6 +459,10 @@ def render_receipt(receipt, policy: Policy) -> str:
         for r in receipt.rules:
             lines.append(f"  {r.cite}{'　' + r.title if r.title else ''}：跳过 {r.excluded} 名"
                          + (f"，待联系时核实 {r.to_confirm} 名" if r.to_confirm else ""))
+            if r.ruling is not None:
+                u = r.ruling
+                lines.append(f"    {u.body} {u.date}{'（' + u.reference + '）' if u.reference else ''}"
+                             f"{RULING.get(u.ruling, u.ruling)}" + (f"：据此未跳过 {r.waived} 名" if r.waived else ""))
     if receipt.provisions:
         lines += ["", "适用的程序条款："]
         for p in receipt.provisions:
