@@ -343,3 +343,116 @@ def test_a_branchs_own_exception(tmp_path, effect, outcome):
     assert f.result == ("fired" if effect == "may_exempt" else "exempt")
     if effect == "may_exempt":  # the body may depart from it, with approval: shown beside the range
         assert "除外（可以放宽）：第三条第三款" in render_verdict(v, p)
+
+
+# -- a period whose length the case states (一定期限: the body fixes it) ----------------------------
+
+LENGTH_FACT = "    sanction.effective_date: {type: date, description: 处分决定生效之日}\n"
+WARNING_PERIOD = "        period: {months: 6, cite: {article: 2, paragraph: 1, item: 1}, quote: 警告，六个月}\n"
+
+
+def case_length(tmp_path: Path, unit: str = "months", length: str = "sanction.length") -> Path:
+    """The ladder with the warning's period read from the case (sanction.length, in `unit`)."""
+    file = variant(tmp_path, LENGTH_FACT, LENGTH_FACT + "    sanction.length: {type: integer, description: 决定的期间长短}\n")
+    text = file.read_text(encoding="utf-8")
+    file.write_text(text.replace(WARNING_PERIOD, f"        period: {{length: {length}, unit: {unit}, cite: {{article: 2, "
+                                                 "paragraph: 1, item: 1}, quote: 警告，六个月}\n", 1), encoding="utf-8")
+    return file
+
+
+def with_length(c: dict, n) -> dict:
+    c["sanction"]["length"] = n
+    return c
+
+
+@pytest.mark.parametrize("unit,n,effective,end,words", [
+    ("months", 6, "2024-08-31", "2025-02-28", "期间 6 个月"),    # no 31 February: the month's last day
+    ("months", 1, "2024-01-31", "2024-02-29", "期间 1 个月"),    # a leap year's February
+    ("years", 1, "2024-02-29", "2025-02-28", "期间 1 年"),       # no 29 February in 2025
+    ("calendar_days", 30, "2024-01-31", "2024-03-01", "期间 30 日"),  # 1 February is the first day (第二百零一条)
+    ("calendar_days", 1, "2024-12-31", "2025-01-01", "期间 1 日"),
+])
+def test_a_period_the_case_states_ends_on_its_date(tmp_path, unit, n, effective, end, words):
+    p = load(case_length(tmp_path, unit))
+    v = decide(p, "sanction", with_length(case(act(), effective=effective), n), AS_OF)
+    assert v.outcome == "warning" and v.missing_facts == ()
+    s = steps(v, p)["warning"]
+    key = {"months": "period_months", "years": "period_years", "calendar_days": "period_days"}[unit]
+    assert (s[key], s["period_start"], s["period_end"]) == (n, effective, end)
+    assert "sanction.length = " in finding(v, "warning").note
+    assert f"{words}，自 {effective} 起至 {end} 届满" in render_verdict(v, p)
+
+
+def test_a_missing_length_leaves_the_step_certain_and_names_the_fact(tmp_path):
+    p = load(case_length(tmp_path))
+    v = decide(p, "sanction", case(act()), AS_OF)
+    assert v.outcome == "warning"
+    f = finding(v, "warning")
+    assert f.result == "applies" and f.missing_facts == ("sanction.length",)
+    assert dict(f.values)["period_unit"] == "months" and "period_months" not in dict(f.values)
+    assert v.missing_facts == ("sanction.length",)
+    text = render_verdict(v, p)
+    assert "结论：警告（warning）" in text and "期间长短未知" in text and "需补充的事实：sanction.length" in text
+
+
+def test_a_length_that_is_not_a_whole_number_is_an_error_of_the_case(tmp_path):
+    p = load(case_length(tmp_path))
+    v = decide(p, "sanction", with_length(case(act()), -3), AS_OF)
+    assert v.outcome == "warning"
+    f = finding(v, "warning")
+    assert f.error and "not a whole number" in f.error and "period_end" not in dict(f.values)
+    assert any("period.length" in e for e in v.errors)
+
+
+def test_a_length_from_the_case_combines_same_step_periods(tmp_path, policy):
+    p = load(case_length(tmp_path))
+    v = decide(p, "sanction", with_length(case(act(), act(date="2024-04-01")), 6), AS_OF)
+    fixed = decide(policy, "sanction", case(act(), act(date="2024-04-01")), AS_OF)
+    assert dict(finding(v, "warning-combined-period").values) == dict(finding(fixed, "warning-combined-period").values)
+    unknown = decide(p, "sanction", case(act(), act(date="2024-04-01")), AS_OF)
+    assert not [f for f in unknown.findings if f.rule.endswith("-combined-period")]
+
+
+@pytest.mark.parametrize("old,new,code,words", [
+    (WARNING_PERIOD, "        period: {months: 6, length: 6, cite: {article: 2, paragraph: 1, item: 1}, quote: 警告，六个月}\n",
+     "schema", ["period"]),
+    (WARNING_PERIOD, "        period: {length: sanction.lenght, unit: months, cite: {article: 2, paragraph: 1, item: 1}, "
+                     "quote: 警告，六个月}\n", "unknown_fact", ["sanction.lenght"]),
+    (WARNING_PERIOD, "        period: {length: sanction.effective_date, unit: months, cite: {article: 2, paragraph: 1, "
+                     "item: 1}, quote: 警告，六个月}\n", "", ["length"]),
+    (WARNING_PERIOD, "        period: {length: 6, unit: weeks, cite: {article: 2, paragraph: 1, item: 1}, quote: 警告，六个月}\n",
+     "schema", ["weeks"]),
+])
+def test_mistakes_in_a_periods_length_are_located(tmp_path, old, new, code, words):
+    file = variant(tmp_path, old, new)
+    loaded, problems = check_policy(file)
+    assert loaded is None
+    hit = [p for p in problems if (not code or p.code == code) and all(w in p.render() for w in words)]
+    assert hit, [p.render() for p in problems]
+    text = file.read_text(encoding="utf-8")
+    changed = text[: text.index(new)].count("\n") + 1
+    assert hit[0].line is not None and changed - 2 <= hit[0].line <= changed + 2, hit[0].render()
+
+
+# -- the text of a verdict given under governing_version ------------------------------------------
+
+def test_a_ceiling_is_named_in_the_ladders_words_and_the_headline_says_why_it_is_undetermined():
+    from policy_engine import Registry
+    from policy_engine.evaluate.engine import decide_governing
+    import yaml
+    registry = Registry.load(ROOT / "policies")
+    fixtures = ROOT / "fixtures" / "gov-sanctions-law" / "sanction"
+    raw = yaml.safe_load((fixtures / "act-before-2020-07-01-undetermined-with-ceiling.yaml").read_text(encoding="utf-8"))
+    verdict, p = decide_governing(registry, "gov-sanctions-law", "sanction", raw["case"], raw["as_of"])
+    assert verdict.version is not None and verdict.version.ceiling is not None
+    text = render_verdict(verdict, p)
+    ceiling = verdict.version.ceiling
+    lo, _, hi = ceiling.partition("..")
+    labels = {st.id: st.label for st in p.sanctions.steps}
+    assert f"上限：按本版本为 {labels[lo]}或者{labels[hi]}（{ceiling}）" in text
+    assert "结论：无法确定（行为时的规定未编入；本版本的结论为上限）（undetermined）" in text
+    raw["case"]["official"]["case"]["under_review"] = True  # the law of the time governs alone: no ceiling
+    raw["case"]["violation"]["date"] = "2019-03-05"
+    verdict, p = decide_governing(registry, "gov-sanctions-law", "sanction", raw["case"], raw["as_of"])
+    text = render_verdict(verdict, p)
+    assert "结论：无法确定（行为时的规定未编入）（undetermined）" in text and "上限：" not in text

@@ -16,8 +16,10 @@ relaxation (nothing to rule on), two rulings on one rule, a date after the date 
 question, a rule the question asked does not judge.
 
 A ruling counts wherever its rule is judged: in the decision's own run, in the inner runs
-(per person in apportion, the exit triggers an evaluation feeds in score), and in a panel
-check, whose request may carry `rulings` too (selection/panel.py).
+(per person in apportion, the exit triggers an evaluation feeds in score), in a panel
+check, whose request may carry `rulings` too (selection/panel.py), and in a draw, whose
+request may carry them on its panel rules, recusal grounds and exclusions
+(selection/draw.py: the receipt records the request, so verify recomputes the draw with them).
 """
 from __future__ import annotations
 

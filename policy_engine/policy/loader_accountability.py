@@ -21,6 +21,7 @@ from .vocabulary import Fact, Vocabulary
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from .expr import Condition
     from .loader import Document  # the document loader._Builder is given
     from .model import Citation
     from .sources import SourceIndex
@@ -49,13 +50,15 @@ class AccountabilityBuilder:
 
         def test(self, raw: Any, at: tuple, vocabulary: Vocabulary) -> Test | None: ...
 
+        def condition(self, source: str, at: tuple, vocabulary: Vocabulary) -> Condition | None: ...
+
         def rule(self, raw: dict, at: tuple, key: str, index: SourceIndex | None, vocabulary: Vocabulary,
                  generated_at: tuple | None = None) -> Rule | None: ...
 
     # -- sanction ladder (accountability.sanctions) ------------------------------------------
     def sanctions(self, raw: dict, index, vocabulary: Vocabulary, has_exit: bool) -> Sanctions | None:
         at = ("accountability", "sanctions")
-        steps = self.steps(raw["steps"], at + ("steps",), index)
+        steps = self.steps(raw["steps"], at + ("steps",), index, vocabulary)
         step_ids = [st.id for st in steps]
         case_vocabulary = vocabulary
         each = None
@@ -95,8 +98,8 @@ class AccountabilityBuilder:
                          combine, start, built_adjustments, each,
                          vocabulary.facts if each else None)
 
-    def steps(self, raw: list, at: tuple, index) -> list[SanctionStep]:
-        """The ladder's own steps, lightest first (rank = list position)."""
+    def steps(self, raw: list, at: tuple, index, vocabulary: Vocabulary) -> list[SanctionStep]:
+        """The ladder's own steps, lightest first (rank = list position); `vocabulary`: the case's."""
         out: list[SanctionStep] = []
         for i, st in enumerate(raw):
             s_at = at + (i,)
@@ -107,13 +110,33 @@ class AccountabilityBuilder:
             if _sources.normalise(st["label"], ("whitespace",)) not in _sources.normalise(st["quote"], ("whitespace",)):
                 self.add("quote_not_found", s_at + ("label",), f"the label '{st['label']}' is not in the step's quote",
                          "the label is the regulation's own word for the step: quote the words that contain it")
-            period = None
-            if "period" in st:
-                p = st["period"]
-                period = Period(p["months"], self.citation(p["cite"], s_at + ("period",), index, p["quote"]).label,
-                                p["quote"])
+            period = self.period(st["period"], s_at + ("period",), index, vocabulary) if "period" in st else None
             out.append(SanctionStep(st["id"], st["label"], i, cite, st["quote"], period, st.get("note")))
         return out
+
+    def period(self, p: dict, at: tuple, index, vocabulary: Vocabulary) -> Period:
+        """A step's period: `months: N`, or `length` (a number, or a CEL expression giving a whole
+        number from the case, where the text leaves the length to the body) with `unit`."""
+        cite = self.citation(p["cite"], at, index, p["quote"]).label
+        unit = p.get("unit", "months")
+        if ("months" in p) == ("length" in p):
+            self.add("schema", at, "a period states its length once: `months: N`, or `length` with `unit`"
+                     + (", not both" if "months" in p else ""),
+                     "e.g. months: 6, or length: <fact of the case> with unit: months where the body fixes it")
+            return Period(None, cite, p["quote"], unit, None)
+        if "months" in p:
+            if "unit" in p:
+                self.add("schema", at + ("unit",), "`months` is already a length in months; unit belongs to `length`",
+                         f"write length: {p['months']} with unit: {unit}, or leave out unit")
+            return Period(p["months"], cite, p["quote"])
+        length = p["length"]
+        if not isinstance(length, str):
+            return Period(length if unit == "months" else None, cite, p["quote"], unit, length)
+        # a whole number from the case: checked once here, where the author wrote it
+        compiled = self.condition(length, at + ("length",), vocabulary)
+        if compiled is None or self.condition(f"({length.strip()}) >= 0", at + ("length",), vocabulary) is None:
+            return Period(None, cite, p["quote"], unit, None)
+        return Period(None, cite, p["quote"], unit, compiled)
 
     def combine(self, raw: dict, at: tuple, index, step_ids: list[str]) -> Combine:
         cite = self.citation(raw["cite"], at, index, raw["quote"]).label

@@ -187,11 +187,18 @@ class MeasureGroup:
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """A step's period (警告，六个月) in months, with the words that state it."""
+    """A step's period (警告，六个月), with the words that state it.
 
-    months: int
+    A constant period in months (`months: 6`, or `length: 6` with unit months) has `months`; a
+    period in other units, or one whose length the case states (禁止其在一定期限内…: the
+    department fixes it), has `length` (a number, or the CEL condition giving it) and `unit`.
+    """
+
+    months: int | None  # the constant length in months; None where `length` gives it
     cite: str  # label
     quote: str
+    unit: str = "months"  # months | years | calendar_days
+    length: int | Condition | None = None  # set where months is None: a constant or a CEL expression over the case
 
 
 @dataclass(frozen=True, slots=True)

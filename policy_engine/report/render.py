@@ -94,7 +94,12 @@ def _outcome(verdict: Verdict, policy: Policy) -> str:
                                                                                                    verdict.outcome)
                 ).format(name=policy.self_name)
     causes = []
-    if verdict.missing_facts:
+    v = verdict.version
+    if v is not None and v.governing == "earlier_law":  # the law of the selecting date governs, and is not encoded
+        causes.append("行为时的规定未编入" + ("；本版本的结论为上限" if v.ceiling is not None else ""))
+    elif v is not None and v.governing == "unknown":
+        causes.append("适用版本未定")
+    if verdict.missing_facts and not (v is not None and v.governing == "earlier_law" and v.ceiling is not None):
         causes.append("缺少事实")
     if verdict.errors:
         causes.append("有条件无法计算")
@@ -153,15 +158,21 @@ def _sections(verdict: Verdict, policy: Policy) -> dict[str, str]:
     return out
 
 
+PERIOD_UNIT = {"period_months": "个月", "period_years": "年", "period_days": "日"}
+
+
 def _period(v: dict) -> str:
     if "period_months_max" in v:
         text = f"期间 {v['period_months_min']} 至 {v['period_months_max']} 个月（{v['acts']} 个期间之和 {v['period_months_sum']} 个月）"
         if v.get("period_end_min"):
             text += f"，自 {v['period_start']} 起，至早 {v['period_end_min']}、至迟 {v['period_end_max']} 届满"
         return text
-    if "period_months" not in v:
+    if "period_unit" in v:  # the length the case was to state is missing
+        return "期间长短未知（见需补充的事实）"
+    unit = next((k for k in PERIOD_UNIT if k in v), None)
+    if unit is None:
         return ""
-    text = f"期间 {v['period_months']} 个月"
+    text = f"期间 {v[unit]} {PERIOD_UNIT[unit]}"
     if v.get("period_end"):
         text += f"，自 {v['period_start']} 起至 {v['period_end']} 届满"
     return text
@@ -182,8 +193,8 @@ def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy
         if v.get("range"):
             what = "、".join(x.title or x.rule for x in steps if dict(x.values).get("range") == v["range"])
             what = f"在{what}中确定其一"
-        period = "；".join(_period(dict(x.values)) and f"{x.title}{_period(dict(x.values))}" for x in steps
-                          if x is f or (v.get("range") and dict(x.values).get("range") == v["range"]))
+        period = "；".join(_period(dict(x.values)) and f"{x.title if v.get('range') else ''}{_period(dict(x.values))}"
+                          for x in steps if x is f or (v.get("range") and dict(x.values).get("range") == v["range"]))
         period = "；".join(p for p in period.split("；") if p)
         act = f"（{v['act']}）" if v.get("act") else ""
         lines.append(f"{head}：{what}{act}" + (f"（{period}）" if period else ""))
@@ -266,7 +277,7 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         f"结论：{_outcome(verdict, policy)}（{verdict.outcome}）",
     ]
     if verdict.version is not None:
-        lines += _version(verdict)
+        lines += _version(verdict, policy)
     sections = _sections(verdict, policy)
     lines += ["　" + s for s in _summary(verdict, sections, policy)]
     lines.append("")
@@ -288,7 +299,7 @@ GOVERNING = {"encoded": "", "earlier_law": "（该日期早于已编入的各版
              "unknown": "（案件未载明该日期，无法确定适用版本）"}
 
 
-def _version(verdict: Verdict) -> list[str]:
+def _version(verdict: Verdict, policy: Policy) -> list[str]:
     v = verdict.version
     assert v is not None
     lines = [f"适用版本：{v.version}（依 {v.selected_by} = {v.date} 选定{GOVERNING.get(v.governing, '')}；"
@@ -310,12 +321,18 @@ def _version(verdict: Verdict) -> list[str]:
         why = f"适用 {v.date} 时有效的版本"
     lines.append(f"　说明：{why}")
     if v.ceiling is not None:
-        lines.append(f"　上限：按本版本为 {_outcome_code(v.ceiling)}，实际结论不重于此")
+        lines.append(f"　上限：按本版本为 {_outcome_code(verdict, policy, v.ceiling)}，实际结论不重于此")
     return lines
 
 
-def _outcome_code(code: str) -> str:
-    return f"{OUTCOME.get(code, code)}（{code}）"
+def _outcome_code(verdict: Verdict, policy: Policy, code: str) -> str:
+    """An outcome of this verdict's decision in words, with its code: 降级或者撤职（demotion..removal_from_post）."""
+    if verdict.decision == "sanction" and policy.sanctions is not None:
+        text = _range_text(policy, code)
+    else:
+        text = (OUTCOME_BY_DECISION.get(verdict.decision, {}).get(code) or OUTCOME.get(code, code)).format(
+            name=policy.self_name)
+    return f"{text}（{code}）"
 
 
 def _words(policy: Policy) -> Mapping[str, str]:
@@ -442,6 +459,10 @@ def render_receipt(receipt, policy: Policy) -> str:
         for r in receipt.rules:
             lines.append(f"  {r.cite}{'　' + r.title if r.title else ''}：跳过 {r.excluded} 名"
                          + (f"，待联系时核实 {r.to_confirm} 名" if r.to_confirm else ""))
+            if r.ruling is not None:
+                u = r.ruling
+                lines.append(f"    {u.body} {u.date}{'（' + u.reference + '）' if u.reference else ''}"
+                             f"{RULING.get(u.ruling, u.ruling)}" + (f"：据此未跳过 {r.waived} 名" if r.waived else ""))
     if receipt.provisions:
         lines += ["", "适用的程序条款："]
         for p in receipt.provisions:

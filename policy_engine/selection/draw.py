@@ -45,7 +45,8 @@ from .pool import Pool, PoolExpert, no_gc
 from .selection import (Context, Reason, assess, checked, context, dates_possible, declares_supervision, expert_facts,
                         expert_rules, in_force_on, invalid, judge_panel, located, mode_of, narrowing, required_facts,
                         stated_panel)
-from ..evaluate.verdict import FAILED, PASSED, Finding, dumps
+from ..evaluate import rulings as _rulings
+from ..evaluate.verdict import FAILED, PASSED, Finding, Ruling, dumps
 from ..policy.workdays import policy_calendar
 from ..yamlio import Document
 from ..version import ENGINE
@@ -159,6 +160,7 @@ class DrawRequest:
     supervisor: str | None
     answers: Mapping[str, str]
     panel: Mapping[str, Any] = field(default_factory=dict)  # panel.* facts the request states
+    rulings: Mapping[str, Ruling] = field(default_factory=dict)  # the office's rulings on hedged rules, by rule id
 
     @property
     def data(self) -> dict:
@@ -222,8 +224,15 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
                                   f"“{mf.quote}”): {message}", file, ".".join(str(a) for a in at + (name,)),
                                   "a request may narrow the mode's filter, never widen it; leave the filter out "
                                   "and the mode's applies")
+    rulings = _rulings.read(data.get(_rulings.KEY), policy, data["date"], file)
+    judged = {r.id for r in selection.panel} | {r.id for _, r in expert_rules(policy)}
+    for i, item in enumerate(data.get(_rulings.KEY) or ()):
+        if item["rule"] in rulings and item["rule"] not in judged:
+            raise invalid(f"rule '{item['rule']}' is not judged in a draw", file, f"{_rulings.KEY}[{i}].rule",
+                          "a draw judges the policy's panel rules, recusal grounds and selection exclusions: "
+                          "record rulings on those, or leave this one out of the request")
     return DrawRequest(file, json.dumps(data, ensure_ascii=False, sort_keys=True), data["date"], mode, tuple(groups), ctx,
-                       data.get("supervisor"), dict(data.get("answers") or {}), given)
+                       data.get("supervisor"), dict(data.get("answers") or {}), given, rulings)
 
 
 def _plain(value: Any) -> Any:
@@ -431,6 +440,8 @@ class Applied:
     quote: str
     excluded: int  # experts it left out
     to_confirm: int  # candidates for whom it is unknown
+    ruling: Ruling | None = None  # the office's ruling on it, as the request records it
+    waived: int = 0  # experts reached whom it concerned and the ruling (waived) set it aside for
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"kind": self.kind, "rule": self.rule}
@@ -438,6 +449,10 @@ class Applied:
             out["title"] = self.title
         out.update({"strength": self.strength, "cite": self.cite, "quote": self.quote, "excluded": self.excluded,
                     "to_confirm": self.to_confirm})
+        if self.ruling is not None:
+            ruling = self.ruling.to_json()
+            del ruling["effect"]  # per expert: whether it decided is in `waived` (and each expert's exclusion)
+            out.update({"ruling": ruling, "waived": self.waived})
         return out
 
 
@@ -523,12 +538,12 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     panel_facts = {**req.panel, "panel.mode": req.mode.method, "panel.mode_id": req.mode.id, "panel.size": total,
                    "panel.drawn_count": total, "panel.designated_count": 0, "panel.outside_count": 0,
                    "panel.draw_supervised": req.supervisor is not None}
-    findings, _, errors = judge_panel(policy, {**req.context.matter, **panel_facts}, req.date)
+    findings, _, errors = judge_panel(policy, {**req.context.matter, **panel_facts}, req.date, req.rulings)
     provisions = [Provision("mode", req.mode.title, req.mode.cite.label, req.mode.quote,
                             f"按 {req.mode.id} 方式抽取" + (f"，监督：{req.supervisor}" if req.supervisor else
                                                           "，未写明监督" if declares_supervision(policy) else ""),
                             req.mode.note)]
-    if any(f.result == FAILED and f.strength == "mandatory" for f in findings):
+    if any(f.result == FAILED and (f.strength == "mandatory" or _upheld(f)) for f in findings):
         return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text,
                        seed_hex, commitment_hex, "refused", findings, tuple(provisions), (), (), tuple(errors))
     order = _Order(key, pool)
@@ -560,16 +575,27 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     else:
         outcome = "drawn"
     return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text, seed_hex,
-                   commitment_hex, outcome, tuple(findings), tuple(provisions), _applied(policy, results), tuple(results),
-                   tuple(errors))
+                   commitment_hex, outcome, tuple(findings), tuple(provisions),
+                   _applied(policy, results, req.rulings, assessed), tuple(results), tuple(errors))
 
 
-def _applied(policy: Policy, results) -> tuple[Applied, ...]:
+def _upheld(f: Finding) -> bool:
+    """A hedged rule the office's ruling (in the request) upheld: it decides like a mandatory one."""
+    return f.ruling is not None and f.ruling.effect == "decides" and f.ruling.ruling == "upheld"
+
+
+def _applied(policy: Policy, results, rulings: Mapping[str, Ruling], assessed: Mapping[str, Any]) -> tuple[Applied, ...]:
     out = []
-    for kind, rule in expert_rules(policy):
+    for index, (kind, rule) in enumerate(expert_rules(policy)):
         excluded = sum(1 for g in results for e in g.excluded for r in e.reasons if r.kind == kind and r.rule == rule.id)
         confirm = sum(1 for g in results for c in g.candidates for f in c.to_confirm if f.rule == rule.id)
-        out.append(Applied(kind, rule.id, rule.title, rule.strength, rule.cite.label, rule.quote, excluded, confirm))
+        ruling = rulings.get(rule.id)
+        waived = 0
+        if ruling is not None:  # experts reached whom the rule would have concerned, set aside by the ruling
+            waived = sum(1 for a in assessed.values() for f in [a.findings[index][1]]
+                         if f.ruling is not None and f.ruling.effect == "decides" and f.ruling.ruling == "waived")
+        out.append(Applied(kind, rule.id, rule.title, rule.strength, rule.cite.label, rule.quote, excluded, confirm,
+                           ruling, waived))
     return tuple(out)
 
 
@@ -614,7 +640,7 @@ def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, 
             a = assessed.get(expert.id)
             if a is None:
                 a = assessed[expert.id] = assess(policy, expert_facts(expert.facts, expert.id, req.context, panel_facts),
-                                                 req.date)
+                                                 req.date, req.rulings)
             if a.out:
                 excluded.append(Excluded(expert.id, pos, key, expert.digest, round_no, a.excluded))
                 continue

@@ -231,7 +231,7 @@ def expert_rules(policy: Policy) -> tuple[tuple[str, Rule], ...]:
 def assess(policy: Policy, facts: Mapping[str, Any], as_of: str,
            rulings: Mapping[str, Ruling] | None = None) -> Assessment:
     """Judge the recusal grounds and selection exclusions for one expert's facts (with the
-    office's rulings on hedged ones, where a panel request records them)."""
+    office's rulings on hedged ones, where a panel or draw request records them)."""
     rules = expert_rules(policy)
     compiled = policy.plans.get("selection.expert")
     if compiled is None:
@@ -241,7 +241,8 @@ def assess(policy: Policy, facts: Mapping[str, Any], as_of: str,
     for kind, rule in rules:
         f = judge(rule, state, "trigger")
         found.append((kind, f))
-        if f.result == FIRED and f.strength != "discretionary":
+        upheld = f.ruling is not None and f.ruling.effect == "decides" and f.ruling.ruling == "upheld"
+        if f.result == FIRED and (f.strength != "discretionary" or upheld):  # 可以, upheld by the office: decisive
             excluded.append(Reason(kind, f.rule, f.cite, f.quote, f.strength, f.title,
                                    _detail(f)))
         elif f.result in (UNKNOWN, ERROR) or f.result == FIRED:

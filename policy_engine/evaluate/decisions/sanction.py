@@ -28,9 +28,14 @@ one per act. Outcome: none (no level holds), undetermined (unsettled, or the lis
 is missing), or the step ids: `a` one step, `a..c` a range the body chooses in, `a+b`
 steps imposed together.
 
-Periods: a step's period (months) ends on the day that corresponds to the day it starts
-from (period_start, a date fact), as 民法典 第二百零二条 counts (dates.add_months: the month's
-last day where it has no such day). Several acts given the same step at or below
+Periods: a step's period in months or years ends on the day that corresponds to the day it
+starts from (period_start, a date fact), as 民法典 第二百零二条 counts (dates.add_months: the
+month's last day where it has no such day); a period in calendar days ends on the N-th day
+after that day, the day itself not counted and the next day the first (第二百零一条). Where the
+text leaves the length to the body (禁止其在一定期限内…), the policy's `length` reads it from the
+case: known, it gives the end date like a fixed one; missing, the step still applies, its
+period is unknown and the finding names the fact (a length that is not a whole number is an
+error of the case). Several acts given the same step at or below
 `same_step_periods.up_to` under heaviest: between one period and the sum of the periods,
 capped at cap_months; both ends are shown as dates.
 
@@ -64,7 +69,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 
-from ...dates import DateError, add_months, parse_date
+from ...dates import DateError, add_months, add_years, parse_date
 from ...policy.expr import Unknown, bind
 from ..evaluate import Run, all_of, any_of, conditions_of, judge
 from ..verdict import (APPLIES, ERROR, EXEMPT, FIRED, LAPSED, NOT_APPLICABLE, NOT_AVAILABLE, NOT_FIRED, UNKNOWN,
@@ -121,11 +126,18 @@ def conditions(policy):
     s = policy.sanctions
     adjust = conditions_of([a.rule for a in s.adjustments])
     if s.each is not None:
-        return adjust
+        return adjust + _lengths(policy)
     rules = [*s.grounds, *(b.rule for level in s.levels for b in level.branches), *s.also, *s.provisions]
     tests = [m.applies for level in s.levels for m in level.measures if m.applies is not None]
     extra = [c for t in tests for c in _leaves(t)]
-    return conditions_of(rules) + extra + adjust + (_exit.conditions(policy) if _removes(policy) else [])
+    return (conditions_of(rules) + extra + adjust + _lengths(policy)
+            + (_exit.conditions(policy) if _removes(policy) else []))
+
+
+def _lengths(policy) -> list:
+    """The CEL expressions giving periods' lengths from the case (judged on the case, never per act)."""
+    return [st.period.length for st in policy.sanctions.steps
+            if st.period is not None and st.period.length is not None and not isinstance(st.period.length, int)]
 
 
 def _leaves(test):
@@ -276,13 +288,39 @@ def _start(s, state: Run) -> _dt.date | None:
         return None
 
 
-def _end(start: _dt.date | None, months: int) -> str | None:
+def _end(start: _dt.date | None, length: int, unit: str = "months") -> str | None:
+    """The last day of a period of `length` units from `start` (第二百零一条, 第二百零二条)."""
     if start is None:
         return None
     try:
-        return add_months(start, months).isoformat()
-    except ValueError:
+        if unit == "calendar_days":
+            return (start + _dt.timedelta(days=length)).isoformat()
+        return (add_years(start, length) if unit == "years" else add_months(start, length)).isoformat()
+    except (ValueError, OverflowError):
         return None
+
+
+UNIT_KEY = {"months": "period_months", "years": "period_years", "calendar_days": "period_days"}
+UNIT_WORD = {"months": "月数", "years": "年数", "calendar_days": "日数"}
+
+
+def _length(st, state: Run):
+    """The step's period length in its unit: an int, or Unknown (the fact missing, or not a whole number)."""
+    p = st.period
+    if p.months is not None:
+        return p.months
+    if p.length is None or isinstance(p.length, int):
+        return p.length if p.length is not None else Unknown((), "the period has no length")
+    v = state.expression(p.length, st.id, "period.length")
+    if isinstance(v, Unknown):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        error = f"the period's length ({p.length.source}) is {v!r}, not a whole number of {p.unit}"
+        state.errors.append(f"{st.id} (period.length): {error}")
+        return Unknown((), error)
+    return int(v)
 
 
 def _step_findings(s, rule: str, picked: list, acts: list[_Act], state: Run, unsettled: bool) -> list[Finding]:
@@ -301,20 +339,37 @@ def _step_findings(s, rule: str, picked: list, acts: list[_Act], state: Run, uns
             if act.place is not None and (len(picked) == 1 or rule == "cumulative"):
                 values.append(("act", act.place))
             note = None
+            missing: tuple[str, ...] = ()
+            error = None
             if st.period is not None:
-                values.append(("period_months", st.period.months))
-                if start is not None:
-                    values += [("period_start", start.isoformat()), ("period_end", _end(start, st.period.months))]
-                elif s.period_start is not None:
-                    note = f"期间的起算日期（{s.period_start[0]}）未知，只能以月数表示：{st.period.cite}“{st.period.quote}”"
-                if s.period_start is not None and start is not None:
-                    note = f"期间：{st.period.cite}“{st.period.quote}”；{s.period_start[1]}“{s.period_start[2]}”"
+                length = _length(st, state)
+                if isinstance(length, Unknown):
+                    values.append(("period_unit", st.period.unit))
+                    missing, error = tuple(length.missing), length.error
+                    source = getattr(st.period.length, "source", "")
+                    note = (f"期间的长短由案件写明（{source}），" + ("案件未载明" if missing else "所载不是整数")
+                            + f"，期间无法计算：{st.period.cite}“{st.period.quote}”")
+                else:
+                    values.append((UNIT_KEY[st.period.unit], length))
+                    if start is not None:
+                        values += [("period_start", start.isoformat()),
+                                   ("period_end", _end(start, length, st.period.unit))]
+                    elif s.period_start is not None:
+                        note = (f"期间的起算日期（{s.period_start[0]}）未知，只能以{UNIT_WORD[st.period.unit]}表示："
+                                f"{st.period.cite}“{st.period.quote}”")
+                    if s.period_start is not None and start is not None:
+                        note = f"期间：{st.period.cite}“{st.period.quote}”" + (
+                            "" if s.period_start[1:] == (st.period.cite, st.period.quote)
+                            else f"；{s.period_start[1]}“{s.period_start[2]}”")
+                    if st.period.months is None and not isinstance(st.period.length, int):
+                        note = _join(note, f"（期间长短依案件：{st.period.length.source} = {length}）")
             key = st.id if rule != "cumulative" else f"{st.id}@{act.place}"
             if key in seen:
                 continue
             seen[key] = len(out)
             out.append(Finding(rule=st.id, result=APPLIES, strength=level.strength, cite=st.cite, quote=st.quote,
-                               title=st.label, values=tuple(values), note=_join(st.note, note)))
+                               title=st.label, values=tuple(values), note=_join(st.note, note),
+                               missing_facts=missing, error=error))
     if rule != "heaviest" or s.combine is None or not out:
         if s.combine is not None and len(acts) + len(picked) > 2:
             out.append(_combine_finding(s, picked))
@@ -327,14 +382,17 @@ def _step_findings(s, rule: str, picked: list, acts: list[_Act], state: Run, uns
         return out
     st = s.steps[lo]
     count = sum(1 for act in acts for a_lo, a_hi, _ in act.ranges if a_lo == a_hi == lo)
-    if count < 2 or st.period is None or lo > same.up_to:
+    if count < 2 or st.period is None or st.period.unit != "months" or lo > same.up_to:
         return out
-    total = st.period.months * count
+    months = _length(st, state)  # in months (cap_months): a length the case does not give combines nothing
+    if isinstance(months, Unknown):
+        return out
+    total = months * count
     longest = min(total, same.cap_months) if same.cap_months else total
-    values = [("acts", count), ("period_months_min", st.period.months), ("period_months_sum", total),
+    values = [("acts", count), ("period_months_min", months), ("period_months_sum", total),
               ("period_months_max", longest)]
     if start is not None:
-        values += [("period_start", start.isoformat()), ("period_end_min", _end(start, st.period.months)),
+        values += [("period_start", start.isoformat()), ("period_end_min", _end(start, months)),
                    ("period_end_max", _end(start, longest))]
     out.append(Finding(rule=f"{st.id}-combined-period", result=APPLIES, strength="discretionary", cite=same.cite,
                        quote=same.quote, title=f"{count}个{st.label}的期间", values=tuple(values)))
