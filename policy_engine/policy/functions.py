@@ -39,19 +39,13 @@ def _date(value, what: str = "date") -> _dt.date:
     return parse_date(value, what)
 
 
-def _anniversary(start: _dt.date, years: int) -> _dt.date:
-    year = start.year + years
-    day = min(start.day, calendar.monthrange(year, start.month)[1])
-    return _dt.date(year, start.month, day)
-
-
 def completed_years(start, end) -> int:
     """Whole years from `start` to `end`; the count goes up on each anniversary."""
     a, b = _date(start), _date(end)
     if b < a:
         return -completed_years(b, a)
     years = b.year - a.year
-    if _anniversary(a, years) > b:
+    if _dates.add_years(a, years) > b:  # the corresponding day (29 February -> 28 February)
         years -= 1
     return years
 
@@ -78,20 +72,23 @@ def _out_of_range(start, n: int, unit: str) -> ValueError:
     return ValueError(f"{start} plus {n} {unit} is out of range of the calendar (years 1 to 9999)")
 
 
-def add_years(date, years) -> str:
-    day, n = _date(date), _whole(years, "the number of years")
+def _months_on(date, months: int, n: int, unit: str) -> str:
+    """The corresponding day `months` months after `date` (民法典第二百零二条); `n unit` names it in errors."""
+    day = _date(date)
     try:
-        return _dates.add_years(day, n).isoformat()
+        return _dates.add_months(day, months).isoformat()
     except ValueError:
-        raise _out_of_range(day.isoformat(), n, "years") from None
+        raise _out_of_range(day.isoformat(), n, unit) from None
+
+
+def add_years(date, years) -> str:
+    n = _whole(years, "the number of years")
+    return _months_on(date, 12 * n, n, "years")
 
 
 def add_months(date, months) -> str:
-    day, n = _date(date), _whole(months, "the number of months")
-    try:
-        return _dates.add_months(day, n).isoformat()
-    except ValueError:
-        raise _out_of_range(day.isoformat(), n, "months") from None
+    n = _whole(months, "the number of months")
+    return _months_on(date, n, n, "months")
 
 
 def months_between(start, end) -> int:
