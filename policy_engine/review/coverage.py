@@ -53,9 +53,14 @@ pool, seed or calendar. Only documents of the same policy id and version count.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+from ..errors import Problem, problem
+from ..textio import ReadFailure, read_text
 
 from ..policy.model import Policy, Rule
 from ..policy.units import Unit, ancestors
@@ -64,7 +69,7 @@ POSITIVE = frozenset({"passed", "fired", "lapsed", "member", "applies", "assigne
 NEGATIVE = frozenset({"failed", "not_fired", "running", "not_member", "none"})
 APPLIES_KINDS = frozenset({"scope", "measure", "provision", "adjustment", "also"})  # not_applicable is their negative
 
-__all__ = ["ArticleCoverage", "RuleCoverage", "PolicyCoverage", "RuleRef", "coverage_of", "rules_of", "seen_in",
+__all__ = ["golden_documents", "ArticleCoverage", "RuleCoverage", "PolicyCoverage", "RuleRef", "coverage_of", "rules_of", "seen_in",
            "ways_of", "POSITIVE", "NEGATIVE"]
 
 
@@ -325,3 +330,25 @@ def _add(table: dict[Any, list[str]], key: Any, element: str) -> None:
     names = table.setdefault(key, [])
     if element not in names:
         names.append(element)
+
+
+GOLDEN_SUFFIXES = (".verdict.json", ".receipt.json")  # stored verdicts and draw receipts (not rejections)
+GOLDEN_LIMIT = 16 << 20  # as report/golden.py reads them
+
+
+def golden_documents(root: str | Path) -> tuple[list[Any], list[Problem]]:
+    """The stored golden verdicts and receipts under a fixtures folder (or one file), parsed, in
+    path order, and a problem for each that cannot be read as JSON (the golden suite reports it too)."""
+    root = Path(root)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.name.endswith(GOLDEN_SUFFIXES))
+    docs: list[Any] = []
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            docs.append(json.loads(read_text(file, GOLDEN_LIMIT, what="golden file")))
+        except ReadFailure as exc:
+            problems.append(exc.problem)
+        except ValueError as exc:
+            problems.append(problem("file_unreadable", f"not JSON: {exc}", file=str(file),
+                                    hint="run policy-engine test --update to store it again"))
+    return docs, problems
