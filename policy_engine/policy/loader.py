@@ -610,7 +610,7 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                      for at, cite, form, key in self._cited_keys(index) if at[0] != "source_defects")
 
     def _cited_keys(self, index: SourceIndex) -> list[tuple[tuple, Citation | None, int | None, tuple]]:
-        out = []
+        out: list[tuple[tuple, Citation | None, int | None, tuple]] = []
         for at, cite, form in self.cited:
             if cite is not None:
                 try:
