@@ -379,6 +379,7 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
         self.import_failed = False
         # every cite of the own source text that names a passage it has: (path, cite, form number)
         self.cited: list[tuple[tuple, Citation | None, int | None]] = []
+        self._keys: tuple[int, list] | None = None  # _cited_keys, computed once
 
     def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
         self.problems.append(problem(code, message, **self.doc.where(at, key=key), hint=hint))
@@ -610,6 +611,8 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                      for at, cite, form, key in self._cited_keys(index) if at[0] != "source_defects")
 
     def _cited_keys(self, index: SourceIndex) -> list[tuple[tuple, Citation | None, int | None, tuple]]:
+        if self._keys is not None and self._keys[0] == len(self.cited):
+            return self._keys[1]
         out: list[tuple[tuple, Citation | None, int | None, tuple]] = []
         for at, cite, form in self.cited:
             if cite is not None:
@@ -619,6 +622,7 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                     continue
             elif form is not None:
                 out.append((at, cite, form, _units.form_key(form)))
+        self._keys = (len(self.cited), out)
         return out
 
     def not_encoded(self, declared, index) -> tuple[NotEncoded, ...]:
