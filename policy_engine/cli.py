@@ -591,6 +591,60 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
             _echo(f"    kind {k}: date*, {fields}")
 
 
+@main.command("coverage")
+@click.option("--policy", "policy_id", default=None, help="Only this policy (each of its versions); default: every policy.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fixtures", "fixture_dir", type=click.Path(exists=True), default=None,
+              help="Golden cases whose stored verdicts and receipts count (default: the bundled fixtures/).")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--fail-under-rules", "under_rules", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Exit 1 when a policy version has fewer than PCT percent of its rules seen both ways.")
+@click.option("--fail-under-articles", "under_articles", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Exit 1 when a policy version has fewer than PCT percent of its text's units (articles, "
+                   "paragraphs, items, sub-items, forms) cited or declared not_encoded.")
+@click.option("-v", "--verbose", is_flag=True, help="List the uncovered units and the rules not seen both ways "
+                                                     "(the default with --policy).")
+def coverage_(policy_id, fmt, fixture_dir, policy_dirs, under_rules, under_articles, verbose) -> None:
+    """What the rules cite of each source text, and what the goldens see the rules do.
+
+    Per article, paragraph (款), item (项) and sub-item (目): cited by a rule (which), declared
+    not_encoded (why), or uncovered. Per rule: the results the stored golden verdicts and
+    receipts give it, and whether it is seen both ways (passed and failed, fired and not fired),
+    one way or never. Exit 0, or 1 when a threshold is not met.
+    """
+    if fixture_dir is None and not default_fixture_dir().exists():
+        raise click.UsageError("no golden cases here: give them with --fixtures DIR")
+    registry = _registry(policy_dirs, fmt)
+    try:
+        policies = [p for pid in ([policy_id] if policy_id else registry.ids()) for p in registry.versions(pid)]
+    except EngineError as exc:
+        _fail(exc, fmt)
+        return
+    reports, short = _coverage(policies, fixture_dir or str(default_fixture_dir()))
+    below = []
+    for c in reports:
+        if under_rules is not None and c.rules_percent() < under_rules:
+            below.append(f"{c.id} {c.version}: {c.rules_percent():.1f}% of rules seen both ways, under {under_rules:g}%")
+        if under_articles is not None and c.articles_percent() < under_articles:
+            below.append(f"{c.id} {c.version}: {c.articles_percent():.1f}% of the text cited or declared, "
+                         f"under {under_articles:g}%")
+    if fmt == "json":
+        _echo(dumps({"policies": [c.to_json() for c in reports]}), nl=False)
+    else:
+        for c in reports:
+            _echo(c.render_text(detail=verbose or policy_id is not None))
+    for line in [*short, *below]:
+        click.echo(line, err=True)
+    sys.exit(EXIT_TESTS_FAILED if below else 0)
+
+
+def _coverage(policies, root: str):
+    from policy_engine.review.coverage import coverage_of, golden_documents
+    docs, problems = golden_documents(root)
+    return [coverage_of(p, docs) for p in policies], [p.render() for p in problems]
+
+
 @main.command("test")
 @click.option("--update", is_flag=True, help="Rewrite the stored golden verdicts (review the diff before committing).")
 @click.option("--fixtures", "fixture_dir", type=click.Path(exists=True), default=None,
@@ -601,7 +655,9 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
               help=f"Fail when a decision a loaded policy answers has fewer than N golden cases "
                    f"(default: {MIN_CASES} for the bundled fixtures, 0 with --fixtures).")
 @click.option("-v", "--verbose", is_flag=True, help="Print every case, not only failures.")
-def test_(update: bool, fixture_dir, policy_dirs, minimum, verbose: bool) -> None:
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="After the run, print each policy's coverage (as `policy-engine coverage` does).")
+def test_(update: bool, fixture_dir, policy_dirs, minimum, verbose: bool, show_coverage: bool = False) -> None:
     """Run the golden cases: each fixture's verdict must equal its stored verdict.
 
     A fixture (fixtures/<policy>/<decision>/<name>.yaml) states the article and quote it
@@ -628,7 +684,19 @@ def test_(update: bool, fixture_dir, policy_dirs, minimum, verbose: bool) -> Non
         elif verbose or r.message:
             click.echo(f"{'ok  ' if not r.message else r.message + ' '} {r.fixture}")
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if show_coverage:
+        _test_coverage(registry, root)
     sys.exit(EXIT_TESTS_FAILED if failed else 0)
+
+
+def _test_coverage(registry: Registry, root: str) -> None:
+    """`test --coverage`: one summary line per policy version, after the run (the exit code is the run's)."""
+    reports, short = _coverage([p for pid in registry.ids() for p in registry.versions(pid)], root)
+    click.echo("coverage:")
+    for c in reports:
+        click.echo(c.render_text(detail=False))
+    for line in short:
+        click.echo(line, err=True)
 
 
 def run() -> None:

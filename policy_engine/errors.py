@@ -40,6 +40,7 @@ CODES = {
     "version": "a policy's version or in-force window is inconsistent",
     "score_sheet": "a score sheet's maxima, bands or grades disagree with each other or with the quoted form",
     "reference": "an element names a rule or decision the policy does not have",
+    "not_encoded": "a declaration of a passage not encoded has no reason, or names a passage an element cites",
     # cases
     "case_invalid": "the case does not match the policy's fact vocabulary",
     "pool_invalid": "a pool file (CSV or JSON lines) has a bad row, column or value",

@@ -45,7 +45,8 @@ from .loader_questions import QuestionsBuilder
 from .model import conditions_of
 from .model import (Citation, Defect, DrawRules, Exception_, InForce, Mode, ModeFact, ModeFilter, Policy, Provision, Rule, Scope, Selection,
                     Term, Test)
-from .model import Renewal, VersionRule
+from .model import CitedBy, NotEncoded, Renewal, VersionRule
+from . import units as _units
 from .lazy_sources import sources as _sources
 
 if TYPE_CHECKING:
@@ -230,6 +231,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
                   for i, r in enumerate(data.get("gates", {}).get("rules", ())))
     governing = tuple(g for g in (b.version_rule(g, ("governing_version", i), index, vocabulary)
                                   for i, g in enumerate(data.get("governing_version", ()))) if g is not None)
+    not_encoded = b.not_encoded(data.get("not_encoded", ()), index)  # after every other cite is read
     seen: dict[str, tuple] = {}
     for section, rules in (("entry.criteria", criteria), ("exit.triggers", triggers), ("recusal.grounds", grounds),
                            ("deadlines.rules", deadlines),
@@ -285,6 +287,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         selection=selection, classification=classification,
         sha256="", file=shown, source_file=display(b.source_path), source_sha256=index.sha256,
         quotes_verified=b.quotes, calendar=calendar, governing=governing, self_name=data["self_name"],
+        not_encoded=not_encoded, citations=b.citations(index), units=tuple(_units.units(index)),
     )
     answers = policy.decisions()
     for i, g in enumerate(governing):
@@ -374,6 +377,9 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
         # other texts the policy cites (`texts`): id -> (index or None when it failed to load, title, file as shown)
         self.other_texts: dict[str, tuple[SourceIndex | None, str, Path]] = {}
         self.import_failed = False
+        # every cite of the own source text that names a passage it has: (path, cite, form number)
+        self.cited: list[tuple[tuple, Citation | None, int | None]] = []
+        self._keys: tuple[int, list] | None = None  # _cited_keys, computed once
 
     def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None:
         self.problems.append(problem(code, message, **self.doc.where(at, key=key), hint=hint))
@@ -579,6 +585,8 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                      f"check the article number against {source_name}; where two articles share a number, "
                      "add occurrence: 1 or 2")
             return cite
+        if tid is None:
+            self.cited.append((at, cite, None))
         if quote is not None:
             result = index.verify_quote(quote, cite.article, cite.occurrence, cite.paragraph, cite.item, cite.subitem)
             self.quotes += result.ok
@@ -594,6 +602,114 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                     hints.append(f"closest passage: \"{result.closest}\"")
                 self.add("quote_not_found", at + ("quote",), message, "; ".join(hints) or None)
         return cite
+
+    # -- parts deliberately not encoded (not_encoded) ---------------------------------------------
+    def citations(self, index: SourceIndex) -> tuple[CitedBy, ...]:
+        """Every cite of the own source text, by the element it stands in, with the unit it names
+        (source_defects record defects, not encodings, and are left out)."""
+        return tuple(CitedBy(_element_of(self.doc.data, at), _render(at), cite, form, key)
+                     for at, cite, form, key in self._cited_keys(index) if at[0] != "source_defects")
+
+    def _cited_keys(self, index: SourceIndex) -> list[tuple[tuple, Citation | None, int | None, tuple]]:
+        if self._keys is not None and self._keys[0] == len(self.cited):
+            return self._keys[1]
+        out: list[tuple[tuple, Citation | None, int | None, tuple]] = []
+        for at, cite, form in self.cited:
+            if cite is not None:
+                try:
+                    out.append((at, cite, form, _units.key_of(index, cite)))
+                except LookupError:  # reported where the cite stands
+                    continue
+            elif form is not None:
+                out.append((at, cite, form, _units.form_key(form)))
+        self._keys = (len(self.cited), out)
+        return out
+
+    def not_encoded(self, declared, index) -> tuple[NotEncoded, ...]:
+        """Each declaration: its passage exists, its reason is given, and no element cites inside it."""
+        out: list[NotEncoded] = []
+        keys: list[tuple[int, str, list]] = []
+        for i, raw in enumerate(declared):
+            at: tuple = ("not_encoded", i)
+            reason = raw["reason"]
+            if not reason.strip():
+                self.add("not_encoded", at + ("reason",), "the reason is empty",
+                         "say why the policy does not encode this passage (e.g. 立法目的，不产生任何问题的答案; "
+                         "附则：施行日期已由 in_force 表达)")
+            if "form" in raw:
+                number = raw["form"]["appendix"]
+                label = _sources.cite_label(number, appendix=True)
+                cite = Citation(number, None, None, None, label)
+                if index is None:
+                    continue
+                try:
+                    index.appendix(number)
+                except LookupError as exc:
+                    self.add("citation", at + ("form",), f"{label}: {exc}",
+                             "the source's forms are numbered as its 附表 headings: 附表1, 附表2 ...")
+                    continue
+                keys.append((i, label, [_units.form_key(number)]))
+                out.append(NotEncoded(cite, None, reason, number, (_units.form_key(number),)))
+                continue
+            c = raw["cite"]
+            through = raw.get("through")
+            if "text" in c:
+                self.add("not_encoded", at + ("cite", "text"), "not_encoded names passages of the policy's own "
+                         "source text; another text's articles are not the policy's to encode",
+                         "remove text: from the cite")
+                continue
+            if c.get("subitem") is not None and c.get("item") is None:
+                self.add("citation", at + ("cite", "subitem"), "a sub-item (目) is cited within its item: the cite has "
+                         "no item", "add the item the sub-item belongs to, e.g. cite: {article: 9, item: 2, subitem: 1}")
+                continue
+            label = _sources.cite_label(c["article"], c.get("paragraph"), c.get("item"), subitem=c.get("subitem"))
+            if c.get("occurrence"):
+                label = label.replace("条", "条" + OCCURRENCE.get(c["occurrence"], f"（文中第{c['occurrence']}个）"), 1)
+            if through is not None:
+                if any(k in c for k in ("paragraph", "item", "subitem", "occurrence")) or through <= c["article"]:
+                    self.add("not_encoded", at + ("through",), "through: names the last of a range of whole articles "
+                             f"after {label}", "give a later article number and a cite of the first article alone "
+                             "(cite: {article: N}), or leave out through:")
+                    continue
+                label += f"至{_sources.cite_label(through)}"
+            cite = Citation(c["article"], c.get("occurrence"), c.get("paragraph"), c.get("item"), label, c.get("subitem"))
+            if index is None:
+                continue
+            try:
+                if through is None:
+                    found = [_units.key_of(index, cite)]
+                else:
+                    for end in (c["article"], through):
+                        if not index.articles_numbered(end):
+                            index.article(end)  # raises, naming the articles the text has
+                    found = _units.range_keys(index, c["article"], through)
+            except LookupError as exc:
+                self.add("citation", at + ("cite",), f"{label}: {exc}",
+                         f"check the article number against {self.source_path.name}; where two articles share a "
+                         "number, add occurrence: 1 or 2")
+                continue
+            keys.append((i, label, found))
+            out.append(NotEncoded(cite, through, reason, None, tuple(found)))
+        if index is None:
+            return tuple(out)
+        cited = [(key, cite.label if cite is not None else _sources.cite_label(form or 0, appendix=True), at)
+                 for at, cite, form, key in self._cited_keys(index) if at[0] != "source_defects"]
+        for n, (i, label, found) in enumerate(keys):
+            clash = next(((lab, where) for key, lab, where in cited if any(_units.within(key, k) for k in found)), None)
+            if clash is not None:
+                lab, where = clash
+                self.add("not_encoded", ("not_encoded", i, "form" if "form" in declared[i] else "cite"),
+                         f"{label} is declared not encoded, but {_element_of(self.doc.data, where)} "
+                         f"({_render(where)}) cites {lab}",
+                         "a part a rule encodes is not 'not encoded': remove the declaration, or declare only "
+                         "the paragraphs or items no rule cites")
+                continue
+            for j, _, other in keys[:n]:
+                if any(_units.within(k, o) or _units.within(o, k) for k in found for o in other):
+                    self.add("not_encoded", ("not_encoded", i, "form" if "form" in declared[i] else "cite"),
+                             f"{label} overlaps not_encoded[{j}]", "declare each passage once")
+                    break
+        return tuple(out)
 
     def in_force(self, raw: dict, index) -> InForce:
         cite = self.citation(raw["cite"], ("in_force",), index, raw["quote"])
@@ -888,6 +1004,19 @@ def _uses_calendar(rules, extra) -> bool:
     """Whether any condition counts working days (so the calendar file belongs in the digest)."""
     conditions = conditions_of(rules) + ([extra] if extra is not None else [])
     return any(name in c.compiled for c in conditions for name in CALENDAR_FUNCTIONS)
+
+
+def _element_of(data: Any, at: tuple) -> str:
+    """The id of the innermost element (a mapping with an id) along `at`; its path where there is none."""
+    found, node = None, data
+    for step in at:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            found = node["id"]
+    return found if found is not None else _render(at)
 
 
 def _render(at: tuple) -> str:

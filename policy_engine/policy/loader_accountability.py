@@ -43,6 +43,7 @@ class AccountabilityBuilder:
         doc: Document
         source_path: Path
         quotes: int
+        cited: list
 
         def add(self, code: str, at: tuple, message: str, hint: str | None = None, key: bool = False) -> None: ...
 
@@ -348,6 +349,7 @@ class AccountabilityBuilder:
             self.add("citation", at + ("form",), f"{label}: {exc}",
                      "the source's forms are numbered as its 附表 headings: 附表1, 附表2 ...")
             return label
+        self.cited.append((at, None, number))
         quote = _sources.normalise(raw["quote"], index.steps)
         if quote and quote in form.norm:
             self.quotes += 1

@@ -160,6 +160,28 @@ class Defect:
 
 
 @dataclass(frozen=True, slots=True)
+class NotEncoded:
+    """A part of the source text the policy deliberately does not encode (`not_encoded:`), and why."""
+
+    cite: Citation  # of the policy's own text; the whole article where `through` is set
+    through: int | None  # the last article of a range of whole articles (cite.article..through)
+    reason: str
+    form: int | None = None  # an appended form (附表N) instead: cite.label is 附表N
+    keys: tuple[tuple, ...] = ()  # the units it declares (policy/units.py keys)
+
+
+@dataclass(frozen=True, slots=True)
+class CitedBy:
+    """One citation of the policy's own source text, by the element that makes it (coverage)."""
+
+    element: str  # the id of the rule or element the cite stands in, or its path where it has none (in_force)
+    path: str  # where the cite stands in the policy file, e.g. entry.criteria[3].unless[0]
+    cite: Citation | None  # an article, paragraph, item or sub-item
+    form: int | None = None  # or an appended form (附表N)
+    key: tuple | None = None  # the unit it names (policy/units.py keys)
+
+
+@dataclass(frozen=True, slots=True)
 class Measure:
     """A measure a sanction level allows or requires (通报, 诫勉, 取消专家资格 ...)."""
 
@@ -496,6 +518,9 @@ class Policy:
     def version_rule(self, decision: str) -> VersionRule | None:
         return next((g for g in self.governing if g.decision == decision), None)
     classification: Classification | None = None
+    not_encoded: tuple[NotEncoded, ...] = ()  # parts of the text deliberately not encoded, with the reason
+    citations: tuple[CitedBy, ...] = ()  # every cite of the own source text (not source_defects, not not_encoded)
+    units: tuple[Any, ...] = ()  # the source text's articles, paragraphs, items, sub-items and forms (units.Unit)
 
     @property
     def scope_rules(self) -> tuple[Rule, ...]:
