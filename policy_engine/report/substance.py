@@ -38,6 +38,18 @@ IDENTITY: tuple[tuple[str, ...], ...] = (
     ("problems", "*", "hint"),
     ("version", "note"),
 )
+# What each identity path is, for a reader (summaries name these, not paths).
+IDENTITY_NAMES: dict[tuple[str, ...], str] = {
+    ("policy", "sha256"): "policy digest",
+    ("engine",): "engine release",
+    ("trace",): "trace",
+    ("findings", "*", "title"): "titles and notes",
+    ("findings", "*", "note"): "titles and notes",
+    ("rules", "*", "title"): "titles and notes",
+    ("problems", "*", "message"): "messages",
+    ("problems", "*", "hint"): "messages",
+    ("version", "note"): "titles and notes",
+}
 # Top-level keys whose change is a change of outcome.
 OUTCOME_KEYS = ("outcome", "selected", "backups", "error")
 
@@ -134,7 +146,8 @@ def _findings_lines(before: list, after: list) -> tuple[list[str], list[str]]:
     for rule, n in kb + ka:
         counts[rule] = max(counts.get(rule, 0), n)
     b, a = dict(zip(kb, before)), dict(zip(ka, after))
-    results, others = [], []
+    results: list[str] = []
+    others: list[str] = []
     for key in kb + [k for k in ka if k not in b]:
         old, new = b.get(key), a.get(key)
         name = _name(key, counts)
@@ -177,7 +190,8 @@ def compare(before: Any, after: Any) -> Change:
             if sb.get(key) != sa.get(key):
                 outcome = True
                 lines.append(f"{key}: {_label(sb.get(key, '(absent)'))} → {_label(sa.get(key, '(absent)'))}")
-        results, others = ([], [])
+        results: list[str] = []
+        others: list[str] = []
         if isinstance(sb.get("findings"), list) and isinstance(sa.get("findings"), list):
             results, others = _findings_lines(sb["findings"], sa["findings"])
         lines += results + others
@@ -190,8 +204,22 @@ def compare(before: Any, after: Any) -> Change:
     return Change("outcome" if outcome else "findings", tuple(lines), identity)
 
 
-def _is_substance_path(path: str) -> bool:
+def _parts(path: str) -> tuple[str, ...]:
+    """A line's path (`findings[3].note`) as IDENTITY writes it (`findings`, `*`, `note`)."""
     import re
-    parts = tuple("*" if re.fullmatch(r"\d+", p) else p
-                  for p in re.split(r"[.\[\]]+", path) if p)
+    return tuple("*" if re.fullmatch(r"\d+", p) else p for p in re.split(r"[.\[\]]+", path) if p)
+
+
+def _is_substance_path(path: str) -> bool:
+    parts = _parts(path)
     return not any(parts[:len(p)] == p for p in IDENTITY)
+
+
+def identity_names(paths: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """What the identity paths of a Change are, for a reader (policy digest, engine release,
+    trace, titles and notes, messages), each once, in the order of IDENTITY_NAMES."""
+    found: set[str] = set()
+    for path in paths:
+        parts = _parts(path)
+        found.update(name for p, name in IDENTITY_NAMES.items() if parts[:len(p)] == p)
+    return tuple(dict.fromkeys(name for name in IDENTITY_NAMES.values() if name in found))
