@@ -11,13 +11,22 @@ what `policy-engine diff` compares across two versions of a policy) carry two ki
 - **identity**: what names or explains the answer without changing it: the policy's digest,
   the engine's release, the trace (the text of each condition as written and its value), and
   the wording the policy gives its rules (a finding's `title` and `note`, a receipt rule's
-  `title`, a problem's `message` and `hint`, the version choice's `note`).
+  `title`, a provision's `title` and `note`, the `title` of a reason an expert was passed
+  over, a problem's `message` and `hint`, the version choice's `note`). The quotes are
+  substance: they are the articles' own words, and the checker holds them to the text.
 
 `compare(before, after)` sorts a difference into one of four levels, the first that applies:
 ``outcome`` (the outcome, a receipt's selection or a rejection's code changed), ``findings``
 (other substance changed), ``identity`` (only identity changed) or ``same`` (equal documents).
 Its lines put the outcome first, then each finding whose result changed with its rule and
 citation (the rules that made the difference), then every other substance path that changed.
+Findings are matched by rule (a rule judged once per act, by its occurrence: `rule x (#2)`),
+so a finding added or removed shows as one line, not as every later finding shifted.
+`identity_names` says what the identity paths of a change are, for a summary.
+
+`policy-engine test` (report/golden.py) passes a golden file whose difference is `identity`
+and fails one whose difference is `findings` or `outcome`; the revision diff (review/) sorts its
+cases by the same levels.
 """
 from __future__ import annotations
 
@@ -34,6 +43,9 @@ IDENTITY: tuple[tuple[str, ...], ...] = (
     ("findings", "*", "title"),
     ("findings", "*", "note"),
     ("rules", "*", "title"),
+    ("provisions", "*", "title"),
+    ("provisions", "*", "note"),
+    ("groups", "*", "excluded", "*", "reasons", "*", "title"),
     ("problems", "*", "message"),
     ("problems", "*", "hint"),
     ("version", "note"),
@@ -46,6 +58,9 @@ IDENTITY_NAMES: dict[tuple[str, ...], str] = {
     ("findings", "*", "title"): "titles and notes",
     ("findings", "*", "note"): "titles and notes",
     ("rules", "*", "title"): "titles and notes",
+    ("provisions", "*", "title"): "titles and notes",
+    ("provisions", "*", "note"): "titles and notes",
+    ("groups", "*", "excluded", "*", "reasons", "*", "title"): "titles and notes",
     ("problems", "*", "message"): "messages",
     ("problems", "*", "hint"): "messages",
     ("version", "note"): "titles and notes",
