@@ -238,3 +238,14 @@ def test_the_flag_belongs_to_update():
 def test_help_names_the_flag_and_the_levels():
     out = CliRunner().invoke(main, ["test", "--help"]).output
     assert "--accept-outcome-changes" in out and "identity" in out and "--format" in out
+
+
+def test_the_same_json_written_otherwise_is_identity_file_layout(tmp_path):
+    case, golden = one_case(tmp_path)
+    golden.write_text(json.dumps(json.loads(golden.read_text(encoding="utf-8")), ensure_ascii=True), encoding="utf-8")
+    result = run_fixture(Registry.load(), case)
+    assert result.ok and result.level == "identity" and result.identity == ()
+    run = CliRunner().invoke(main, ["test", "--fixtures", str(tmp_path)])
+    assert run.exit_code == 0 and "differs only in identity (file layout 1)" in run.output
+    CliRunner().invoke(main, ["test", "--fixtures", str(tmp_path), "--update"])
+    assert golden.read_text(encoding="utf-8") == BASE.with_suffix(".verdict.json").read_text(encoding="utf-8")

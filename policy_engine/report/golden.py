@@ -8,7 +8,8 @@ what is substance and what is identity, and sorts a difference into a level):
 - same bytes (level `same`), or a difference in identity only (level `identity`: the
   policy's digest, the engine release, the trace, the titles, notes and messages' wording):
   the case passes; `identity_summary` counts these once per policy, by kind of golden file
-  and kind of identity, so an edit of a note does not show as one failure per golden file;
+  and kind of identity, so an edit of a note does not show as one failure per golden file
+  (equal JSON written otherwise, in spacing or key order, counts as identity: file layout);
 - a difference of substance (level `findings`, or `outcome` when the outcome, a receipt's
   selection or a rejection's error changed): the case fails; its message is the outcome
   change (`outcome: eligible → needs_review`) or `findings changed`, its `lines` name the
@@ -200,7 +201,7 @@ def _compare(fixture: Path, golden: Path, text: str, update: bool, accept: bool 
                                        f"and review it", level="new", policy=policy, golden=kind)
         return Result(name, False, f"the golden file {golden.name} is not JSON: run `policy-engine test --update` "
                                    f"and review it", diff, level="new", policy=policy, golden=kind)
-    if change.level == "identity":
+    if change.level in ("identity", "same"):  # same: equal JSON written otherwise (spacing, key order)
         found = Result(name, True, diff=diff, level="identity", identity=change.identity, policy=policy, golden=kind)
         return _write(found, golden, text) if update else found
     message, lines = _headline(change, text)
@@ -474,6 +475,7 @@ def default_fixture_dir() -> Path:
 # -- what a run found, for a reader: per policy for identity-only files, per level for an update ---------------
 
 LEVELS = ("outcome", "findings", "identity", "new", "same")  # the summary's order: the weightiest first
+LAYOUT = "file layout"  # an identity-only file whose JSON is equal but written otherwise (spacing, key order)
 
 
 def identity_summary(results: list[Result]) -> list[dict]:
@@ -488,7 +490,7 @@ def identity_summary(results: list[Result]) -> list[dict]:
         entry = by_policy.setdefault(r.policy, {"policy": r.policy, "files": 0, "kinds": {}, "identity": {}})
         entry["files"] += 1
         entry["kinds"][r.golden] = entry["kinds"].get(r.golden, 0) + 1
-        for name in identity_names(r.identity):
+        for name in identity_names(r.identity) or (LAYOUT,):
             entry["identity"][name] = entry["identity"].get(name, 0) + 1
     return [by_policy[k] for k in sorted(by_policy)]
 
