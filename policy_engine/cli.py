@@ -646,7 +646,12 @@ def _coverage(policies, root: str):
 
 
 @main.command("test")
-@click.option("--update", is_flag=True, help="Rewrite the stored golden verdicts (review the diff before committing).")
+@click.option("--update", is_flag=True,
+              help="Rewrite the stored golden files that changed, and print what changed (outcomes, findings, "
+                   "identity only, new); an outcome change is refused without --accept-outcome-changes.")
+@click.option("--accept-outcome-changes", "accept", is_flag=True,
+              help="With --update: also rewrite the golden files whose outcome changed (after reading each "
+                   "change; the fixture's own `expect:` is never rewritten, set it by hand).")
 @click.option("--fixtures", "fixture_dir", type=click.Path(exists=True), default=None,
               help="Fixture folder or file (default: the bundled fixtures/).")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
@@ -654,36 +659,85 @@ def _coverage(policies, root: str):
 @click.option("--min-cases", "minimum", type=click.IntRange(min=0), default=None, metavar="N",
               help=f"Fail when a decision a loaded policy answers has fewer than N golden cases "
                    f"(default: {MIN_CASES} for the bundled fixtures, 0 with --fixtures).")
-@click.option("-v", "--verbose", is_flag=True, help="Print every case, not only failures.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: every case with its level and substance lines, the identity-only summary per "
+                   "policy, and the counts.")
+@click.option("-v", "--verbose", is_flag=True, help="Print every case, and the full diff of each changed golden file.")
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="After the run, print each policy's coverage (as `policy-engine coverage` does).")
-def test_(update: bool, fixture_dir, policy_dirs, minimum, verbose: bool, show_coverage: bool = False) -> None:
-    """Run the golden cases: each fixture's verdict must equal its stored verdict.
+def test_(update: bool, accept: bool, fixture_dir, policy_dirs, minimum, fmt: str, verbose: bool,
+          show_coverage: bool = False) -> None:
+    """Run the golden cases: each fixture's answer must say what its stored golden file says.
 
     A fixture (fixtures/<policy>/<decision>/<name>.yaml) states the article and quote it
     exercises, its facts, the date and the expected outcome; <name>.verdict.json beside
-    it is the stored verdict. With --update the stored verdicts are rewritten: do that on
-    purpose, and read the diff. The bundled suite also needs at least 8 cases for every
-    decision each policy answers, and no stored verdict without its fixture (the same
-    checks as the pytest suite). Exit 0 when all pass, 1 otherwise.
+    it (.receipt.json for a draw, .rejected.json for a rejected input) is the stored answer.
+
+    The answer is compared by substance: the outcome, the findings with their results,
+    citations, quotes and values, the missing facts, a receipt's selection. A golden file
+    that differs only in identity (the policy's digest, the engine release, the trace, the
+    titles and notes and messages' wording) passes, and is counted once per policy. A change
+    of substance fails that case, headed by the outcome change (before → after), then the
+    rules and articles whose result changed; --verbose adds the full diff.
+
+    --update rewrites the golden files that changed and prints a summary (outcomes changed,
+    findings changed, identity only, new, unchanged) naming every case whose outcome or
+    findings changed, with its lines: read them. A golden file whose outcome changed is not
+    rewritten unless --accept-outcome-changes is given too (exit 1 while any is refused);
+    findings changes are rewritten and listed. The bundled suite also needs at least 8 cases
+    for every decision each policy answers, and no stored golden file without its fixture
+    (the same checks as the pytest suite). Exit 0 when all pass, 1 otherwise.
+
+    \b
+    Example:
+      policy-engine test
+      policy-engine test --update                       # then read what it lists
+      policy-engine test --update --accept-outcome-changes
     """
+    from policy_engine.report.golden import identity_line, identity_summary, level_counts
+    if accept and not update:
+        raise click.UsageError("--accept-outcome-changes is an option of --update")
     if fixture_dir is None and not default_fixture_dir().exists():
         raise click.UsageError("no golden cases here: an installed package carries the policies but not their "
                                "golden cases; give them with --fixtures DIR")
-    registry = _registry(policy_dirs, "text")
+    registry = _registry(policy_dirs, fmt)
     root = fixture_dir or str(default_fixture_dir())
     if minimum is None:
         minimum = 0 if fixture_dir else MIN_CASES
-    results = run_all(registry, root, update=update, minimum=minimum)
+    results = run_all(registry, root, update=update, minimum=minimum, accept=accept)
     failed = [r for r in results if not r.ok]
+    counts, identity = level_counts(results), identity_summary(results)
+    refused = [r.fixture for r in results if r.action == "refused"]
+    if fmt == "json":
+        _echo(dumps({"ok": not failed, "update": update, "passed": len(results) - len(failed), "failed": len(failed),
+                     "levels": counts, "identity_only": identity, "refused": refused,
+                     "cases": [r.to_json() for r in results]}), nl=False)
+        sys.exit(EXIT_TESTS_FAILED if failed else 0)
     for r in results:
-        if not r.ok:
-            click.echo(f"FAIL {r.fixture}: {r.message}")
-            if r.diff:
-                click.echo(r.diff)
-        elif verbose or r.message:
-            click.echo(f"{'ok  ' if not r.message else r.message + ' '} {r.fixture}")
-    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+        if r.ok and r.level in ("outcome", "findings"):  # rewritten by --update: listed to be read
+            _echo(f"{r.level} changed, rewritten: {r.fixture}: {r.message}")
+        elif not r.ok:
+            _echo(f"{'REFUSED' if r.action == 'refused' else 'FAIL'} {r.fixture}: {r.message}")
+        elif verbose:
+            _echo(f"ok   {r.fixture}" + (f" ({r.level}{' only' if r.level == 'identity' else ''})"
+                                         if r.level not in ("", "same") else ""))
+            continue
+        else:
+            continue
+        for line in r.lines:
+            _echo(f"    {line}")
+        if r.hint:
+            _echo(f"    ({r.hint})")
+        if verbose and r.diff:
+            _echo(r.diff)
+    for entry in identity:
+        _echo(identity_line(entry, update))
+    if update:
+        refusal = f" (refused: {len(refused)}; rewrite them with --update --accept-outcome-changes)" if refused else ""
+        _echo(f"--update: outcomes changed: {counts['outcome']}{refusal}, findings changed: {counts['findings']}, "
+              f"identity only: {counts['identity']}, new: {counts['new']}, unchanged: {counts['same']}")
+    only = f" ({counts['identity']} differ only in identity)" if counts["identity"] and not update else ""
+    _echo(f"{len(results) - len(failed)} passed{only}, {len(failed)} failed")
     if show_coverage:
         _test_coverage(registry, root)
     sys.exit(EXIT_TESTS_FAILED if failed else 0)

@@ -116,9 +116,13 @@ def test_golden_command_fails_on_a_changed_verdict(run, tmp_path):
     (tmp_path / XJ / "entry" / FIXTURE.with_suffix(".verdict.json").name).write_text(
         golden.replace('"outcome": "eligible"', '"outcome": "ineligible"'), encoding="utf-8")
     r = run("test", "--fixtures", tmp_path)
-    assert r.exit_code == 1 and "differs" in r.output and '-  "outcome": "ineligible"' in r.output
-    r = run("test", "--fixtures", tmp_path, "--update")
-    assert r.exit_code == 0 and "updated" in r.output
+    assert r.exit_code == 1 and "outcome: ineligible → eligible" in r.output and '"outcome": "ineligible"' not in r.output
+    r = run("test", "--fixtures", tmp_path, "--verbose")  # the whole diff on demand
+    assert r.exit_code == 1 and '-  "outcome": "ineligible"' in r.output
+    r = run("test", "--fixtures", tmp_path, "--update")  # an outcome change is rewritten only when accepted
+    assert r.exit_code == 1 and "REFUSED" in r.output and "--accept-outcome-changes" in r.output
+    r = run("test", "--fixtures", tmp_path, "--update", "--accept-outcome-changes")
+    assert r.exit_code == 0 and "outcome changed, rewritten" in r.output
     assert run("test", "--fixtures", tmp_path).exit_code == 0
 
 

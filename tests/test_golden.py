@@ -1,7 +1,10 @@
-"""Every golden fixture, one test each, compared with its stored verdict byte for byte.
+"""Every golden fixture, one test each, compared with its stored golden file by substance.
 
 The checks are those of `policy-engine test` (report/golden.py: run_fixture per fixture,
-suite_checks for the suite), so a fixture passes here exactly when it passes there."""
+suite_checks for the suite), so a fixture passes here exactly when it passes there: a golden
+file that differs only in identity (the policy's digest, the trace, titles and notes; see
+report/substance.py) passes both, a change of substance fails both with the same message.
+tests/test_golden_changes.py runs the issue's experiment through the command."""
 import copy
 import shutil
 from pathlib import Path
@@ -27,7 +30,8 @@ def registry():
 @pytest.mark.parametrize("fixture", FILES, ids=[str(f.relative_to(FIXTURES)) for f in FILES])
 def test_golden(registry, fixture: Path):
     result = run_fixture(registry, fixture)
-    assert result.ok, f"{result.message}\n{result.diff}"
+    assert result.ok, "\n    ".join((result.message, *result.lines, *([f"({result.hint})"] if result.hint else []))) + \
+        f"\n{result.diff}"
 
 
 def test_the_suite_checks_pass(registry):

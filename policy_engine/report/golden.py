@@ -1,9 +1,31 @@
 """Golden cases: fixtures/<policy>/<decision>/<name>.yaml, each with its verdict beside it.
 
 A fixture names the article and quote it exercises, its facts, the date, and the
-outcome it expects; `<name>.verdict.json` holds the engine's whole verdict for it. A run
-compares the verdict byte for byte with the stored one. `update=True` rewrites the
-stored verdicts (a deliberate act: review the diff).
+outcome it expects; `<name>.verdict.json` holds the engine's whole verdict for it.
+
+A run compares the new answer with the stored one by substance (report/substance.py says
+what is substance and what is identity, and sorts a difference into a level):
+- same bytes (level `same`), or a difference in identity only (level `identity`: the
+  policy's digest, the engine release, the trace, the titles, notes and messages' wording):
+  the case passes; `identity_summary` counts these once per policy, by kind of golden file
+  and kind of identity, so an edit of a note does not show as one failure per golden file
+  (equal JSON written otherwise, in spacing or key order, counts as identity: file layout);
+- a difference of substance (level `findings`, or `outcome` when the outcome, a receipt's
+  selection or a rejection's error changed): the case fails; its message is the outcome
+  change (`outcome: eligible → needs_review`) or `findings changed`, its `lines` name the
+  rules whose result changed with their article, then every other substance path; the full
+  unified diff is kept in `diff` (printed with --verbose);
+- no golden file, or one that cannot be read or parsed: level `new`, a failure.
+An outcome other than the fixture's `expect` fails before that comparison, headed the same
+way when a golden file is stored.
+
+`update=True` rewrites every golden file that changed (identity, findings, new) except those
+whose outcome changed: those are refused (a failure, `action` "refused") unless `accept`
+(`policy-engine test --update --accept-outcome-changes`) is given too. Findings changes are
+rewritten without it, and listed with their lines for the reviewer: the outcome is what a
+person is told, and a flag needed for every citation or value change would soon be passed
+without reading. A fixture itself is never rewritten: when its outcome is meant to change,
+its author sets its `expect:`.
 
 The fixture's quote must be one of the quotes the verdict's findings carry, or the quote of
 the in-force article of the version that decided it (every verdict rests on that article: a
@@ -34,6 +56,7 @@ fixtures folder readable: both run `suite_checks`, so they agree on what passes.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,16 +68,40 @@ from ..textio import ReadFailure, read_text, write_atomic
 from ..evaluate.verdict import dumps
 from ..policy.registry import Registry
 from ..yamlio import MAX_BYTES, YamlProblem, parse
+from .substance import Change, compare
 
 MIN_CASES = 8  # golden cases for each policy and decision it answers (the issue's floor)
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
+    """One fixture's (or one suite check's) result.
+
+    `level` says how the new answer differs from the stored golden file (report/substance.py):
+    same, identity, findings, outcome, or new (no readable golden file); "" when no golden file
+    was compared (the fixture failed an earlier check). `message` is the headline (for an
+    outcome change, the outcome before → after), `lines` the substance lines after it (the
+    rules and articles whose result changed, then every other substance path), `identity` the
+    identity paths that differ, `diff` the full unified diff (printed with --verbose).
+    With update, `action` is rewritten or refused ("" when the stored file is left as it was).
+    """
     fixture: str
     ok: bool
     message: str = ""
     diff: str = ""
+    level: str = ""
+    lines: tuple[str, ...] = ()
+    identity: tuple[str, ...] = ()
+    policy: str = ""
+    golden: str = ""  # the kind of golden file: verdict, receipt or rejection
+    action: str = ""
+    hint: str = ""  # what to do about it, when a reader must act
+
+    def to_json(self) -> dict:
+        return {"fixture": self.fixture, "ok": self.ok, "policy": self.policy or None, "golden": self.golden or None,
+                "level": self.level or None, "message": self.message, "lines": list(self.lines),
+                "identity": list(self.identity), "action": self.action or None,
+                "hint": self.hint or None}
 
 
 def fixture_files(root) -> list[Path]:
@@ -94,27 +141,85 @@ def _stored(golden: Path) -> str | None:
         return None
 
 
-def _compare(fixture: Path, golden: Path, text: str, update: bool) -> Result:
+ACCEPT_FLAG = "--accept-outcome-changes"  # what `policy-engine test --update` needs to rewrite an outcome change
+
+
+def _kind(golden: Path) -> str:
+    return {".receipt.json": "receipt", ".rejected.json": "rejection"}.get(
+        next((s for s in SUFFIXES if golden.name.endswith(s)), ""), "verdict")
+
+
+def _unified(golden: Path, stored: str, text: str) -> str:
+    return "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
+                                        fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
+
+
+def _change(stored: str, text: str) -> Change | None:
+    """The change from the stored golden text to the new one; None when the stored text is not JSON."""
+    try:
+        before = json.loads(stored)
+    except ValueError:
+        return None
+    return compare(before, json.loads(text))
+
+
+def _headline(change: Change, after: str) -> tuple[str, tuple[str, ...]]:
+    """The message (the outcome change, or that findings changed under the same outcome) and the lines after it."""
+    if change.level == "outcome":
+        return change.lines[0], change.lines[1:]
+    try:
+        outcome = json.loads(after).get("outcome")
+    except (ValueError, AttributeError):
+        outcome = None
+    kept = f" (outcome {outcome} unchanged)" if isinstance(outcome, str) else ""
+    return f"findings changed{kept}", change.lines
+
+
+def _compare(fixture: Path, golden: Path, text: str, update: bool, accept: bool = False, policy: str = "") -> Result:
+    """The new answer `text` against the stored golden file, by substance (report/substance.py).
+
+    Without update: the same bytes or an identity-only difference pass (level same / identity);
+    a difference of substance fails, headed by the outcome change, then the rules whose result
+    changed. With update: every difference is rewritten except an outcome change, which is
+    refused (a failure) unless `accept`."""
     name = str(fixture)
-    if update:
-        if not golden.exists() or _stored(golden) != text:
-            try:
-                write_atomic(golden, text)  # a failed update leaves the stored file as it was
-            except OutputError as exc:
-                return Result(name, False, "; ".join(p.render() for p in exc.problems))
-            return Result(name, True, "updated")
-        return Result(name, True)
-    if not golden.exists():
-        return Result(name, False, f"no golden file {golden.name}: run `policy-engine test --update` and review it")
-    stored = _stored(golden)
-    if stored is None:
-        return Result(name, False, f"the golden file {golden.name} cannot be read as UTF-8 text of at most "
-                                   f"{GOLDEN_MAX_BYTES // (1 << 20)} MiB: run `policy-engine test --update` and review it")
-    if stored != text:
-        diff = "".join(difflib.unified_diff(stored.splitlines(True), text.splitlines(True),
-                                            fromfile=f"{golden.name} (stored)", tofile=f"{golden.name} (now)"))
-        return Result(name, False, "the result differs from the stored golden file", diff)
-    return Result(name, True)
+    kind = _kind(golden)
+    stored = _stored(golden) if golden.exists() else None
+    if stored == text:
+        return Result(name, True, level="same", policy=policy, golden=kind)
+    change = _change(stored, text) if stored is not None else None
+    diff = _unified(golden, stored, text) if stored is not None else ""
+    if change is None:  # no golden file, or one that cannot be read or parsed: nothing to compare
+        if update:
+            return _write(Result(name, True, level="new", policy=policy, golden=kind), golden, text)
+        if not golden.exists():
+            return Result(name, False, f"no golden file {golden.name}: run `policy-engine test --update` and review it",
+                          level="new", policy=policy, golden=kind)
+        if stored is None:
+            return Result(name, False, f"the golden file {golden.name} cannot be read as UTF-8 text of at most "
+                                       f"{GOLDEN_MAX_BYTES // (1 << 20)} MiB: run `policy-engine test --update` "
+                                       f"and review it", level="new", policy=policy, golden=kind)
+        return Result(name, False, f"the golden file {golden.name} is not JSON: run `policy-engine test --update` "
+                                   f"and review it", diff, level="new", policy=policy, golden=kind)
+    if change.level in ("identity", "same"):  # same: equal JSON written otherwise (spacing, key order)
+        found = Result(name, True, diff=diff, level="identity", identity=change.identity, policy=policy, golden=kind)
+        return _write(found, golden, text) if update else found
+    message, lines = _headline(change, text)
+    found = Result(name, False, message, diff, change.level, lines, change.identity, policy=policy, golden=kind)
+    if not update:
+        return found
+    if change.level == "outcome" and not accept:
+        return replace(found, action="refused", hint=f"not rewritten: if the new outcome is right, run "
+                                                     f"`policy-engine test --update {ACCEPT_FLAG}`")
+    return _write(replace(found, ok=True), golden, text)
+
+
+def _write(result: Result, golden: Path, text: str) -> Result:
+    try:
+        write_atomic(golden, text)  # a failed update leaves the stored file as it was
+    except OutputError as exc:
+        return replace(result, ok=False, message="; ".join(p.render() for p in exc.problems), action="")
+    return replace(result, action="rewritten")
 
 
 def _window_quotes(registry: Registry, policy_id) -> set[tuple[str, str]]:
@@ -126,7 +231,7 @@ def _window_quotes(registry: Registry, policy_id) -> set[tuple[str, str]]:
 
 
 def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool,
-              windows: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()) -> Result:
+              windows: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(), accept: bool = False) -> Result:
     name = display(fixture)
     if exc.code != data["expect"]:
         return Result(name, False, f"rejected with {exc.code}, the fixture expects {data['expect']!r}: {exc}")
@@ -138,15 +243,18 @@ def _rejected(fixture: Path, exc: EngineError, data: dict, update: bool,
         return Result(name, False, f"the fixture's article {article!r} is not in the error: {exc}")
     stored = {"error": exc.code, "problems": [{k: v for k, v in p.to_json().items() if k != "file"}
                                               for p in exc.problems]}
-    return _compare(fixture, golden_path(fixture, rejected=True), dumps(stored), update)
+    return _compare(fixture, golden_path(fixture, rejected=True), dumps(stored), update, accept, str(data["policy"]))
 
 
-def run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
-    """Run one fixture; the result names it as messages name files (never through the working directory)."""
-    return replace(_run_fixture(registry, fixture, update), fixture=display(fixture))
+def run_fixture(registry: Registry, fixture: Path, update: bool = False, accept: bool = False) -> Result:
+    """Run one fixture; the result names it as messages name files (never through the working directory).
+
+    With update, its golden file is rewritten when its substance or identity changed, except
+    an outcome change, which is refused unless `accept` (`--accept-outcome-changes`)."""
+    return replace(_run_fixture(registry, fixture, update, accept), fixture=display(fixture))
 
 
-def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Result:
+def _run_fixture(registry: Registry, fixture: Path, update: bool = False, accept: bool = False) -> Result:
     name = display(fixture)
     try:
         doc = parse(read_text(fixture, MAX_BYTES, what="fixture", regular_only=True), name)
@@ -183,7 +291,7 @@ def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Res
         labels.add(policy.in_force.cite.label)
     except EngineError as exc:
         if data["expect"] in CODES:
-            return _rejected(fixture, exc, data, update, _window_quotes(registry, data["policy"]))
+            return _rejected(fixture, exc, data, update, _window_quotes(registry, data["policy"]), accept)
         return Result(name, False, f"{exc.code}: {exc}")
     except ValueError as exc:
         return Result(name, False, str(exc))
@@ -200,9 +308,27 @@ def _run_fixture(registry: Registry, fixture: Path, update: bool = False) -> Res
         problem = _case_schema_problem(policy, data["case"]) or _plan_problem(policy, data, as_of, planned)
         if problem:
             return Result(name, False, problem)
+    golden = golden_path(fixture, decision=data["decision"])
     if outcome != data["expect"]:
-        return Result(name, False, f"outcome {outcome!r}, the fixture expects {data['expect']!r}")
-    return _compare(fixture, golden_path(fixture, decision=data["decision"]), text, update)
+        unexpected = _unexpected(fixture, golden, text, outcome, data)
+        return replace(unexpected, action="refused") if update and unexpected.level == "outcome" else unexpected
+    return _compare(fixture, golden, text, update, accept, str(data["policy"]))
+
+
+def _unexpected(fixture: Path, golden: Path, text: str, outcome: str, data: dict) -> Result:
+    """An outcome other than the fixture's `expect` fails (never rewritten: the fixture is its
+    author's statement of what the text says); headed, where a golden file is stored, by the
+    change from it and the rules whose result changed."""
+    expects = f"the fixture expects {data['expect']!r}"
+    policy, kind = str(data["policy"]), _kind(golden)
+    stored = _stored(golden) if golden.exists() else None
+    change = _change(stored, text) if stored is not None else None
+    if change is None or change.level != "outcome":
+        return Result(str(fixture), False, f"outcome {outcome!r}, {expects}", policy=policy, golden=kind)
+    return Result(str(fixture), False, f"{change.lines[0]} ({expects})", _unified(golden, stored or "", text),
+                  "outcome", change.lines[1:], change.identity, policy=policy, golden=kind,
+                  hint=f"if the new outcome is right, set the fixture's `expect:` to {outcome}, then run "
+                       f"`policy-engine test --update {ACCEPT_FLAG}`")
 
 
 def _quoted(quote: str, carried: str) -> bool:
@@ -287,10 +413,10 @@ def _selection(policy, fixture: Path, data: dict, name: str):
     return receipt.outcome, receipt.dumps(), quotes, labels
 
 
-def run_all(registry: Registry, root, update: bool = False, minimum: int = 0) -> list[Result]:
+def run_all(registry: Registry, root, update: bool = False, minimum: int = 0, accept: bool = False) -> list[Result]:
     """Every fixture under `root`, then the suite's checks (`suite_checks`)."""
     files, _ = _fixtures(root)
-    return [run_fixture(registry, f, update) for f in files] + suite_checks(registry, root, update, minimum)
+    return [run_fixture(registry, f, update, accept) for f in files] + suite_checks(registry, root, update, minimum)
 
 
 def suite_checks(registry: Registry, root, update: bool = False, minimum: int = 0) -> list[Result]:
@@ -344,3 +470,50 @@ def default_fixture_dir() -> Path:
     install of one); an installed wheel carries the policies but not their golden cases."""
     from ..resources import policy_dir
     return policy_dir().parent / "fixtures"
+
+
+# -- what a run found, for a reader: per policy for identity-only files, per level for an update ---------------
+
+LEVELS = ("outcome", "findings", "identity", "new", "same")  # the summary's order: the weightiest first
+LAYOUT = "file layout"  # an identity-only file whose JSON is equal but written otherwise (spacing, key order)
+
+
+def identity_summary(results: list[Result]) -> list[dict]:
+    """One entry per policy whose golden files differ only in identity: how many files (of
+    each kind: verdict, receipt, rejection) and in which identity (policy digest, trace, ...),
+    in policy order. The pytest suite and `policy-engine test` pass these files alike."""
+    from .substance import identity_names
+    by_policy: dict[str, dict] = {}
+    for r in results:
+        if r.level != "identity":
+            continue
+        entry = by_policy.setdefault(r.policy, {"policy": r.policy, "files": 0, "kinds": {}, "identity": {}})
+        entry["files"] += 1
+        entry["kinds"][r.golden] = entry["kinds"].get(r.golden, 0) + 1
+        for name in identity_names(r.identity) or (LAYOUT,):
+            entry["identity"][name] = entry["identity"].get(name, 0) + 1
+    return [by_policy[k] for k in sorted(by_policy)]
+
+
+def level_counts(results: list[Result]) -> dict[str, int]:
+    """How many golden files are at each level (outcome, findings, identity, new, same)."""
+    counts = dict.fromkeys(LEVELS, 0)
+    for r in results:
+        if r.level in counts:
+            counts[r.level] += 1
+    return counts
+
+
+_PLURAL = {"verdict": "verdicts", "receipt": "receipts", "rejection": "rejections"}
+
+
+def identity_line(entry: dict, update: bool) -> str:
+    """`xj-iit-expert-pool: 117 golden files (106 verdicts, 11 receipts) differ only in identity
+    (policy digest 117, trace 20): ...`"""
+    kinds = ", ".join(f"{n} {_PLURAL.get(k, k) if n > 1 else k}" for k, n in sorted(entry["kinds"].items()))
+    what = ", ".join(f"{name} {n}" for name, n in entry["identity"].items())
+    files = f"{entry['files']} golden file{'s' if entry['files'] > 1 else ''} ({kinds})"
+    if update:
+        return f"{entry['policy']}: {files} rewritten, identity only ({what})"
+    return (f"{entry['policy']}: {files} differ{'s' if entry['files'] == 1 else ''} only in identity ({what}): "
+            f"`policy-engine test --update` refreshes them")

@@ -11,13 +11,22 @@ what `policy-engine diff` compares across two versions of a policy) carry two ki
 - **identity**: what names or explains the answer without changing it: the policy's digest,
   the engine's release, the trace (the text of each condition as written and its value), and
   the wording the policy gives its rules (a finding's `title` and `note`, a receipt rule's
-  `title`, a problem's `message` and `hint`, the version choice's `note`).
+  `title`, a provision's `title` and `note`, the `title` of a reason an expert was passed
+  over, a problem's `message` and `hint`, the version choice's `note`). The quotes are
+  substance: they are the articles' own words, and the checker holds them to the text.
 
 `compare(before, after)` sorts a difference into one of four levels, the first that applies:
 ``outcome`` (the outcome, a receipt's selection or a rejection's code changed), ``findings``
 (other substance changed), ``identity`` (only identity changed) or ``same`` (equal documents).
 Its lines put the outcome first, then each finding whose result changed with its rule and
 citation (the rules that made the difference), then every other substance path that changed.
+Findings are matched by rule (a rule judged once per act, by its occurrence: `rule x (#2)`),
+so a finding added or removed shows as one line, not as every later finding shifted.
+`identity_names` says what the identity paths of a change are, for a summary.
+
+`policy-engine test` (report/golden.py) passes a golden file whose difference is `identity`
+and fails one whose difference is `findings` or `outcome`; the revision diff (review/) sorts its
+cases by the same levels.
 """
 from __future__ import annotations
 
@@ -34,10 +43,28 @@ IDENTITY: tuple[tuple[str, ...], ...] = (
     ("findings", "*", "title"),
     ("findings", "*", "note"),
     ("rules", "*", "title"),
+    ("provisions", "*", "title"),
+    ("provisions", "*", "note"),
+    ("groups", "*", "excluded", "*", "reasons", "*", "title"),
     ("problems", "*", "message"),
     ("problems", "*", "hint"),
     ("version", "note"),
 )
+# What each identity path is, for a reader (summaries name these, not paths).
+IDENTITY_NAMES: dict[tuple[str, ...], str] = {
+    ("policy", "sha256"): "policy digest",
+    ("engine",): "engine release",
+    ("trace",): "trace",
+    ("findings", "*", "title"): "titles and notes",
+    ("findings", "*", "note"): "titles and notes",
+    ("rules", "*", "title"): "titles and notes",
+    ("provisions", "*", "title"): "titles and notes",
+    ("provisions", "*", "note"): "titles and notes",
+    ("groups", "*", "excluded", "*", "reasons", "*", "title"): "titles and notes",
+    ("problems", "*", "message"): "messages",
+    ("problems", "*", "hint"): "messages",
+    ("version", "note"): "titles and notes",
+}
 # Top-level keys whose change is a change of outcome.
 OUTCOME_KEYS = ("outcome", "selected", "backups", "error")
 
@@ -192,8 +219,22 @@ def compare(before: Any, after: Any) -> Change:
     return Change("outcome" if outcome else "findings", tuple(lines), identity)
 
 
-def _is_substance_path(path: str) -> bool:
+def _parts(path: str) -> tuple[str, ...]:
+    """A line's path (`findings[3].note`) as IDENTITY writes it (`findings`, `*`, `note`)."""
     import re
-    parts = tuple("*" if re.fullmatch(r"\d+", p) else p
-                  for p in re.split(r"[.\[\]]+", path) if p)
+    return tuple("*" if re.fullmatch(r"\d+", p) else p for p in re.split(r"[.\[\]]+", path) if p)
+
+
+def _is_substance_path(path: str) -> bool:
+    parts = _parts(path)
     return not any(parts[:len(p)] == p for p in IDENTITY)
+
+
+def identity_names(paths: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """What the identity paths of a Change are, for a reader (policy digest, engine release,
+    trace, titles and notes, messages), each once, in the order of IDENTITY_NAMES."""
+    found: set[str] = set()
+    for path in paths:
+        parts = _parts(path)
+        found.update(name for p, name in IDENTITY_NAMES.items() if parts[:len(p)] == p)
+    return tuple(dict.fromkeys(name for name in IDENTITY_NAMES.values() if name in found))
