@@ -2,7 +2,8 @@
 
 Exit codes (also in README):
   0  decided / checked / all golden cases pass
-  1  golden cases fail (policy-engine test)
+  1  golden cases fail (policy-engine test); diff: some case's outcome changes
+  6  diff: some case's findings change, no outcome does
   2  usage error (a bad option or argument)
   3  invalid policy (check failed, or the policies could not be loaded)
   4  invalid case (a fact of the wrong type, an unknown fact)
@@ -138,7 +139,8 @@ def main() -> None:
     Policies live in policies/<id>/<version>.yaml beside the regulation's source.txt.
     Start with `policy-engine list`, then `policy-engine decide --help`.
 
-    Exit codes: 0 decided or checked; 1 golden cases fail; 2 usage error; 3 invalid
+    Exit codes: 0 decided or checked; 1 golden cases fail (diff: outcomes change;
+    6: findings change only); 2 usage error; 3 invalid
     policy; 4 invalid case (or request, receipt, pool); 5 no policy in force (or unknown
     policy, version, decision); 70 internal error; 73 an output cannot be written (--out
     folder missing or read-only, disk full).
@@ -596,7 +598,7 @@ def diff_(paths, policy_id, revision, on, against_on, policy_dirs, case_paths, f
           examples/revision/xj-iit-expert-pool/2027-05-21.yaml
       policy-engine diff policies/ ../edited/policies/ --policy xj-iit-expert-pool
       policy-engine diff policies/xj-iit-expert-pool --against HEAD~1 --format markdown
-      policy-engine diff --policy gov-sanctions-law --on 2026-01-01 --against-on 2020-07-01
+      policy-engine diff --policies DIR --policy ID --on 2028-01-01 --against-on 2026-01-01
       policy-engine diff OLD.yaml NEW.yaml --cases more-cases.jsonl --format html -o diff.html
 
     A folder without _shared/ (a revision kept apart, like examples/revision/) takes its
@@ -681,8 +683,8 @@ def _staged(file, shared_from, tmp: str, side: str):
     import shutil
     from pathlib import Path
     file = Path(file)
-    if (file.parent.parent / "_shared").is_dir():
-        return file
+    if (file.parent.parent / "_shared").is_dir() or not (Path(shared_from) / "_shared").is_dir():
+        return file  # (without a _shared/ to take, the loader names what the policy cannot import)
     root = Path(tmp) / f"{side}-staged"
     shutil.copytree(file.parent, root / file.parent.name)
     shutil.copytree(Path(shared_from) / "_shared", root / "_shared")

@@ -522,12 +522,12 @@ def _article_label(number: int, occurrence: int, shared: bool) -> str:
     return label.replace("条", "条" + _OCCURRENCE.get(occurrence, f"（文中第{occurrence}个）"), 1) if shared else label
 
 
-def _citing(policy: Policy, number: int, occurrence: int, shared: bool) -> set[str]:
+def _citing(policy: Policy, found: dict[str, Any], number: int, occurrence: int, shared: bool) -> set[str]:
     """The ids of the elements citing the article (their own citation or an exception's), and
     in_force / source_defects where the policy's window or a recorded defect cites it."""
     out = set()
     named: list[tuple[str, Any]] = [("in_force", policy.in_force)] + [("source_defects", d) for d in policy.defects]
-    for rid, e in [*elements(policy).items(), *named]:
+    for rid, e in [*found.items(), *named]:
         stack = [e]
         while stack:  # the element's own citation, and those of its exceptions
             x = stack.pop()
@@ -539,11 +539,12 @@ def _citing(policy: Policy, number: int, occurrence: int, shared: bool) -> set[s
     return out
 
 
-def _passage_changed(before: Policy, after: Policy, rid: str, old: SourceIndex, new: SourceIndex) -> bool:
+def _passage_changed(found: tuple[dict[str, Any], dict[str, Any]], rid: str, old: SourceIndex,
+                     new: SourceIndex) -> bool:
     """Whether the passage (paragraph, item) an element cites reads differently in the two texts."""
     texts = []
-    for policy, index in ((before, old), (after, new)):
-        e = elements(policy).get(rid)
+    for elems, index in zip(found, (old, new)):
+        e = elems.get(rid)
         cite = getattr(e, "cite", None)
         if not isinstance(cite, Citation):
             return True  # cited in one version only
@@ -567,6 +568,7 @@ def article_changes(before: Policy, after: Policy, old: SourceIndex | None, new:
     def table(index: SourceIndex) -> dict[tuple[int, int], Any]:
         return {(a.number, a.occurrence): a for a in index.articles}
     tb, ta = table(old), table(new)
+    eb, ea = elements(before), elements(after)
     keys = list(ta) + [k for k in tb if k not in ta]
     keys.sort(key=lambda k: k)
     out = []
@@ -575,10 +577,10 @@ def article_changes(before: Policy, after: Policy, old: SourceIndex | None, new:
         if ob is not None and oa is not None and normalise(ob.text, ("whitespace",)) == normalise(oa.text, ("whitespace",)):
             continue
         shared = (len(old.articles_numbered(key[0])) > 1) or (len(new.articles_numbered(key[0])) > 1)
-        rules = _citing(before, key[0], key[1], shared) | _citing(after, key[0], key[1], shared)
+        rules = _citing(before, eb, key[0], key[1], shared) | _citing(after, ea, key[0], key[1], shared)
         if ob is not None and oa is not None:
             passages[_article_label(key[0], key[1], shared)] = sorted(
-                rid for rid in rules if _passage_changed(before, after, rid, old, new))
+                rid for rid in rules if _passage_changed((eb, ea), rid, old, new))
         out.append({"article": _article_label(key[0], key[1], shared),
                     "change": "changed" if ob is not None and oa is not None else "added" if ob is None else "removed",
                     "before": ob.text if ob is not None else None, "after": oa.text if oa is not None else None,
