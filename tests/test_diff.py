@@ -107,8 +107,8 @@ def test_the_illustrative_revision_lists_outcome_changes_by_rule_and_article_and
 
     d = _json(run(CURRENT, REVISION, "--format", "json"))
     by_rule = {tuple(r["rule"] for r in g["rules"]): [c["case"] for c in g["cases"]] for g in d["outcome_changes"]}
-    assert by_rule[("age",)] == [AT_65]
-    assert by_rule[("yearly-review-cap",)] == ["panel/member-at-nine-reviews.yaml"]
+    assert AT_65 in by_rule[("age",)]
+    assert "panel/member-at-nine-reviews.yaml" in by_rule[("yearly-review-cap",)]
     assert ("candidates", "yearly-review-cap") in by_rule  # a draw that now falls short of three times
     changed = {c["rule"]: c["fields"] for c in d["rules"]["changed"]}
     assert set(changed) == {"age", "yearly-review-cap"}
