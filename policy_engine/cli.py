@@ -2,7 +2,8 @@
 
 Exit codes (also in README):
   0  decided / checked / all golden cases pass
-  1  golden cases fail (policy-engine test)
+  1  golden cases fail (policy-engine test); diff: some case's outcome changes
+  6  diff: some case's findings change, no outcome does
   2  usage error (a bad option or argument)
   3  invalid policy (check failed, or the policies could not be loaded)
   4  invalid case (a fact of the wrong type, an unknown fact)
@@ -138,7 +139,8 @@ def main() -> None:
     Policies live in policies/<id>/<version>.yaml beside the regulation's source.txt.
     Start with `policy-engine list`, then `policy-engine decide --help`.
 
-    Exit codes: 0 decided or checked; 1 golden cases fail; 2 usage error; 3 invalid
+    Exit codes: 0 decided or checked; 1 golden cases fail (diff: outcomes change;
+    6: findings change only); 2 usage error; 3 invalid
     policy; 4 invalid case (or request, receipt, pool); 5 no policy in force (or unknown
     policy, version, decision); 70 internal error; 73 an output cannot be written (--out
     folder missing or read-only, disk full).
@@ -540,6 +542,291 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
         _fail(exc, err_fmt)
         return
     _echo(verdict.dumps() if fmt == "json" else render_verdict(verdict, policy), nl=fmt != "json")
+
+
+EXIT_CHANGED_FINDINGS = 6  # diff: findings changed, no outcome (0 none, 1 outcomes changed)
+
+
+@main.command("diff")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--policy", "policy_id", default=None,
+              help="The policy compared (needed with --on, and for a folder holding several policies).")
+@click.option("--against", "revision", default=None, metavar="REV",
+              help="Compare the policy as it is now (PATH, default: the policies folder in use) with the same "
+                   "files at this git revision (a commit, a tag, HEAD~1).")
+@click.option("--on", "on", default=None, metavar="YYYY-MM-DD", callback=_as_of_option,
+              help="With --against-on: the new version is the one in force on this date.")
+@click.option("--against-on", "against_on", default=None, metavar="YYYY-MM-DD", callback=_as_of_option,
+              help="With --on: the old version is the one in force on this date.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) for --on/--against-on, and whose _shared/ a revision folder without one "
+                   "uses (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--cases", "case_paths", multiple=True, type=click.Path(exists=True),
+              help="Cases to decide under both versions: a folder of case files in the fixture format "
+                   "(decision, as_of, case; pool and seed for draws), one such file, or a JSON-lines file "
+                   "(.jsonl: one such object per line). Repeatable. Default: the policy's golden cases.")
+@click.option("--fixtures", "fixture_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="The golden folder whose <policy>/ cases are decided (default: the bundled fixtures/).")
+@click.option("--both-goldens", is_flag=True,
+              help="Decide the golden cases of both sides: each side's fixtures/<policy>/ beside its policies "
+                   "folder (at the revision, with --against); a case both hold unchanged counts once.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True, help="text: for a person, outcome changes first; json: schemas/diff.schema.json; "
+                                      "markdown; html: a standalone page.")
+@click.option("-o", "--out", "out", default=None, type=click.Path(dir_okay=False),
+              help="Write the report to this file instead of standard output.")
+def diff_(paths, policy_id, revision, on, against_on, policy_dirs, case_paths, fixture_dir, both_goldens,
+          fmt, out) -> None:
+    """Show what a revision of a policy changes, case by case, before it goes live.
+
+    Two versions of one policy are compared, given as two policy files, two folders (a
+    policy's folder or a policies folder: its newest version), a folder against a git
+    revision (--against REV), or the versions in force on two dates (--on NEW --against-on
+    OLD). Every case of the corpus (default: the policy's golden cases) is decided under
+    both; each version answers every case, even one dated outside its in-force window.
+
+    The report lists first the cases whose outcome changed, grouped by the rules (with
+    their articles) whose result changed, each with before and after; then the cases whose
+    findings changed but not the outcome; the number unchanged (a change of digest or
+    trace text alone is no change); rules added, removed or changed (which fields); quotes
+    of the new version that no longer verify against its text; and the articles of the
+    source text whose wording changed, with the rules citing them.
+
+    \b
+    Examples:
+      policy-engine diff policies/xj-iit-expert-pool/2025-04-21.yaml \\
+          examples/revision/xj-iit-expert-pool/2027-05-21.yaml
+      policy-engine diff policies/ ../edited/policies/ --policy xj-iit-expert-pool
+      policy-engine diff policies/xj-iit-expert-pool --against HEAD~1 --format markdown
+      policy-engine diff --policies DIR --policy ID --on 2028-01-01 --against-on 2026-01-01
+      policy-engine diff OLD.yaml NEW.yaml --cases more-cases.jsonl --format html -o diff.html
+
+    A folder without _shared/ (a revision kept apart, like examples/revision/) takes its
+    shared vocabularies and calendar from the policies in use.
+
+    Exit codes: 0 no case changed its substance; 1 some outcome changed (a CI gate); 6
+    findings changed but no outcome; 2 usage error (a bad option, a missing file, a case
+    that cannot be read: file:line); 3 a version is an invalid policy (quotes that do not
+    verify are reported, not refused); 5 unknown policy, or none in force on a date.
+    """
+    import tempfile
+    from policy_engine.review import diff as _diff
+    err_fmt = "json" if fmt == "json" else "text"
+    with tempfile.TemporaryDirectory(prefix="policy-engine-diff-") as tmp:
+        try:
+            before, after, roots = _diff_versions(paths, policy_id, revision, on, against_on, policy_dirs,
+                                                  both_goldens, tmp)
+            entries, corpus = _diff_corpus(after.policy.id, case_paths, fixture_dir, both_goldens, roots)
+            result = _diff.diff_policies(before.policy, after.policy, entries, corpus=corpus,
+                                         sources=(before.source, after.source))
+        except _diff.CorpusError as exc:
+            for p in exc.problems:
+                click.echo(p.render(), err=True)
+            raise click.UsageError("a case of the corpus cannot be read (above)") from None
+        except EngineError as exc:
+            _fail(exc, err_fmt)
+            return
+    text = {"json": lambda r: dumps(r.to_json()), "text": _diff.render_text, "markdown": _diff.render_markdown,
+            "html": _diff.render_html}[fmt](result)
+    if out:
+        try:
+            inputs.write_output(out, text)
+        except OutputError as exc:
+            _fail(exc, err_fmt)
+    else:
+        _echo(text, nl=False)
+    sys.exit(result.exit_code())
+
+
+def _policies_root(path) -> "Any":
+    """The policies folder holding a policy file, a policy's folder, or the folder itself."""
+    from pathlib import Path
+    p = Path(path)
+    if p.is_file():
+        return p.parent.parent
+    if any(c.suffix == ".yaml" and c.is_file() for c in p.iterdir()) and not (p / "_shared").is_dir():
+        return p.parent
+    return p
+
+
+def _newest_file(path, policy_id: str | None):
+    """A policy file: the file given, or the newest version (by file name) in a policy's or a policies folder."""
+    from pathlib import Path
+    p = Path(path)
+    if p.is_file():
+        return p
+    if any(c.suffix == ".yaml" and c.is_file() for c in p.iterdir()) and not (p / "_shared").is_dir():
+        folder = p
+    else:
+        found = sorted(c.name for c in p.iterdir() if c.is_dir() and not c.name.startswith(("_", ".")))
+        if policy_id is None:
+            if len(found) != 1:
+                raise click.UsageError(f"{p} holds {len(found)} policies ({', '.join(found) or 'none'}): "
+                                       "name one with --policy ID")
+            policy_id = found[0]
+        folder = p / policy_id
+        if not folder.is_dir():
+            from policy_engine.errors import LookupFailure
+            raise LookupFailure([problem("unknown_policy", f"{p} has no policy '{policy_id}' "
+                                                           f"(it has: {', '.join(found) or 'none'})",
+                                         file=str(p), hint="see `policy-engine list --policies DIR`")])
+    files = sorted((c for c in folder.iterdir() if c.suffix == ".yaml" and not c.name.endswith(".vocab.yaml")),
+                   key=lambda c: c.name)
+    if not files:
+        raise click.UsageError(f"{folder} holds no policy file (<version>.yaml)")
+    return files[-1]
+
+
+def _staged(file, shared_from, tmp: str, side: str):
+    """The policy file, copied with its folder beside a copy of `shared_from`/_shared when its own
+    policies folder has none (a revision kept apart from the policies)."""
+    import shutil
+    from pathlib import Path
+    file = Path(file)
+    if (file.parent.parent / "_shared").is_dir() or not (Path(shared_from) / "_shared").is_dir():
+        return file  # (without a _shared/ to take, the loader names what the policy cannot import)
+    root = Path(tmp) / f"{side}-staged"
+    shutil.copytree(file.parent, root / file.parent.name)
+    shutil.copytree(Path(shared_from) / "_shared", root / "_shared")
+    return root / file.parent.name / file.name
+
+
+def _git_snapshot(path, revision: str, tmp: str, extra: tuple[str, ...] = ()):
+    """`path` (a policies folder) as of a git revision, extracted with `git archive` into tmp;
+    `extra` (paths relative to the repository) come along when the revision has them."""
+    import io
+    import subprocess
+    import tarfile
+    from pathlib import Path
+    folder = Path(path).resolve()
+    try:
+        top = subprocess.run(["git", "-C", str(folder), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, check=False)
+    except OSError as exc:
+        raise click.UsageError(f"--against needs git: {exc}") from None
+    if top.returncode != 0:
+        raise click.UsageError(f"--against {revision}: {folder} is not in a git repository "
+                               f"({top.stderr.strip()})")
+    repo = Path(top.stdout.strip()).resolve()
+    rel = folder.relative_to(repo).as_posix() or "."
+    dest = Path(tmp) / f"at-{len(list(Path(tmp).iterdir()))}"
+    dest.mkdir()
+    for i, target in enumerate((rel, *extra)):
+        run = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", revision, "--", target],
+                             capture_output=True, check=False)
+        if run.returncode != 0:
+            if i == 0:
+                raise click.UsageError(f"--against {revision}: git archive {revision} -- {target}: "
+                                       f"{run.stderr.decode(errors='replace').strip()}")
+            continue
+        with tarfile.open(fileobj=io.BytesIO(run.stdout)) as tar:
+            tar.extractall(dest, filter="data")
+    return dest / rel, repo, rel
+
+
+def _diff_versions(paths, policy_id, revision, on, against_on, policy_dirs, both_goldens, tmp):
+    """The two versions (diff.Version) and each side's policies folder (for its goldens)."""
+    from pathlib import Path
+    from policy_engine.review.diff import load_version
+    if (on is None) != (against_on is None):
+        raise click.UsageError("--on and --against-on go together: --on NEW_DATE --against-on OLD_DATE")
+    if on is not None:
+        if paths or revision:
+            raise click.UsageError("--on/--against-on compare two versions of the policies in use (--policies); "
+                                   "give no PATHS and no --against")
+        if policy_id is None:
+            raise click.UsageError("--on/--against-on need --policy ID")
+        registry = _registry(tuple(os.path.abspath(p) for p in _policy_paths(policy_dirs)), "text")
+        old, new = registry.in_force(policy_id, against_on), registry.in_force(policy_id, on)
+        found = [load_version(_file_of(p)) for p in (old, new)]
+        root = Path(_file_of(new)).parent.parent
+        return found[0], found[1], (root, root)
+    shared = _policy_paths(policy_dirs)[0]
+    if revision is not None:
+        if len(paths) > 1:
+            raise click.UsageError("with --against REV give one PATH (the policies as they are now), or none")
+        now = Path(paths[0] if paths else shared)
+        root = _policies_root(now)
+        extra = _fixtures_in_repo(root) if both_goldens else ()
+        then_root, _repo, _rel = _git_snapshot(root, revision, tmp, extra)
+        then = then_root / now.resolve().relative_to(root.resolve()) if now.resolve() != root.resolve() else then_root
+        if not then.exists():
+            raise click.UsageError(f"--against {revision}: {now} did not exist at that revision")
+        old_file = _newest_file(then, policy_id)
+        new_file = _newest_file(now, policy_id)
+        return (load_version(_staged(old_file, shared, tmp, "before")),
+                load_version(_staged(new_file, shared, tmp, "after")), (then_root, root))
+    if len(paths) != 2:
+        raise click.UsageError("give two policy files or folders (OLD NEW), or one with --against REV, "
+                               "or --policy ID --on DATE --against-on DATE")
+    files = [_newest_file(p, policy_id) for p in paths]
+    old_v = load_version(_staged(files[0], shared, tmp, "before"))
+    new_v = load_version(_staged(files[1], shared, tmp, "after"))
+    if old_v.policy.id != new_v.policy.id:
+        raise click.UsageError(f"the two files are versions of different policies ({old_v.policy.id}, "
+                               f"{new_v.policy.id})")
+    return old_v, new_v, (_policies_root(files[0]), _policies_root(files[1]))
+
+
+def _fixtures_in_repo(root) -> tuple[str, ...]:
+    """The fixtures folder beside a policies folder, relative to the policies folder's repository
+    root, for `git archive` (empty when it cannot be told)."""
+    import subprocess
+    from pathlib import Path
+    top = subprocess.run(["git", "-C", str(Path(root).resolve()), "rev-parse", "--show-toplevel"],
+                         capture_output=True, text=True, check=False)
+    if top.returncode != 0:
+        return ()
+    fixtures = Path(root).resolve().parent / "fixtures"
+    try:
+        return (fixtures.relative_to(Path(top.stdout.strip()).resolve()).as_posix(),)
+    except ValueError:
+        return ()
+
+
+def _file_of(policy) -> str:
+    """A registry policy's file, as it can be opened (bundled ones are named relative to the project)."""
+    from pathlib import Path
+    from policy_engine.policy.loader import PROJECT
+    p = Path(policy.file)
+    return str(p if p.is_absolute() else PROJECT / p)
+
+
+def _diff_corpus(policy_id: str, case_paths, fixture_dir, both_goldens, roots):
+    """The corpus entries and how the report names the corpus."""
+    from pathlib import Path
+    from policy_engine.review.diff import read_cases, read_fixtures
+    from policy_engine.policy.loader import display
+    entries: list = []
+    names: list[str] = []
+    for p in case_paths:
+        entries += read_cases(p, policy_id)
+        names.append(display(p))
+    if both_goldens:
+        merged: dict = {}
+        for side, root in zip(("before", "after"), roots):
+            folder = Path(root).parent / "fixtures" / policy_id
+            if not folder.is_dir():
+                continue
+            names.append(f"{side}: fixtures/{policy_id}")
+            for e in read_fixtures(folder, policy_id):
+                same = merged.get(e.name)
+                if same is None:
+                    merged[e.name] = e
+                elif (same.decision, same.as_of, same.case) != (e.decision, e.as_of, e.case):
+                    merged[f"{same.name} (before)"] = merged.pop(e.name)
+                    merged[f"{e.name} (after)"] = e
+        from dataclasses import replace
+        entries += [replace(e, name=k) for k, e in merged.items()]
+    elif fixture_dir is not None or not case_paths:
+        base = Path(fixture_dir) if fixture_dir else default_fixture_dir()
+        folder = base / policy_id
+        if not folder.is_dir():
+            raise click.UsageError(f"no golden cases of {policy_id} in {display(base)}: give cases with --cases, "
+                                   "or a golden folder with --fixtures")
+        entries += read_fixtures(folder, policy_id)
+        names.append(display(folder))
+    return entries, ", ".join(names)
 
 
 @main.command("facts")

@@ -93,7 +93,7 @@ EXAMPLES = [(start, steps) for start, lines in _blocks((ROOT / "README.md").read
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
     folder = tmp_path_factory.mktemp("readme")
-    for name in ("fixtures", "policies", "benchmarks"):
+    for name in ("fixtures", "policies", "benchmarks", "examples"):
         (folder / name).symlink_to(ROOT / name)
     bin_dir = folder / ".bin"
     bin_dir.mkdir()

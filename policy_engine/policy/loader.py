@@ -145,23 +145,28 @@ def load_policy(path, cache: _Cache | None = None) -> Policy:
     return policy
 
 
-def check_policy(path, cache: _Cache | None = None) -> tuple[Policy | None, list[Problem]]:
-    """One policy file: the policy (or None) and every problem, with those of the files it imports."""
+def check_policy(path, cache: _Cache | None = None,
+                 tolerate: frozenset[str] = frozenset()) -> tuple[Policy | None, list[Problem]]:
+    """One policy file: the policy (or None) and every problem, with those of the files it imports.
+
+    `tolerate`: problem codes that do not stop the policy being built (`policy-engine diff`
+    passes quote_not_found, so a revision whose quotes no longer verify can still be compared);
+    the policy is then returned together with those problems."""
     cache = cache or _Cache()
-    policy, problems = _load(Path(path), cache)
+    policy, problems = _load(Path(path), cache, tolerate)
     shared = cache.take_shared()
     if shared:
         return None, sort_problems([*problems, *shared])
     return policy, problems
 
 
-def _load(path: Path, cache: _Cache) -> tuple[Policy | None, list[Problem]]:
+def _load(path: Path, cache: _Cache, tolerate: frozenset[str] = frozenset()) -> tuple[Policy | None, list[Problem]]:
     with workdays.using(workdays.PACKAGE_ONLY):  # conditions are tried on sample facts while compiled
-        policy, problems = _load_unsorted(path, cache)
+        policy, problems = _load_unsorted(path, cache, tolerate)
     return policy, sort_problems(problems)
 
 
-def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Problem]]:
+def _load_unsorted(path: Path, cache: _Cache, tolerate: frozenset[str] = frozenset()) -> tuple[Policy | None, list[Problem]]:
     shown = display(path)
     try:
         raw_bytes = read_bytes(path, POLICY_LIMIT, what="policy file", regular_only=True)
@@ -253,7 +258,7 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
                   "verdicts name findings by id; give each element its own")
         else:
             seen[rid] = (_render(at[:-1]),)
-    if b.problems:
+    if any(p.code not in tolerate for p in b.problems):
         return None, b.problems
     # Every element that failed to build (None) recorded a problem, so past the check above all were built.
     built_criteria, built_triggers, built_grounds = complete(criteria), complete(triggers), complete(grounds)
@@ -298,10 +303,10 @@ def _load_unsorted(path: Path, cache: _Cache) -> tuple[Policy | None, list[Probl
         elif any(h.decision == g.decision for h in governing[:i]):
             b.add("schema", ("governing_version", i, "decision"), f"a second rule for '{g.decision}'",
                   "declare one rule per decision")
-    if b.problems:
+    if any(p.code not in tolerate for p in b.problems):
         return None, b.problems
     parts.append((b"facts read", canonical_facts(vocabulary, facts_read(policy))))
-    return replace(policy, sha256=policy_digest(parts)), []
+    return replace(policy, sha256=policy_digest(parts)), list(b.problems)  # only tolerated ones are left
 
 
 def policy_digest(parts: list[tuple[bytes, bytes]]) -> str:
