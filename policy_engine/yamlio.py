@@ -174,9 +174,11 @@ def parse(text: str, file: str) -> Document:
             hint="policy and case files are text written by people; split the data or check it is the right file"))
     if "!" in text or _depth_bound(text) > SAFE_TO_COMPOSE:
         _scan(text, file)  # tags and nesting depth, from the parser's events, before composing
-    loader = _Composer(text)
+    loader = _open(text, file)
     try:
         node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:  # libyaml reads the characters as it parses
+        raise YamlProblem(_unreadable(exc, text, file)) from None
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         if _parser_depth_limit(exc):
@@ -282,7 +284,7 @@ def _scan(text: str, file: str) -> None:
     The parser keeps its own stack (no recursion), so this is safe at any depth; syntax
     errors are left to the composer, which reports them with their context.
     """
-    loader = _Composer(text)
+    loader = _open(text, file)
     depth = 0
     try:
         while loader.check_event():
@@ -308,6 +310,28 @@ def _scan(text: str, file: str) -> None:
         return
     finally:
         loader.dispose()
+
+
+def _open(text: str, file: str) -> yaml.CSafeLoader | _Loader:
+    """A composer over `text`. The pure-Python reader (PyYAML without libyaml) checks every
+    character when it is made: a character YAML does not allow is refused here, located."""
+    try:
+        return _Composer(text)
+    except yaml.reader.ReaderError as exc:
+        raise YamlProblem(_unreadable(exc, text, file)) from None
+
+
+def _unreadable(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
+    """A character YAML does not allow (a control character other than tab and line breaks ...),
+    at its first place in `text`: libyaml gives the place in bytes, the pure-Python reader in
+    characters, so the place is found again from the character, the same under both."""
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    index = text.find(chr(code))
+    line, column = _position(text, index) if index >= 0 else (None, None)
+    hint = "remove it" + (f"; inside a double-quoted string it can be written as an escape (\\x{code:02x})"
+                          if code <= 0xFF else "")
+    return problem("yaml_syntax", f"the character U+{code:04X} is not allowed in YAML, which takes tab, line breaks "
+                                  "and printable characters only", file=file, line=line, column=column, hint=hint)
 
 
 def _parser_depth_limit(exc: yaml.MarkedYAMLError) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from components import libyaml_composer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,9 +118,10 @@ def test_date_list_items_and_event_dates_are_kept_in_the_one_form(registry):
 # -- 2. YAML 1.2 core-schema numbers ---------------------------------------------------------
 
 def parsed_by_both_composers(text: str) -> list:
-    """The data `text` reads to, under libyaml's composer and under the pure-Python one."""
+    """The data `text` reads to, under libyaml's composer and under the pure-Python one (without
+    libyaml the test fails and says why: tests/components.py)."""
     out = []
-    for composer in (yamlio._Composer, yamlio._Loader):
+    for composer in (libyaml_composer(), yamlio._Loader):
         saved, yamlio._Composer = yamlio._Composer, composer
         try:
             out.append(yamlio.parse(text, "t.yaml").data)
@@ -129,9 +131,10 @@ def parsed_by_both_composers(text: str) -> list:
 
 
 def refused_by_both_composers(text: str) -> list:
-    """The problem each composer refuses `text` with (a YamlProblem is required of both)."""
+    """The problem each composer refuses `text` with (a YamlProblem is required of both; without
+    libyaml the test fails and says why: tests/components.py)."""
     out = []
-    for composer in (yamlio._Composer, yamlio._Loader):
+    for composer in (libyaml_composer(), yamlio._Loader):
         saved, yamlio._Composer = yamlio._Composer, composer
         try:
             with pytest.raises(yamlio.YamlProblem) as info:
@@ -230,6 +233,17 @@ def test_yaml_documents_past_the_cheap_bound_are_scanned_exactly():
     wide = "a: [" + ", ".join(["[1]"] * 3000) + "]\n"  # many brackets, shallow
     assert yamlio._depth_bound(wide) > yamlio.SAFE_TO_COMPOSE
     assert len(yamlio.parse(wide, "t.yaml").data["a"]) == 3000
+
+
+@pytest.mark.parametrize("text, line, column, code", [
+    ("\x1f", 1, 1, "U+001F"), ("中文: b\x07\n", 1, 6, "U+0007"), ('x: 1\n"a": "\x7f"\n', 2, 7, "U+007F"),
+    ("!x a\x01\n", 1, 5, "U+0001"), ("a: \ufffe\n", 1, 4, "U+FFFE")])
+def test_characters_yaml_does_not_allow_are_refused_where_they_stand(text, line, column, code):
+    """Both composers refuse them with the same located problem; the pure-Python reader, which
+    checks the characters as it is made, once let its ReaderError out as a traceback."""
+    for p in refused_by_both_composers(text):
+        assert (p.code, p.file, p.line, p.column) == ("yaml_syntax", "t.yaml", line, column) and code in p.message
+        assert p.hint and p.hint.startswith("remove it")
 
 
 # -- 5. lone surrogates ------------------------------------------------------------------------

@@ -3,11 +3,11 @@ import copy
 import hashlib
 import hmac
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from components import openssl
 
 from policy_engine import CaseError, LookupFailure, Registry
 from policy_engine.selection.draw import commitment, draw, new_seed, order_key, verify
@@ -149,11 +149,14 @@ def test_order_key_is_hmac_sha256_of_the_id_under_the_seed():
     assert order_key(SEED, "E0042") == hmac.new(bytes.fromhex(SEED), b"E0042", hashlib.sha256).hexdigest()
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 def test_order_key_matches_the_openssl_command_in_the_docs():
-    out = subprocess.run(["openssl", "dgst", "-sha256", "-mac", "HMAC", "-macopt", f"hexkey:{SEED}"],
-                         input=b"E0042", capture_output=True, check=True).stdout.decode()
-    assert out.strip().endswith(order_key(SEED, "E0042"))
+    """The README's check of a draw's order without this program gives the receipt's key. Needs the
+    openssl command and FAILS without it, with the reason and the fix (tests/components.py): a
+    skip would read as a pass, and the README's command would go unchecked."""
+    done = subprocess.run([openssl(), "dgst", "-sha256", "-mac", "HMAC", "-macopt", f"hexkey:{SEED}"],
+                          input=b"E0042", capture_output=True)
+    assert done.returncode == 0, f"the README's openssl command failed: {done.stderr.decode(errors='replace')}"
+    assert done.stdout.decode().strip().endswith(order_key(SEED, "E0042"))
 
 
 def test_receipt_keys_are_ascending_and_recomputable(xj, xj_pool):

@@ -90,10 +90,10 @@ class Condition:
 
 
 def _restore_condition(source: str, compiled: str, facts: frozenset[str], event_fields: frozenset[str]) -> Condition:
-    return Condition(source, _Deferred(compiled), compiled, facts, event_fields)
+    return Condition(source, _LazyProgram(compiled), compiled, facts, event_fields)
 
 
-class _Deferred:
+class _LazyProgram:
     """A stored condition's program, compiled when it is first executed.
 
     A decision evaluates its conditions together through its plan (evaluate.plan), and one by

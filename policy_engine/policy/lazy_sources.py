@@ -12,7 +12,9 @@ from types import ModuleType
 from typing import Any
 
 
-class _Deferred:
+class _LazyModule:
+    """A module imported when one of its attributes is first read (here: policy.sources)."""
+
     __slots__ = ("_module",)
 
     def __init__(self) -> None:
@@ -24,4 +26,4 @@ class _Deferred:
         return getattr(self._module, name)
 
 
-sources: Any = _Deferred()
+sources: Any = _LazyModule()
