@@ -387,11 +387,13 @@ class ModeFilter:
     min_title_rank: str | None
     where: Condition | None  # over the expert's facts, the matter and the panel's facts
     note: str | None
+    applies_when: Test | None = None  # over the request's facts (matter, panel, facts of the case): imposed only then
 
 
 @dataclass(frozen=True, slots=True)
 class ModeFact:
-    """A fact a request in this mode must state (an approval, a reason), with the article requiring it."""
+    """A fact a request in this mode must state (an approval, a reason, a fact of the project), with the
+    article requiring it."""
 
     fact: str
     title: str | None
