@@ -429,7 +429,8 @@ def render_receipt(receipt, policy: Policy) -> str:
         f"种子：{receipt.seed}" + (f"（承诺值 sha256：{receipt.commitment}）" if receipt.commitment else "（未事先公布承诺值）"),
         f"专家库：{receipt.pool[1]} 名专家，内容摘要 sha256：{receipt.pool[0]}",
         *_request_facts(request, policy, mode, receipt.facts),
-        *([f"无法判断，缺少：{'、'.join(receipt.missing_facts)}"] if receipt.missing_facts else []),
+        *([f"无法判断，缺少：{'、'.join(f'{_fact_words(policy, m)}（{m}）' for m in receipt.missing_facts)}"]
+          if receipt.missing_facts else []),
         "",
     ]
     for f in receipt.findings:

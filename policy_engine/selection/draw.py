@@ -436,7 +436,7 @@ def _describe(mf: ModeFilter) -> str:
     if mf.where is not None:
         parts.append(f"where: {mf.where.source}")
     if mf.applies_when is not None:
-        parts.append(f"本次适用：{_test_source(mf.applies_when)}")
+        parts.append(f"适用条件成立：{_test_source(mf.applies_when)}")
     return "；".join(parts)
 
 

@@ -379,7 +379,7 @@ def required_facts(mode, panel: Mapping[str, Any], ctx: Context, file: str | Non
         place = namespace if namespace in ("panel", "matter") else CASE_KEY
         if need.fact in (panel if place == "panel" else ctx.matter if place == "matter" else ctx.case):
             continue
-        where = f"{rest} under {namespace}:" if place != CASE_KEY else f"{need.fact} under facts: ({namespace}: {{{rest}: ...}})"
+        where = f"{rest} under {namespace}:" if place != CASE_KEY else f"it under facts: as {namespace}: {{{rest}: ...}}"
         problems.append(problem(
             "request_invalid", f"mode '{mode.id}' requires {need.fact} ({need.cite.label}: “{need.quote}”), "
             "which the request does not state", file=file, path=place,
