@@ -564,8 +564,12 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
         return
     facts = policy.vocabulary.facts
     if fmt == "schema":
-        _echo(dumps(case_schema(facts, f"urn:policy-engine:case-schema:policy:{policy.id}",
-                                     f"Case for {policy.id} {policy.version}")), nl=False)
+        schema = case_schema(facts, f"urn:policy-engine:case-schema:policy:{policy.id}",
+                             f"Case for {policy.id} {policy.version}")
+        if policy.selection is not None:  # what a draw or panel request states under facts:
+            from policy_engine.report.case_schema import request_facts_schema
+            schema["$defs"] = {"request_facts": request_facts_schema(policy)}
+        _echo(dumps(schema), nl=False)
         return
     if fmt == "json":
         out = {}
@@ -589,6 +593,14 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
             fields = ", ".join(f"{fn}{'*' if fs.required else ''}: {fs.type}" + (f" ({'|'.join(fs.values)})" if fs.values else "")
                                for fn, fs in ek.fields.items())
             _echo(f"    kind {k}: date*, {fields}")
+    if policy.selection is not None:
+        from policy_engine.selection.selection import selection_reads
+        read = selection_reads(policy)
+        _echo("\nIn draw and panel requests: matter.* under matter:, relation.* under relations: <expert id>:, "
+              "panel.* under panel: (mode, mode_id, size, the counts and fields are computed), expert.* from the "
+              "pool; the other facts of the case under facts: (e.g. bidding: {tender_required_by_law: true}). "
+              + (f"This policy's draw and panel rules read under facts: {', '.join(read)}." if read else
+                 "This policy's draw and panel rules read none of the other facts."))
 
 
 @main.command("test")

@@ -424,3 +424,42 @@ def filter_unsettled(mf, value) -> Finding:
 def filter_not_applicable(mf) -> Finding:
     return Finding(rule=mf.id, result=NOT_APPLICABLE, strength="mandatory", cite=mf.cite.label, quote=mf.quote,
                    title=mf.title, note=mf.note)
+
+
+def request_facts(policy: Policy) -> dict:
+    """The facts a draw or panel request may state under `facts:`: the vocabulary's, less those a request
+    states in their own places (matter:, panel:, relations:), the pool's and the computed ones."""
+    return {name: fact for name, fact in policy.vocabulary.facts.items() if name.split(".", 1)[0] not in _ELSEWHERE}
+
+
+def selection_reads(policy: Policy) -> list[str]:
+    """The facts of `request_facts` that a draw or panel check reads: in the modes' filters (where,
+    applies_when) and requires, the panel rules, the selection exclusions and the recusal grounds."""
+    found: set[str] = set()
+    selection = policy.selection
+    if selection is None:
+        return []
+    for mode in selection.modes:
+        for mf in mode.mandatory_filters:
+            if mf.where is not None:
+                found |= mf.where.facts
+            if mf.applies_when is not None:
+                found |= mf.applies_when.facts()
+        found.update(need.fact for need in mode.requires)
+    for rule in selection.panel:
+        found |= _rule_reads(rule)
+    for _, rule in expert_rules(policy):
+        found |= _rule_reads(rule)
+    allowed = request_facts(policy)
+    return sorted(name for name in found if name in allowed)
+
+
+def _rule_reads(rule: Rule) -> set[str]:
+    out: set[str] = set(rule.test.facts()) if rule.test is not None else set()
+    if rule.applies_when is not None:
+        out |= rule.applies_when.facts()
+    for u in rule.unless:
+        out |= u.test.facts()
+    for _, cond in rule.show:
+        out |= cond.facts
+    return out
