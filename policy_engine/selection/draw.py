@@ -22,8 +22,16 @@ passed over and the next takes the place (where the policy provides replenishmen
 when the list runs out, the walk continues where it stopped (a new round, where the
 policy provides a redraw). Candidates after the panel are the backups, in rank order.
 
-The receipt records the policy (id, version, sha256), the pool's digest, the request,
-the seed and its commitment, every expert reached with its key and row digest, the
+Before the walk, the policy's panel rules are judged on the request's facts (the matter, the
+panel's facts, and the other facts of the case under `facts:`), and so is each of the mode's
+filters that applies only under a condition (`applies_when`): a mandatory rule failed refuses
+the draw; a mandatory rule, or such a condition, that is unknown leaves it undetermined (nothing
+drawn; the findings and `missing_facts` name what would settle it); a condition that does not
+hold lifts the filter for this draw.
+
+The receipt records the policy (id, version, sha256), the pool's digest, the request, the facts
+of the case it states (`facts`, apart from the request: they decide the result), the seed and
+its commitment, every expert reached with its key and row digest, the
 exclusions with reasons, the candidates in order, the selected and the backups.
 `verify` recomputes the whole receipt from the pool and the receipt's own inputs and
 names every difference. Nothing here reads the clock or the environment.
