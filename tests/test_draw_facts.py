@@ -404,3 +404,32 @@ def test_the_facts_command_names_the_request_facts_the_selection_reads(tree):
         part["properties"])
     assert part["properties"]["project"]["properties"]["major"]["type"] == "boolean"
     assert "project.major" in part["description"]
+
+
+def test_a_requirement_with_a_condition_binds_only_where_it_holds():
+    registry = Registry.load()
+    bidding = registry.get("bidding-law-regs", "2019-03-02")
+    pool = load_pool(ROOT / "fixtures" / "pools" / "bidding-pool.csv", bidding.vocabulary)
+    request = {"date": "2026-04-20", "mode": "random", "count": 2, "supervisor": "市住房城乡建设局"}
+    # 依法必须进行招标的项目: the relevant specialities must be stated (第四十六条第一款)
+    problems = refused(draw, bidding, pool, {**request, "facts": {"bidding": {"tender_required_by_law": True}}}, SEED)
+    assert problems[0].path == "matter" and "matter.required_fields" in problems[0].message
+    assert "when bidding.tender_required_by_law" in problems[0].message
+    # unknown whether it is one: still required, and the hint names the fact that would lift it
+    problems = refused(draw, bidding, pool, request, SEED)
+    assert "state bidding.tender_required_by_law" in problems[0].hint
+    # another project: nothing to state, and no speciality imposed
+    receipt = draw(bidding, pool, {**request, "facts": {"bidding": {"tender_required_by_law": False}}}, SEED)
+    assert receipt.outcome == "drawn" and verify(registry, pool, receipt.to_json()).ok
+    assert "（未载明；bidding.tender_required_by_law 时须载明）" in render_receipt(receipt, bidding)
+
+
+def test_a_requirements_condition_may_not_read_an_experts_facts(tmp_path):
+    root = tmp_path / "p"
+    shutil.copytree(ROOT / "policies" / "_shared", root / "_shared")
+    old = "        - fact: project.tenderer_consented\n"
+    text = POLICY.replace(old, old + "          when: expert.title_rank == 'senior'\n", 1)
+    loaded, problems = check_policy(_write(root, text))
+    assert loaded is None
+    hit = [p for p in problems if "expert.title_rank" in p.message]
+    assert hit and hit[0].code == "vocabulary" and hit[0].line == POLICY[: POLICY.index(old)].count("\n") + 2

@@ -808,8 +808,18 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                      (f"did you mean '{close[0]}'? " if close and close[0] != name else "")
                      + "a mode requires facts a request states in panel:, matter: or facts: (the other facts of the "
                        "case, such as bidding.*); declare new ones under facts:")
+        when = None
+        if "when" in raw:
+            when = self.test(raw["when"], at + ("when",), vocabulary)
+            per_expert = sorted(f for f in (when.facts() if when else ()) if f.split(".", 1)[0] in ("expert", "relation",
+                                                                                                   "draw"))
+            if per_expert:
+                self.add("vocabulary", at + ("when",),
+                         f"when reads {', '.join(per_expert)}, a fact of each expert, but it decides whether the "
+                         "request must state the fact", "read the request's facts there (matter.*, panel.*, the facts "
+                                                        "of the case such as bidding.*)")
         return ModeFact(name, raw.get("title"), self.citation(raw["cite"], at, index, raw["quote"]), raw["quote"],
-                        raw.get("note"))
+                        raw.get("note"), when)
 
     def selection(self, raw: dict, index, vocabulary: Vocabulary) -> Selection:
         modes: list[Mode] = []

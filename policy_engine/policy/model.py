@@ -43,6 +43,12 @@ class Test:
     condition: Condition | None = None
     children: tuple["Test", ...] = ()
 
+    def source(self) -> str:
+        """The condition as CEL text: a leaf as written, any_of / all_of joined with || and &&."""
+        if self.condition is not None:
+            return self.condition.source
+        return (" || " if self.op == "any" else " && ").join(f"({c.source()})" for c in self.children)
+
     def facts(self) -> frozenset[str]:
         if self.condition is not None:
             return self.condition.facts
@@ -400,6 +406,7 @@ class ModeFact:
     cite: Citation
     quote: str
     note: str | None
+    when: Test | None = None  # required only when this holds on the request's facts (unknown: required)
 
 
 @dataclass(frozen=True, slots=True)

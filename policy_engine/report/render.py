@@ -405,8 +405,9 @@ def _request_facts(request: dict, policy: Policy, mode, case: Mapping[str, Any] 
         namespace, _, name = need.fact.partition(".")
         given = request.get(namespace) if namespace in ("panel", "matter") else None
         value = given.get(name) if isinstance(given, dict) else (case or {}).get(need.fact)
+        unstated = "（未载明）" if need.when is None else f"（未载明；{need.when.source()} 时须载明）"
         lines.append(f"本方式须载明：{need.title or _fact_words(policy, need.fact)}："
-                     f"{'（未载明）' if value is None else _value(value)}　依据：{need.cite.label}“{need.quote}”")
+                     f"{unstated if value is None else _value(value)}　依据：{need.cite.label}“{need.quote}”")
     return lines
 
 

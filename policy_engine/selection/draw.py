@@ -213,7 +213,12 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
                       "draw modes: " + ", ".join(m.id for m in selection.modes if m.draws))
     ctx = context(data, policy, file)
     given = stated_panel(data, policy, file, ("panel.draw_supervised",), "draw_supervised follows from supervisor")
-    required_facts(mode, given, ctx, file)
+    supervisor = data.get("supervisor")
+    total = sum(g["count"] for g in data["groups"]) if "groups" in data else data["count"]
+    known = {**ctx.matter, **ctx.case, **given, "panel.mode": mode.method, "panel.mode_id": mode.id,
+             "panel.size": total, "panel.drawn_count": total, "panel.designated_count": 0, "panel.outside_count": 0,
+             "panel.draw_supervised": supervisor is not None}
+    required_facts(mode, given, ctx, file, known, policy)
     common = _filters(data.get("filters"), policy, doc, ("filters",))
     if "groups" in data:
         groups: list[Group] = []
@@ -227,11 +232,6 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
         groups = [Group("panel", data["count"], data.get("candidates"), data.get("backups"), common, common)]
     rules = selection.draw_for(mode)
     multiplier = rules.multiplier if rules else 1
-    supervisor = data.get("supervisor")
-    total = sum(g.count for g in groups)
-    known = {**ctx.matter, **ctx.case, **given, "panel.mode": mode.method, "panel.mode_id": mode.id,
-             "panel.size": total, "panel.drawn_count": total, "panel.designated_count": 0, "panel.outside_count": 0,
-             "panel.draw_supervised": supervisor is not None}
     imposed, lifted, unsettled = [], [], []
     for mf in mode.mandatory_filters:
         applies = filter_applies(mf, known, policy, data["date"])
@@ -428,14 +428,6 @@ def filters_of(mf: ModeFilter) -> Filters:
     return Filters(mf.fields, mf.specialties, mf.sub_pools, mf.min_title_rank, (mf.where,) if mf.where else ())
 
 
-def _test_source(test) -> str:
-    """A condition tree as its CEL text: leaves as written, any_of / all_of joined with || and &&."""
-    if test.condition is not None:
-        return test.condition.source
-    joined = (" || " if test.op == "any" else " && ").join(f"({_test_source(c)})" for c in test.children)
-    return joined
-
-
 def _describe(mf: ModeFilter) -> str:
     parts = [f"{name} 其一：{'、'.join(values)}" for name, values in
              (("fields", mf.fields), ("specialties", mf.specialties), ("sub_pools", mf.sub_pools)) if values]
@@ -444,7 +436,7 @@ def _describe(mf: ModeFilter) -> str:
     if mf.where is not None:
         parts.append(f"where: {mf.where.source}")
     if mf.applies_when is not None:
-        parts.append(f"适用条件成立：{_test_source(mf.applies_when)}")
+        parts.append(f"适用条件成立：{mf.applies_when.source()}")
     return "；".join(parts)
 
 
@@ -771,7 +763,7 @@ def _provisions(req: DrawRequest, results, rules, short: bool) -> list[Provision
     for lifted in req.lifted:
         assert lifted.applies_when is not None  # only a filter with a condition is lifted
         out.append(Provision("mandatory_filter", lifted.title, lifted.cite.label, lifted.quote,
-                             f"{lifted.id}：本次抽取不适用（适用条件不成立：{_test_source(lifted.applies_when)}）",
+                             f"{lifted.id}：本次抽取不适用（适用条件不成立：{lifted.applies_when.source()}）",
                              lifted.note))
     for imposed in req.imposed:
         left = sum(1 for g in results for e in g.excluded for r in e.reasons if r.kind == "filter" and r.rule == imposed.id)

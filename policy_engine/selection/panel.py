@@ -78,7 +78,6 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
             facts = dict(expert.facts)
         members.append((m["id"], how, facts))
     given = stated_panel(data, policy, file)
-    required_facts(mode, given, ctx, file)
     fields = sorted({f for _, _, facts in members for f in facts.get("expert.fields", ())})
     panel_facts = {
         "panel.mode": mode.method, "panel.mode_id": mode.id, "panel.size": len(members),
@@ -87,6 +86,7 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
         "panel.outside_count": sum(1 for _, how, _ in members if how == "outside"),
         "panel.fields": fields, **given,
     }
+    required_facts(mode, given, ctx, file, {**ctx.matter, **ctx.case, **panel_facts}, policy)
     rulings = _rulings.read(data.get(_rulings.KEY), policy, as_of, file)
     shared = {**ctx.matter, **ctx.case, **panel_facts}
     panel_findings, trace, errors = judge_panel(policy, shared, as_of, rulings)

@@ -370,20 +370,34 @@ def stated_panel(data: Mapping, policy: Policy, file: str | None, also_computed:
     return given
 
 
-def required_facts(mode, panel: Mapping[str, Any], ctx: Context, file: str | None) -> None:
+def required_facts(mode, panel: Mapping[str, Any], ctx: Context, file: str | None,
+                   known: Mapping[str, Any] | None = None, policy: Policy | None = None) -> None:
     """CaseError (request_invalid, located at panel:, matter: or facts:) for each fact the mode requires that
-    the request does not state."""
+    the request does not state. A requirement with `when` binds only where that holds on the request's
+    facts (`known`); where it is unknown the fact is required, and the problem names what would lift it."""
     problems = []
     for need in mode.requires:
         namespace, _, rest = need.fact.partition(".")
         place = namespace if namespace in ("panel", "matter") else CASE_KEY
         if need.fact in (panel if place == "panel" else ctx.matter if place == "matter" else ctx.case):
             continue
+        lift = ""
+        if need.when is not None and policy is not None and known is not None:
+            binds = Run(bind(known, policy.vocabulary.facts, ctx.date), known, ctx.date).value(
+                need.when, need.fact, "when")
+            if binds is False:
+                continue
+            if binds is not True:
+                lift = (f"; it is required when {need.when.source()}, which is unknown"
+                        + (f" (state {', '.join(binds.missing)})" if binds.missing else ""))
+        elif need.when is not None:
+            lift = f"; it is required when {need.when.source()}"
         where = f"{rest} under {namespace}:" if place != CASE_KEY else f"it under facts: as {namespace}: {{{rest}: ...}}"
         problems.append(problem(
-            "request_invalid", f"mode '{mode.id}' requires {need.fact} ({need.cite.label}: “{need.quote}”), "
-            "which the request does not state", file=file, path=place,
-            hint=f"state {where} (see `policy-engine facts`), or choose another mode"))
+            "request_invalid", f"mode '{mode.id}' requires {need.fact} ({need.cite.label}: “{need.quote}”)"
+            + (f" when {need.when.source()}" if need.when is not None else "")
+            + ", which the request does not state", file=file, path=place,
+            hint=f"state {where} (see `policy-engine facts`){lift}, or choose another mode"))
     if problems:
         raise CaseError(problems)
 
