@@ -387,7 +387,8 @@ def seed_(fmt: str) -> None:
 @click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool: CSV with a header, or JSON lines.")
 @click.option("--request", "request_file", required=True, type=click.Path(allow_dash=True),
               help="The draw request (YAML or JSON; - for stdin): date, mode, count or groups, filters, matter, "
-                   "supervisor, history, answers. See schemas/draw-request.schema.json.")
+                   "supervisor, history, answers, panel, facts (the other facts of the case, e.g. bidding: "
+                   "{tender_required_by_law: true}). See schemas/draw-request.schema.json.")
 @click.option("--seed", default=None, metavar="HEX",
               help="The seed (hex, at least 16 bytes). Default: a new one, printed on stderr and kept in the receipt.")
 @click.option("--commitment", default=None, metavar="HEX",
@@ -412,7 +413,8 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
           --request request.yaml --seed <seed> --commitment <commitment> --out receipt.json
       policy-engine verify-draw receipt.json --pool pool.csv
 
-    Exit 0 when drawn (whatever the outcome: drawn, complete, shortfall, refused);
+    Exit 0 when drawn (whatever the outcome: drawn, complete, shortfall, refused, or
+    undetermined: a fact the draw depends on is not stated, named in missing_facts);
     4 for a bad pool, request or seed; 5 when no version is in force on the request's date.
     """
     from policy_engine.selection.draw import draw, new_seed
@@ -516,7 +518,8 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
     members (ids in the pool; `how: designated|drawn|outside`), the facts of the forming
     (panel: approved, filed_with_discipline_body, designation_ground, ratio_designated,
     ratio_drawn, draw_supervised, pool_insufficient, attested.field_balance ...), the
-    matter and the history of earlier draws. See schemas/panel-request.schema.json.
+    matter, the other facts of the case (facts: bidding: {tender_required_by_law: true} ...)
+    and the history of earlier draws. See schemas/panel-request.schema.json.
 
     Outcomes: compliant, non_compliant, needs_review, undetermined (facts missing: named).
 
