@@ -389,7 +389,8 @@ def seed_(fmt: str) -> None:
 @click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool: CSV with a header, or JSON lines.")
 @click.option("--request", "request_file", required=True, type=click.Path(allow_dash=True),
               help="The draw request (YAML or JSON; - for stdin): date, mode, count or groups, filters, matter, "
-                   "supervisor, history, answers. See schemas/draw-request.schema.json.")
+                   "supervisor, history, answers, panel, facts (the other facts of the case, e.g. bidding: "
+                   "{tender_required_by_law: true}). See schemas/draw-request.schema.json.")
 @click.option("--seed", default=None, metavar="HEX",
               help="The seed (hex, at least 16 bytes). Default: a new one, printed on stderr and kept in the receipt.")
 @click.option("--commitment", default=None, metavar="HEX",
@@ -414,7 +415,8 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
           --request request.yaml --seed <seed> --commitment <commitment> --out receipt.json
       policy-engine verify-draw receipt.json --pool pool.csv
 
-    Exit 0 when drawn (whatever the outcome: drawn, complete, shortfall, refused);
+    Exit 0 when drawn (whatever the outcome: drawn, complete, shortfall, refused, or
+    undetermined: a fact the draw depends on is not stated, named in missing_facts);
     4 for a bad pool, request or seed; 5 when no version is in force on the request's date.
     """
     from policy_engine.selection.draw import draw, new_seed
@@ -518,7 +520,8 @@ def check_panel_(policy_id, version, policy_dirs, pool_file, fmt, panel_file) ->
     members (ids in the pool; `how: designated|drawn|outside`), the facts of the forming
     (panel: approved, filed_with_discipline_body, designation_ground, ratio_designated,
     ratio_drawn, draw_supervised, pool_insufficient, attested.field_balance ...), the
-    matter and the history of earlier draws. See schemas/panel-request.schema.json.
+    matter, the other facts of the case (facts: bidding: {tender_required_by_law: true} ...)
+    and the history of earlier draws. See schemas/panel-request.schema.json.
 
     Outcomes: compliant, non_compliant, needs_review, undetermined (facts missing: named).
 
@@ -851,8 +854,12 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
         return
     facts = policy.vocabulary.facts
     if fmt == "schema":
-        _echo(dumps(case_schema(facts, f"urn:policy-engine:case-schema:policy:{policy.id}",
-                                     f"Case for {policy.id} {policy.version}")), nl=False)
+        schema = case_schema(facts, f"urn:policy-engine:case-schema:policy:{policy.id}",
+                             f"Case for {policy.id} {policy.version}")
+        if policy.selection is not None:  # what a draw or panel request states under facts:
+            from policy_engine.report.case_schema import request_facts_schema
+            schema["$defs"] = {"request_facts": request_facts_schema(policy)}
+        _echo(dumps(schema), nl=False)
         return
     if fmt == "json":
         out = {}
@@ -876,6 +883,14 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
             fields = ", ".join(f"{fn}{'*' if fs.required else ''}: {fs.type}" + (f" ({'|'.join(fs.values)})" if fs.values else "")
                                for fn, fs in ek.fields.items())
             _echo(f"    kind {k}: date*, {fields}")
+    if policy.selection is not None:
+        from policy_engine.selection.selection import selection_reads
+        read = selection_reads(policy)
+        _echo("\nIn draw and panel requests: matter.* under matter:, relation.* under relations: <expert id>:, "
+              "panel.* under panel: (mode, mode_id, size, the counts and fields are computed), expert.* from the "
+              "pool; the other facts of the case under facts: (e.g. bidding: {tender_required_by_law: true}). "
+              + (f"This policy's draw and panel rules read under facts: {', '.join(read)}." if read else
+                 "This policy's draw and panel rules read none of the other facts."))
 
 
 @main.command("coverage")

@@ -91,14 +91,25 @@ def test_a_special_projects_replacement_is_checked_with_its_reason_and_not_drawn
     panel = {"date": "2026-04-20", "mode": "special-project-replacement", "members": [{"id": "B16"}],
              "matter": {"required_fields": ["电气工程"]},
              "relations": {"B16": {"staff_of_supervising_department": False, "interest_with_bidder": False}},
-             "panel": {"replacement_reason": "health", "special_project_ground": "highly_specialised",
-                       "random_draw_unsuitable": True}}
+             "panel": {"replacement_reason": "health"},
+             "facts": {"bidding": {"tender_required_by_law": True, "special_project_ground": "highly_specialised",
+                                   "random_draw_unsuitable": True}}}
     assert check_panel(policy, pool, panel).outcome == "compliant"
     unlawful = check_panel(policy, pool, {**panel, "panel": {**panel["panel"], "replacement_reason": "none"}})
     assert unlawful.outcome == "non_compliant"
     assert next(f for f in unlawful.findings if f.rule == "replacement-on-lawful-ground").result == "failed"
-    not_special = check_panel(policy, pool, {**panel, "panel": {**panel["panel"], "random_draw_unsuitable": False}})
+    project = panel["facts"]["bidding"]
+    not_special = check_panel(policy, pool, {**panel, "facts": {"bidding": {**project, "random_draw_unsuitable": False}}})
     assert next(f for f in not_special.findings if f.rule == "special-project-ground").result == "failed"
+    # 第四十六条 binds 依法必须进行招标的项目 only: for another project neither rule applies
+    free = {**panel, "panel": {"replacement_reason": "none"},
+            "facts": {"bidding": {**project, "tender_required_by_law": False, "random_draw_unsuitable": False}}}
+    verdict = check_panel(policy, pool, free)
+    assert verdict.outcome == "compliant"
+    assert {f.rule: f.result for f in verdict.findings}["replacement-on-lawful-ground"] == "not_applicable"
+    unstated = {k: v for k, v in project.items() if k != "tender_required_by_law"}
+    unknown = check_panel(policy, pool, {**free, "facts": {"bidding": {**unstated, "random_draw_unsuitable": False}}})
+    assert unknown.outcome == "undetermined" and unknown.missing_facts == ("bidding.tender_required_by_law",)
     with pytest.raises(CaseError) as info:
         request = {k: v for k, v in panel.items() if k != "members"}
         draw(policy, pool, {**request, "count": 1, "supervisor": "市住房城乡建设局"}, SEED)

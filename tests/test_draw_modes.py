@@ -174,7 +174,7 @@ def refused(call, *args, **kw):
 # -- 招标投标法实施条例 第四十六至四十八条 ----------------------------------------------------------
 
 BID = {"date": "2026-03-01", "mode": "random", "count": 3, "supervisor": "市住建局",
-       "matter": {"required_fields": ["水利"]}}
+       "matter": {"required_fields": ["水利"]}, "facts": {"bidding": {"tender_required_by_law": True}}}
 
 
 def test_the_random_mode_draws_only_from_the_relevant_speciality_though_the_request_sets_no_filter(bidding, registry, tree):
@@ -199,17 +199,19 @@ def test_a_random_draw_without_the_speciality_is_refused_at_matter(bidding, tree
 def test_the_special_project_is_checked_with_its_ground_and_the_mode_id(bidding, tree):
     pool = pool_for(bidding, tree)
     panel = {"date": "2026-03-01", "mode": "special-project", "members": [{"id": "E01"}, {"id": "E02"}, {"id": "E05"}],
-             "panel": {"special_project_ground": "technically_complex", "random_draw_unsuitable": True},
+             "facts": {"bidding": {"tender_required_by_law": True, "special_project_ground": "technically_complex",
+                                   "random_draw_unsuitable": True}},
              "relations": {e: {"staff_of_supervising_department": False, "interest_with_bidder": False}
                            for e in ("E01", "E02", "E05")}}
     verdict = check_panel(bidding, pool, panel)
     assert verdict.outcome == "compliant"
     found = {f.rule: f.result for f in verdict.findings}
     assert found["special-project-ground"] == "passed" and found["replacement-on-lawful-ground"] == "not_applicable"
-    assert check_panel(bidding, pool, {**panel, "panel": {**panel["panel"], "random_draw_unsuitable": False}}
-                       ).outcome == "non_compliant"
-    problems = refused(check_panel, bidding, pool, {**panel, "panel": {"random_draw_unsuitable": True}})
-    assert "panel.special_project_ground" in problems[0].message and "第四十七条" in problems[0].message
+    unsuitable_not_found = {"bidding": {**panel["facts"]["bidding"], "random_draw_unsuitable": False}}
+    assert check_panel(bidding, pool, {**panel, "facts": unsuitable_not_found}).outcome == "non_compliant"
+    problems = refused(check_panel, bidding, pool, {**panel, "facts": {"bidding": {"random_draw_unsuitable": True}}})
+    assert "bidding.special_project_ground" in problems[0].message and "第四十七条" in problems[0].message
+    assert problems[0].path == "facts"
     assert "not drawn by lot" in refused(draw, bidding, pool, {**BID, "mode": "special-project"}, SEED)[0].message
 
 

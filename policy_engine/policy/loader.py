@@ -898,22 +898,49 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
             return None
         if "where" in raw and where is None:
             return None
+        applies = None
+        if "applies_when" in raw:
+            applies = self.test(raw["applies_when"], at + ("applies_when",), vocabulary)
+            if applies is None:
+                return None
+            per_expert = sorted(f for f in applies.facts() if f.split(".", 1)[0] in ("expert", "relation", "draw"))
+            if per_expert:
+                self.add("vocabulary", at + ("applies_when",),
+                         f"applies_when reads {', '.join(per_expert)}, a fact of each expert, but it decides whether "
+                         "the mode imposes the filter on the whole draw or panel",
+                         "read the request's facts there (matter.*, panel.*, the facts of the case such as bidding.*); "
+                         "put a condition on each expert in where:")
+                return None
         return ModeFilter(raw["id"], raw.get("title"), cite, raw["quote"], tuple(raw.get("fields", ())),
                           tuple(raw.get("specialties", ())), tuple(raw.get("sub_pools", ())),
-                          raw.get("min_title_rank"), where, raw.get("note"))
+                          raw.get("min_title_rank"), where, raw.get("note"), applies)
 
     def mode_fact(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> ModeFact:
         name = raw["fact"]
-        if name not in vocabulary.facts or name.split(".", 1)[0] not in ("panel", "matter"):
+        computed = name in ("panel.mode_id", "panel.mode", "panel.size", "panel.fields", "panel.designated_count",
+                            "panel.drawn_count", "panel.outside_count")
+        if name not in vocabulary.facts or name.split(".", 1)[0] in ("expert", "relation", "draw") or computed:
             close = vocabulary.closest(name)
             self.add("unknown_fact", at + ("fact",),
-                     f"'{name}' is not a panel.* or matter.* fact of this policy's vocabulary"
-                     + (" (panel.mode_id and the counts are computed, not stated)" if name in (
-                         "panel.mode_id", "panel.mode", "panel.size", "panel.fields") else ""),
-                     (f"did you mean '{close[0]}'? " if close else "")
-                     + "a mode requires facts a request states in panel: or matter:; declare new ones under facts:")
+                     f"'{name}' is not a fact of this policy's vocabulary that a request states"
+                     + (" (panel.mode_id and the counts are computed, not stated)" if computed else
+                        " (expert.*, relation.* and draw.* facts are each expert's)"
+                        if name in vocabulary.facts else ""),
+                     (f"did you mean '{close[0]}'? " if close and close[0] != name else "")
+                     + "a mode requires facts a request states in panel:, matter: or facts: (the other facts of the "
+                       "case, such as bidding.*); declare new ones under facts:")
+        when = None
+        if "when" in raw:
+            when = self.test(raw["when"], at + ("when",), vocabulary)
+            per_expert = sorted(f for f in (when.facts() if when else ()) if f.split(".", 1)[0] in ("expert", "relation",
+                                                                                                   "draw"))
+            if per_expert:
+                self.add("vocabulary", at + ("when",),
+                         f"when reads {', '.join(per_expert)}, a fact of each expert, but it decides whether the "
+                         "request must state the fact", "read the request's facts there (matter.*, panel.*, the facts "
+                                                        "of the case such as bidding.*)")
         return ModeFact(name, raw.get("title"), self.citation(raw["cite"], at, index, raw["quote"]), raw["quote"],
-                        raw.get("note"))
+                        raw.get("note"), when)
 
     def selection(self, raw: dict, index, vocabulary: Vocabulary) -> Selection:
         modes: list[Mode] = []

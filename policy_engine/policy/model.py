@@ -43,6 +43,12 @@ class Test:
     condition: Condition | None = None
     children: tuple["Test", ...] = ()
 
+    def source(self) -> str:
+        """The condition as CEL text: a leaf as written, any_of / all_of joined with || and &&."""
+        if self.condition is not None:
+            return self.condition.source
+        return (" || " if self.op == "any" else " && ").join(f"({c.source()})" for c in self.children)
+
     def facts(self) -> frozenset[str]:
         if self.condition is not None:
             return self.condition.facts
@@ -409,17 +415,20 @@ class ModeFilter:
     min_title_rank: str | None
     where: Condition | None  # over the expert's facts, the matter and the panel's facts
     note: str | None
+    applies_when: Test | None = None  # over the request's facts (matter, panel, facts of the case): imposed only then
 
 
 @dataclass(frozen=True, slots=True)
 class ModeFact:
-    """A fact a request in this mode must state (an approval, a reason), with the article requiring it."""
+    """A fact a request in this mode must state (an approval, a reason, a fact of the project), with the
+    article requiring it."""
 
     fact: str
     title: str | None
     cite: Citation
     quote: str
     note: str | None
+    when: Test | None = None  # required only when this holds on the request's facts (unknown: required)
 
 
 @dataclass(frozen=True, slots=True)

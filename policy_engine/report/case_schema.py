@@ -77,6 +77,22 @@ def case_schema(facts: Mapping[str, Fact], schema_id: str, title: str) -> dict[s
     return root
 
 
+def request_facts_schema(policy) -> dict[str, Any]:
+    """The schema of `facts:` in a draw or panel request under `policy` (the other facts of the case,
+    nested by namespace as in a case), naming the facts the policy's draw and panel rules read."""
+    from ..selection.selection import request_facts, selection_reads
+
+    schema = case_schema(request_facts(policy), f"urn:policy-engine:request-facts:policy:{policy.id}",
+                         f"facts: in a draw or panel request for {policy.id} {policy.version}")
+    del schema["$schema"], schema["properties"]["rulings"]  # a part of a request; rulings stand at its top level
+    read = selection_reads(policy)
+    schema["description"] = ("The other facts of the case, stated under facts: in a draw or panel request (matter.*, "
+                             "panel.* and relation.* go in their own places; expert.* come from the pool). "
+                             + ("Read by this policy's draw and panel rules: " + ", ".join(read) + "."
+                                if read else "This policy's draw and panel rules read none of them."))
+    return schema
+
+
 RULINGS = {
     "type": "array",
     "description": "The office's rulings on hedged rules (一般/原则上, 可以, or a 可…放宽 relaxation), one per rule: "

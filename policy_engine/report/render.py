@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from typing import Any, Mapping
 
 from ..policy.model import Policy
 from ..policy.vocabulary import value_labels
@@ -374,6 +374,7 @@ def _finding(f: Finding, measure: bool, plain: bool = False, words: Mapping[str,
 DRAW_OUTCOME = {
     "drawn": "已抽取", "complete": "专家组已组成（全部确认参加）",
     "shortfall": "专家不足（库中符合条件的专家不能满足要求）", "refused": "不予抽取（抽取请求不符合规定）",
+    "undetermined": "暂不抽取（决定抽取方式的事实未载明）",
 }
 STATUS = {
     "accepted": "已确认参加", "awaiting": "抽中", "declined": "不能参加", "no_answer": "未在规定时间内答复",
@@ -390,10 +391,12 @@ def _fact_words(policy: Policy, name: str) -> str:
     return (fact.description if fact is not None and fact.description else name)
 
 
-def _request_facts(request: dict, policy: Policy, mode) -> list[str]:
-    """The panel facts a draw request states, and the facts its mode requires (stated or not), with their articles."""
+def _request_facts(request: dict, policy: Policy, mode, case: Mapping[str, Any] | None = None) -> list[str]:
+    """The panel facts and the facts of the case (`case`: flat, as validated) a draw request states, and the
+    facts its mode requires (stated or not), with their articles."""
     lines = []
     stated = {f"panel.{k}": v for k, v in sorted((request.get("panel") or {}).items())}
+    stated.update(sorted((case or {}).items()))
     required = {need.fact for need in (mode.requires if mode is not None else ())}
     shown = [f"{_fact_words(policy, k)}：{_value(v)}" for k, v in stated.items() if k not in required]
     if shown:
@@ -401,9 +404,10 @@ def _request_facts(request: dict, policy: Policy, mode) -> list[str]:
     for need in mode.requires if mode is not None else ():
         namespace, _, name = need.fact.partition(".")
         given = request.get(namespace) if namespace in ("panel", "matter") else None
-        value = given.get(name) if isinstance(given, dict) else None
+        value = given.get(name) if isinstance(given, dict) else (case or {}).get(need.fact)
+        unstated = "（未载明）" if need.when is None else f"（未载明；{need.when.source()} 时须载明）"
         lines.append(f"本方式须载明：{need.title or _fact_words(policy, need.fact)}："
-                     f"{'（未载明）' if value is None else _value(value)}　依据：{need.cite.label}“{need.quote}”")
+                     f"{unstated if value is None else _value(value)}　依据：{need.cite.label}“{need.quote}”")
     return lines
 
 
@@ -425,7 +429,9 @@ def render_receipt(receipt, policy: Policy) -> str:
         f"结论：{outcome}（{receipt.outcome}）",
         f"种子：{receipt.seed}" + (f"（承诺值 sha256：{receipt.commitment}）" if receipt.commitment else "（未事先公布承诺值）"),
         f"专家库：{receipt.pool[1]} 名专家，内容摘要 sha256：{receipt.pool[0]}",
-        *_request_facts(request, policy, mode),
+        *_request_facts(request, policy, mode, receipt.facts),
+        *([f"无法判断，缺少：{'、'.join(f'{_fact_words(policy, m)}（{m}）' for m in receipt.missing_facts)}"]
+          if receipt.missing_facts else []),
         "",
     ]
     for f in receipt.findings:

@@ -22,8 +22,16 @@ passed over and the next takes the place (where the policy provides replenishmen
 when the list runs out, the walk continues where it stopped (a new round, where the
 policy provides a redraw). Candidates after the panel are the backups, in rank order.
 
-The receipt records the policy (id, version, sha256), the pool's digest, the request,
-the seed and its commitment, every expert reached with its key and row digest, the
+Before the walk, the policy's panel rules are judged on the request's facts (the matter, the
+panel's facts, and the other facts of the case under `facts:`), and so is each of the mode's
+filters that applies only under a condition (`applies_when`): a mandatory rule failed refuses
+the draw; a mandatory rule, or such a condition, that is unknown leaves it undetermined (nothing
+drawn; the findings and `missing_facts` name what would settle it); a condition that does not
+hold lifts the filter for this draw.
+
+The receipt records the policy (id, version, sha256), the pool's digest, the request, the facts
+of the case it states (`facts`, apart from the request: they decide the result), the seed and
+its commitment, every expert reached with its key and row digest, the
 exclusions with reasons, the candidates in order, the selected and the backups.
 `verify` recomputes the whole receipt from the pool and the receipt's own inputs and
 names every difference. Nothing here reads the clock or the environment.
@@ -43,10 +51,10 @@ from ..policy.limits import REQUEST, check_expression
 from ..policy.model import Mode, ModeFilter, Policy
 from .pool import Pool, PoolExpert, no_gc
 from .selection import (Context, Reason, assess, checked, context, dates_possible, declares_supervision, expert_facts,
-                        expert_rules, in_force_on, invalid, judge_panel, located, mode_of, narrowing, required_facts,
-                        stated_panel)
+                        expert_rules, filter_applies, filter_unsettled, in_force_on, invalid, judge_panel, located,
+                        mode_of, narrowing, required_facts, stated_panel)
 from ..evaluate import rulings as _rulings
-from ..evaluate.verdict import FAILED, PASSED, Finding, Ruling, dumps
+from ..evaluate.verdict import ERROR, FAILED, PASSED, UNKNOWN, Finding, Ruling, dumps
 from ..policy.workdays import policy_calendar
 from ..yamlio import Document
 from ..version import ENGINE
@@ -56,7 +64,7 @@ ORDER = ("HMAC-SHA256 with the seed's bytes as key and the expert id in UTF-8 as
          "experts in ascending order of the digest in lower-case hex")
 MIN_SEED_BYTES = 16
 NEGATIVE = ("declined", "no_answer", "recused")
-OUTCOMES = ("drawn", "complete", "shortfall", "refused")
+OUTCOMES = ("drawn", "complete", "shortfall", "refused", "undetermined")
 
 
 # -- seeds --------------------------------------------------------------------------------
@@ -161,6 +169,22 @@ class DrawRequest:
     answers: Mapping[str, str]
     panel: Mapping[str, Any] = field(default_factory=dict)  # panel.* facts the request states
     rulings: Mapping[str, Ruling] = field(default_factory=dict)  # the office's rulings on hedged rules, by rule id
+    imposed: tuple[ModeFilter, ...] = ()  # the mode's filters that apply to this draw (applies_when holds, or none)
+    lifted: tuple[ModeFilter, ...] = ()  # the mode's filters whose applies_when does not hold
+    unsettled: tuple[Finding, ...] = ()  # the mode's filters whose applies_when is unknown: nothing is drawn
+
+    @property
+    def panel_facts(self) -> dict:
+        """The panel's facts in this draw: those stated, and those computed from the mode and the groups."""
+        total = sum(g.count for g in self.groups)
+        return {**self.panel, "panel.mode": self.mode.method, "panel.mode_id": self.mode.id, "panel.size": total,
+                "panel.drawn_count": total, "panel.designated_count": 0, "panel.outside_count": 0,
+                "panel.draw_supervised": self.supervisor is not None}
+
+    @property
+    def facts(self) -> dict:
+        """The facts every rule of the draw reads besides an expert's own: matter, the case's, the panel's."""
+        return {**self.context.matter, **self.context.case, **self.panel_facts}
 
     @property
     def data(self) -> dict:
@@ -189,7 +213,12 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
                       "draw modes: " + ", ".join(m.id for m in selection.modes if m.draws))
     ctx = context(data, policy, file)
     given = stated_panel(data, policy, file, ("panel.draw_supervised",), "draw_supervised follows from supervisor")
-    required_facts(mode, given, ctx.matter, file)
+    supervisor = data.get("supervisor")
+    total = sum(g["count"] for g in data["groups"]) if "groups" in data else data["count"]
+    known = {**ctx.matter, **ctx.case, **given, "panel.mode": mode.method, "panel.mode_id": mode.id,
+             "panel.size": total, "panel.drawn_count": total, "panel.designated_count": 0, "panel.outside_count": 0,
+             "panel.draw_supervised": supervisor is not None}
+    required_facts(mode, given, ctx, file, known, policy)
     common = _filters(data.get("filters"), policy, doc, ("filters",))
     if "groups" in data:
         groups: list[Group] = []
@@ -203,6 +232,15 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
         groups = [Group("panel", data["count"], data.get("candidates"), data.get("backups"), common, common)]
     rules = selection.draw_for(mode)
     multiplier = rules.multiplier if rules else 1
+    imposed, lifted, unsettled = [], [], []
+    for mf in mode.mandatory_filters:
+        applies = filter_applies(mf, known, policy, data["date"])
+        if applies is True:
+            imposed.append(mf)
+        elif applies is False:
+            lifted.append(mf)
+        else:
+            unsettled.append(filter_unsettled(mf, applies))
     for i, g in enumerate(groups):
         prefix = f"groups[{i}]." if "groups" in data else ""
         if g.candidates is not None and g.candidates < g.count * multiplier:
@@ -214,6 +252,8 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
                           f"fixes (“{rules.backups.quote}”)", file, prefix + "backups",
                           f"leave backups out to list {rules.backup_count}")
         for mf in mode.mandatory_filters:
+            if mf in lifted:
+                continue  # the mode does not impose it on this draw: the request's filters are its own
             raw_common = data.get("filters") or {}
             raw_group = (data["groups"][i].get("filters") or {}) if "groups" in data else {}
             for at, raw in ((("filters",), raw_common), (("groups", i, "filters"), raw_group)):
@@ -232,7 +272,8 @@ def _parse_request(doc: Document, policy: Policy) -> DrawRequest:
                           "a draw judges the policy's panel rules, recusal grounds and selection exclusions: "
                           "record rulings on those, or leave this one out of the request")
     return DrawRequest(file, json.dumps(data, ensure_ascii=False, sort_keys=True), data["date"], mode, tuple(groups), ctx,
-                       data.get("supervisor"), dict(data.get("answers") or {}), given, rulings)
+                       supervisor, dict(data.get("answers") or {}), given, rulings, tuple(imposed), tuple(lifted),
+                       tuple(unsettled))
 
 
 def _plain(value: Any) -> Any:
@@ -394,6 +435,8 @@ def _describe(mf: ModeFilter) -> str:
         parts.append(f"title_rank 不低于 {mf.min_title_rank}")
     if mf.where is not None:
         parts.append(f"where: {mf.where.source}")
+    if mf.applies_when is not None:
+        parts.append(f"适用条件成立：{mf.applies_when.source()}")
     return "；".join(parts)
 
 
@@ -470,6 +513,14 @@ class Receipt:
     rules: tuple[Applied, ...]
     groups: tuple[GroupResult, ...]
     errors: tuple[str, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)  # the facts of the case the request states (facts:)
+
+    @property
+    def missing_facts(self) -> tuple[str, ...]:
+        """The facts whose absence left the draw undetermined (only then)."""
+        if self.outcome != "undetermined":
+            return ()
+        return tuple(sorted({m for f in self.findings for m in f.missing_facts}))
 
     @property
     def selected(self) -> tuple[str, ...]:
@@ -487,10 +538,12 @@ class Receipt:
             "as_of": self.as_of,
             "pool": {"sha256": self.pool[0], "experts": self.pool[1]},
             "request": json.loads(self.request),
+            **({"facts": dict(sorted(self.facts.items()))} if self.facts else {}),
             "seed": self.seed,
             "commitment": self.commitment,
             "order": ORDER,
             "outcome": self.outcome,
+            **({"missing_facts": list(self.missing_facts)} if self.missing_facts else {}),
             "selected": list(self.selected),
             "backups": list(self.backups),
             "findings": [f.to_json() for f in self.findings],
@@ -534,18 +587,22 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     assert selection is not None  # the request was parsed under the policy: mode_of refuses one without selection rules
     rules = selection.draw_for(req.mode)
     multiplier = rules.multiplier if rules else 1
-    total = sum(g.count for g in req.groups)
-    panel_facts = {**req.panel, "panel.mode": req.mode.method, "panel.mode_id": req.mode.id, "panel.size": total,
-                   "panel.drawn_count": total, "panel.designated_count": 0, "panel.outside_count": 0,
-                   "panel.draw_supervised": req.supervisor is not None}
-    findings, _, errors = judge_panel(policy, {**req.context.matter, **panel_facts}, req.date, req.rulings)
+    panel_facts = req.panel_facts
+    findings, _, errors = judge_panel(policy, req.facts, req.date, req.rulings)
+    findings = (*findings, *req.unsettled)
     provisions = [Provision("mode", req.mode.title, req.mode.cite.label, req.mode.quote,
                             f"按 {req.mode.id} 方式抽取" + (f"，监督：{req.supervisor}" if req.supervisor else
                                                           "，未写明监督" if declares_supervision(policy) else ""),
                             req.mode.note)]
+    stop = None
     if any(f.result == FAILED and (f.strength == "mandatory" or _upheld(f)) for f in findings):
+        stop = "refused"
+    elif any(f.result in (UNKNOWN, ERROR) and f.strength == "mandatory" for f in findings):
+        stop = "undetermined"  # a rule that could refuse the draw, or a filter it may impose, is unknown
+    if stop is not None:
         return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text,
-                       seed_hex, commitment_hex, "refused", findings, tuple(provisions), (), (), tuple(errors))
+                       seed_hex, commitment_hex, stop, tuple(findings), tuple(provisions), (), (), tuple(errors),
+                       req.context.case)
     order = _Order(key, pool)
     assessed: dict[str, Any] = {}
     taken: set[str] = set()
@@ -576,7 +633,7 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
         outcome = "drawn"
     return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text, seed_hex,
                    commitment_hex, outcome, tuple(findings), tuple(provisions),
-                   _applied(policy, results, req.rulings, assessed), tuple(results), tuple(errors))
+                   _applied(policy, results, req.rulings, assessed), tuple(results), tuple(errors), req.context.case)
 
 
 def _upheld(f: Finding) -> bool:
@@ -603,8 +660,8 @@ def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, 
     rules = policy.selection.draw_for(req.mode)
     backup_count = group.backups if group.backups is not None else (rules.backup_count if rules else None)
     wanted = group.candidates or max(group.count * multiplier, group.count + (backup_count or 0))
-    imposed = [(mf, filters_of(mf)) for mf in req.mode.mandatory_filters]
-    shared = {**req.context.matter, **panel_facts}
+    imposed = [(mf, filters_of(mf)) for mf in req.imposed]
+    shared = req.facts
     mode_filters = req.mode.filters or None
     candidates: list[Candidate] = []
     excluded: list[Excluded] = []
@@ -703,7 +760,12 @@ def _group(policy, req, group, order, multiplier, panel_facts, assessed, taken, 
 
 def _provisions(req: DrawRequest, results, rules, short: bool) -> list[Provision]:
     out = []
-    for imposed in req.mode.mandatory_filters:
+    for lifted in req.lifted:
+        assert lifted.applies_when is not None  # only a filter with a condition is lifted
+        out.append(Provision("mandatory_filter", lifted.title, lifted.cite.label, lifted.quote,
+                             f"{lifted.id}：本次抽取不适用（适用条件不成立：{lifted.applies_when.source()}）",
+                             lifted.note))
+    for imposed in req.imposed:
         left = sum(1 for g in results for e in g.excluded for r in e.reasons if r.kind == "filter" and r.rule == imposed.id)
         out.append(Provision("mandatory_filter", imposed.title, imposed.cite.label, imposed.quote,
                              f"{imposed.id}：按 {req.mode.id} 方式抽取的每一位专家均须符合（{_describe(imposed)}），"

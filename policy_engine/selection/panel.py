@@ -31,8 +31,9 @@ from ..evaluate.evaluate import combine
 from ..policy.model import Policy
 from .pool import Pool
 from .draw import filters_of, mismatch
-from .selection import (_facts, assess, checked, context, dates_possible, expert_facts, expert_rules,
-                        in_force_on, invalid, judge_panel, located, mode_of, required_facts, stated_panel)
+from .selection import (_facts, assess, checked, context, dates_possible, expert_facts, expert_rules, filter_applies,
+                        filter_not_applicable, filter_unsettled, in_force_on, invalid, judge_panel, located, mode_of,
+                        required_facts, stated_panel)
 from ..evaluate.verdict import ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, Finding, Verdict
 from ..yamlio import Document
 from ..policy.workdays import policy_calendar
@@ -77,7 +78,6 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
             facts = dict(expert.facts)
         members.append((m["id"], how, facts))
     given = stated_panel(data, policy, file)
-    required_facts(mode, given, ctx.matter, file)
     fields = sorted({f for _, _, facts in members for f in facts.get("expert.fields", ())})
     panel_facts = {
         "panel.mode": mode.method, "panel.mode_id": mode.id, "panel.size": len(members),
@@ -86,15 +86,16 @@ def _check(policy: Policy, pool: Pool, doc: Document) -> Verdict:
         "panel.outside_count": sum(1 for _, how, _ in members if how == "outside"),
         "panel.fields": fields, **given,
     }
+    required_facts(mode, given, ctx, file, {**ctx.matter, **ctx.case, **panel_facts}, policy)
     rulings = _rulings.read(data.get(_rulings.KEY), policy, as_of, file)
-    panel_findings, trace, errors = judge_panel(policy, {**ctx.matter, **panel_facts}, as_of, rulings)
+    shared = {**ctx.matter, **ctx.case, **panel_facts}
+    panel_findings, trace, errors = judge_panel(policy, shared, as_of, rulings)
     assessments = [(eid, assess(policy, expert_facts(facts, eid, ctx, panel_facts), as_of, rulings))
                    for eid, _, facts in members]
     member_findings = tuple(_aggregate(rule, i, assessments) for i, (_, rule) in enumerate(expert_rules(policy)))
     formed = Finding(rule=mode.id, result=PASSED, strength="mandatory", cite=mode.cite.label, quote=mode.quote,
                      title=mode.title, values=(("mode", mode.method), ("size", len(members))), note=mode.note)
-    imposed = tuple(_imposed(policy, mf, members, {**ctx.matter, **panel_facts}, as_of)
-                    for mf in mode.mandatory_filters)
+    imposed = tuple(_imposed(policy, mf, members, shared, as_of) for mf in mode.mandatory_filters)
     findings = (formed,) + imposed + panel_findings + member_findings
     if rulings:
         _rulings.check_judged(rulings, findings, NAME, data[_rulings.KEY], file)
@@ -108,7 +109,13 @@ _PRIORITY = (FIRED, UNKNOWN, ERROR, EXEMPT, NOT_FIRED, NOT_APPLICABLE)
 
 
 def _imposed(policy: Policy, mf, members: list, shared: dict, as_of: str) -> Finding:
-    """A filter the mode imposes, judged on every member: failed for the members who do not meet it."""
+    """A filter the mode imposes, judged on every member: failed for the members who do not meet it; not
+    applicable where its applies_when does not hold, unknown (naming the facts) where that is unknown."""
+    applies = filter_applies(mf, shared, policy, as_of)
+    if applies is False:
+        return filter_not_applicable(mf)
+    if applies is not True:
+        return filter_unsettled(mf, applies)
     filters = filters_of(mf)
     unmet = {eid: detail for eid, _, facts in members
              if (detail := mismatch(filters, {**facts, **shared}, policy, as_of)) is not None}

@@ -6,6 +6,7 @@ policy's recusal grounds and its selection exclusions on one set of facts:
 
     the expert's pool row (expert.*)  +  the matter (matter.*)  +  this expert's relation
     to it (relation.*)  +  draw.* derived from the history  +  the panel's panel.* facts
+    +  the other facts of the case the request states (`facts:`, e.g. bidding.*)
 
 A ground or exclusion that fires with strength mandatory or generally leaves the expert
 out, with its article; one that is unknown (facts missing) leaves the expert in, marked
@@ -14,7 +15,7 @@ taking part (第十五条: 在参与相关活动前主动提出回避请求). Pu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -22,7 +23,7 @@ from ..errors import CaseError, Problem, problem
 from ..evaluate.evaluate import Run, conditions_of, judge, plan
 from ..policy.expr import bind
 from ..policy.model import Policy, Rule
-from ..evaluate.verdict import ERROR, FIRED, UNKNOWN, Finding, Ruling
+from ..evaluate.verdict import ERROR, FIRED, NOT_APPLICABLE, UNKNOWN, Finding, Ruling
 from ..dates import parse_date
 from ..policy.vocabulary import bounded_by_as_of, check_case, later_dates
 
@@ -137,13 +138,16 @@ class Context:
     history: tuple[Past, ...]  # sorted by date
     streak: Mapping[str, int]  # expert id -> selections in a row up to the newest earlier draw
     this_year: Mapping[str, int]  # expert id -> selections in earlier draws of the request's year
+    case: Mapping[str, Any] = field(default_factory=dict)  # flat facts of the case stated under `facts:` (bidding.* ...)
 
 
 def context(data: Mapping, policy: Policy, file: str | None) -> Context:
-    """Matter, relations and history of a (schema-valid) draw or panel request, checked against the vocabulary."""
+    """Matter, relations, the other facts of the case and the history of a (schema-valid) draw or panel
+    request, checked against the vocabulary."""
     date = data["date"]
     vocabulary = policy.vocabulary
     matter = _facts("matter", data.get("matter") or {}, vocabulary, file, as_of=date)
+    case = case_facts(data.get(CASE_KEY), policy, file, date)
     relations = {}
     for eid, raw in (data.get("relations") or {}).items():
         relations[str(eid)] = MappingProxyType(_facts("relation", raw, vocabulary, file, f"relations.{eid}", as_of=date))
@@ -172,7 +176,51 @@ def context(data: Mapping, policy: Policy, file: str | None) -> Context:
             for eid in p.selected:
                 this_year[eid] = this_year.get(eid, 0) + 1
     return Context(date, MappingProxyType(matter), MappingProxyType(relations), tuple(past),
-                   MappingProxyType(streak), MappingProxyType(this_year))
+                   MappingProxyType(streak), MappingProxyType(this_year), MappingProxyType(case))
+
+
+CASE_KEY = "facts"  # the request's key for the other facts of the case
+# Facts a request states elsewhere (or the engine computes): refused under `facts:`, with where they go.
+_ELSEWHERE = {"expert": "come from the pool file (an expert from outside the pool: members[].expert)",
+              "relation": "go under relations: <expert id>:", "matter": "go under matter:",
+              "panel": "go under panel: (the counts, mode and mode_id are computed)",
+              "draw": "are computed from history:"}
+
+
+def case_facts(raw: Any, policy: Policy, file: str | None, as_of: str) -> dict:
+    """The facts of the case a (schema-valid) draw or panel request states under `facts:` (bidding.* ...),
+    validated against the vocabulary as decide() validates a case: the same messages and hints, each
+    located at facts.<path> (code request_invalid, as every problem of a request). Facts the request
+    states in their own places (matter:, panel:, relations:) or the engine computes are refused here."""
+    if raw is None:
+        return {}
+    from ..policy.limits import check_case_size
+    if not isinstance(raw, Mapping):
+        raise invalid("facts is a mapping of the case's facts by namespace, e.g. {bidding: {tender_required_by_law: "
+                      "true}}", file, CASE_KEY, "see `policy-engine facts --policy ID`")
+
+    def moved(exc: CaseError) -> CaseError:
+        return CaseError([problem("request_invalid", p.message, file=file,
+                                  path=CASE_KEY if p.path in (None, "(case)") else f"{CASE_KEY}.{p.path}", hint=p.hint)
+                          for p in exc.problems])
+    if "rulings" in raw:
+        raise invalid("rulings are not facts", file, f"{CASE_KEY}.rulings",
+                      "record the office's rulings at the top level of the request (rulings:)")
+    try:
+        check_case_size(raw, file)
+        facts = check_case(raw, policy.vocabulary, as_of=as_of)
+    except CaseError as exc:
+        raise moved(exc) from None
+    problems = []
+    for name in sorted(facts):
+        namespace = name.split(".", 1)[0]
+        if namespace in _ELSEWHERE:
+            problems.append(problem("request_invalid", f"{name} is not stated under facts: {namespace}.* facts "
+                                    f"{_ELSEWHERE[namespace]}", file=file, path=f"{CASE_KEY}.{name}",
+                                    hint="facts: holds the other facts of the case (the project, the parties ...)"))
+    if problems:
+        raise CaseError(problems)
+    return facts
 
 
 def _facts(namespace: str, raw: Any, vocabulary, file: str | None, where: str | None = None,
@@ -260,6 +308,7 @@ def expert_facts(expert: Mapping[str, Any], eid: str, ctx: Context, panel: Mappi
     """The facts one expert is judged on (see the module docstring)."""
     facts = dict(expert)
     facts.update(ctx.matter)
+    facts.update(ctx.case)
     facts.update(ctx.relations.get(eid, {}))
     facts["draw.selected_in_a_row"] = ctx.streak.get(eid, 0)
     facts["draw.selected_this_year"] = ctx.this_year.get(eid, 0)
@@ -321,19 +370,34 @@ def stated_panel(data: Mapping, policy: Policy, file: str | None, also_computed:
     return given
 
 
-def required_facts(mode, panel: Mapping[str, Any], matter: Mapping[str, Any], file: str | None) -> None:
-    """CaseError (request_invalid, located at panel: or matter:) for each fact the mode requires that the
-    request does not state."""
+def required_facts(mode, panel: Mapping[str, Any], ctx: Context, file: str | None,
+                   known: Mapping[str, Any] | None = None, policy: Policy | None = None) -> None:
+    """CaseError (request_invalid, located at panel:, matter: or facts:) for each fact the mode requires that
+    the request does not state. A requirement with `when` binds only where that holds on the request's
+    facts (`known`); where it is unknown the fact is required, and the problem names what would lift it."""
     problems = []
     for need in mode.requires:
-        namespace = need.fact.split(".", 1)[0]
-        if need.fact in (panel if namespace == "panel" else matter):
+        namespace, _, rest = need.fact.partition(".")
+        place = namespace if namespace in ("panel", "matter") else CASE_KEY
+        if need.fact in (panel if place == "panel" else ctx.matter if place == "matter" else ctx.case):
             continue
+        lift = ""
+        if need.when is not None and policy is not None and known is not None:
+            binds = Run(bind(known, policy.vocabulary.facts, ctx.date), known, ctx.date).value(
+                need.when, need.fact, "when")
+            if binds is False:
+                continue
+            if binds is not True:
+                lift = (f"; it is required when {need.when.source()}, which is unknown"
+                        + (f" (state {', '.join(binds.missing)})" if binds.missing else ""))
+        elif need.when is not None:
+            lift = f"; it is required when {need.when.source()}"
+        where = f"{rest} under {namespace}:" if place != CASE_KEY else f"it under facts: as {namespace}: {{{rest}: ...}}"
         problems.append(problem(
-            "request_invalid", f"mode '{mode.id}' requires {need.fact} ({need.cite.label}: “{need.quote}”), "
-            "which the request does not state", file=file, path=namespace if namespace in ("panel", "matter") else None,
-            hint=f"state {need.fact.split('.', 1)[1]} under {namespace}: (see `policy-engine facts`), or choose "
-                 "another mode"))
+            "request_invalid", f"mode '{mode.id}' requires {need.fact} ({need.cite.label}: “{need.quote}”)"
+            + (f" when {need.when.source()}" if need.when is not None else "")
+            + ", which the request does not state", file=file, path=place,
+            hint=f"state {where} (see `policy-engine facts`){lift}, or choose another mode"))
     if problems:
         raise CaseError(problems)
 
@@ -354,3 +418,62 @@ def narrowing(mf, raw: Mapping, policy: Policy) -> tuple[str, str] | None:
         if asked in ranks and ranks.index(asked) < ranks.index(mf.min_title_rank):
             return "min_title_rank", f"the request's min_title_rank {asked} is below {mf.min_title_rank}"
     return None
+
+
+def filter_applies(mf, facts: Mapping[str, Any], policy: Policy, as_of: str) -> Any:
+    """Whether the mode imposes the filter `mf` on this draw or panel: True, False or Unknown (its
+    applies_when over the request's facts: the matter, the panel's facts and the other facts of the case)."""
+    if mf.applies_when is None:
+        return True
+    return Run(bind(facts, policy.vocabulary.facts, as_of), facts, as_of).value(mf.applies_when, mf.id, "applies_when")
+
+
+def filter_unsettled(mf, value) -> Finding:
+    """The finding for a mode filter whose applies_when is unknown: it names the facts that would settle it."""
+    return Finding(rule=mf.id, result=UNKNOWN if value.missing else ERROR, strength="mandatory", cite=mf.cite.label,
+                   quote=mf.quote, title=mf.title, missing_facts=tuple(value.missing), note=mf.note,
+                   error=None if value.missing else value.error)
+
+
+def filter_not_applicable(mf) -> Finding:
+    return Finding(rule=mf.id, result=NOT_APPLICABLE, strength="mandatory", cite=mf.cite.label, quote=mf.quote,
+                   title=mf.title, note=mf.note)
+
+
+def request_facts(policy: Policy) -> dict:
+    """The facts a draw or panel request may state under `facts:`: the vocabulary's, less those a request
+    states in their own places (matter:, panel:, relations:), the pool's and the computed ones."""
+    return {name: fact for name, fact in policy.vocabulary.facts.items() if name.split(".", 1)[0] not in _ELSEWHERE}
+
+
+def selection_reads(policy: Policy) -> list[str]:
+    """The facts of `request_facts` that a draw or panel check reads: in the modes' filters (where,
+    applies_when) and requires, the panel rules, the selection exclusions and the recusal grounds."""
+    found: set[str] = set()
+    selection = policy.selection
+    if selection is None:
+        return []
+    for mode in selection.modes:
+        for mf in mode.mandatory_filters:
+            if mf.where is not None:
+                found |= mf.where.facts
+            if mf.applies_when is not None:
+                found |= mf.applies_when.facts()
+        found.update(need.fact for need in mode.requires)
+    for rule in selection.panel:
+        found |= _rule_reads(rule)
+    for _, rule in expert_rules(policy):
+        found |= _rule_reads(rule)
+    allowed = request_facts(policy)
+    return sorted(name for name in found if name in allowed)
+
+
+def _rule_reads(rule: Rule) -> set[str]:
+    out: set[str] = set(rule.test.facts()) if rule.test is not None else set()
+    if rule.applies_when is not None:
+        out |= rule.applies_when.facts()
+    for u in rule.unless:
+        out |= u.test.facts()
+    for _, cond in rule.show:
+        out |= cond.facts
+    return out
