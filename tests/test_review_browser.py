@@ -6,6 +6,7 @@ under tests/artifacts/ (printed). A browser that cannot start fails the test wit
 nothing is skipped."""
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import tempfile
@@ -96,3 +97,9 @@ def test_the_page_shows_an_article_with_its_rule_and_its_quote_highlighted(brows
     assert article.screenshot(str(shot)), "the screenshot was not written"
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 10_000
+    # printed: the navigation is left out, the marks keep their colour, and the page prints to PDF
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not browser.find_element(By.CSS_SELECTOR, "nav.toc").is_displayed()
+    assert browser.execute_script("return getComputedStyle(arguments[0]).printColorAdjust;", marks[0]) == "exact"
+    pdf = base64.b64decode(browser.print_page())
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000

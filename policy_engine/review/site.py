@@ -291,7 +291,7 @@ class _Block:
     line: int
     units: dict[tuple, tuple[int, int]]  # (paragraph, item, subitem) -> span in text; () the whole
     starts: dict[int, str]  # offset -> para | item | sub (what begins a line there)
-    spans: list[tuple[int, int, str, str]]  # start, end, css class, quote id
+    spans: list[tuple[int, int, str, str, str]]  # start, end, css class, quote id, whose quote (shown on hover)
 
 
 def _blocks(index: _sources.SourceIndex) -> dict[tuple, _Block]:
@@ -366,6 +366,7 @@ class Segment:
     text: str
     marks: tuple[str, ...] = ()  # quote ids covering it
     classes: tuple[str, ...] = ()
+    title: str = ""  # whose quotes cover it (rule ids, 例外, 文本缺陷)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +378,7 @@ class Line:
 def _lines(block: _Block) -> list[Line]:
     """The block's text as lines of segments, each segment under the marks covering it."""
     cuts = {0, len(block.text)}
-    for s, e, _, _ in block.spans:
+    for s, e, *_ in block.spans:
         cuts.update((s, e))
     at = 0
     for line in block.text.split("\n"):
@@ -392,8 +393,9 @@ def _lines(block: _Block) -> list[Line]:
         for a, b in zip(points, points[1:]):
             if a < at or b > end or a == b:
                 continue
-            cover = [(q, c) for s, e, c, q in block.spans if s <= a and b <= e]
-            segs.append(Segment(block.text[a:b], tuple(q for q, _ in cover), tuple(sorted({c for _, c in cover}))))
+            cover = [(q, c, who) for s, e, c, q, who in block.spans if s <= a and b <= e]
+            segs.append(Segment(block.text[a:b], tuple(q for q, _, _ in cover), tuple(sorted({c for _, c, _ in cover})),
+                                "；".join(dict.fromkeys(who for _, _, who in cover))))
         lines.append(Line(block.starts.get(at, "cont"), tuple(segs)))
         at = end + 1
     return lines
@@ -502,7 +504,8 @@ def page(policy: Policy, goldens: Iterable[Golden] = (), coverage: Any = None, d
         if block is None or span is None:
             unplaced.append(e)
             continue
-        block.spans.append((span[0], span[1], "exception" if e.parent else "rule", q))
+        block.spans.append((span[0], span[1], "exception" if e.parent else "rule", q,
+                            f"{e.parent}（例外）" if e.parent else e.id))
         placed[block.key].append((e, q))
     defects: dict[tuple, list[tuple[Any, str | None]]] = {k: [] for k in blocks}
     for n, d in enumerate(policy.defects, 1):
@@ -515,7 +518,7 @@ def page(policy: Policy, goldens: Iterable[Golden] = (), coverage: Any = None, d
             span = _locate(block, unit, d.quote, steps)
             if span is not None:
                 dq = f"d{n}"
-                block.spans.append((span[0], span[1], "defect", dq))
+                block.spans.append((span[0], span[1], "defect", dq, "文本缺陷"))
         defects[block.key].append((d, dq))
     mine = _goldens_of(policy, versions, goldens)
     cases: dict[str, list[Golden]] = {}
