@@ -653,10 +653,13 @@ def review_(policy_ids, against, out_dir, fixture_dir, with_coverage, coverage_f
     diff = read_json(diff_file) if diff_file is not None else None
     try:
         if against is not None:
-            diff_policies = importlib.import_module("policy_engine.review.diff").diff_policies
             after = registry.versions(ids[0])[0]
             known = {p.version: p for p in registry.versions(ids[0])}
+            if against not in known and not Path(against).is_file():
+                raise click.BadParameter(f"'{against}' is neither a version of {ids[0]} (known: {', '.join(known)}) "
+                                         "nor a policy file", param_hint="--against")
             before = known[against] if against in known else load_policy(against)
+            diff_policies = importlib.import_module("policy_engine.review.diff").diff_policies
             diff = diff_policies(before, after, site.corpus(goldens, ids[0])).to_json()
         written = site.build_site(policies, goldens, out_dir, coverage=coverage, diff=diff)
     except EngineError as exc:

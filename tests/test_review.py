@@ -8,6 +8,7 @@ modules computing them produce today."""
 from __future__ import annotations
 
 import json
+import shutil
 import re
 import tomllib
 from fnmatch import fnmatch
@@ -399,6 +400,7 @@ def test_the_command_lays_over_coverage_and_a_diff_given_as_json(tmp_path, regis
     (("--policy", "no-such-policy", "--no-coverage"), 5, "no policy has the id"),
     (("--against", "2020-01-01", "--no-coverage"), 2, "exactly one --policy"),
     (("--policy", XJ, "--policy", "guiyang-petition-expert-pool", "--against", "x"), 2, "exactly one --policy"),
+    (("--policy", XJ, "--against", "1999-01-01", "--no-coverage"), 2, "neither a version of xj-iit-expert-pool"),
 ])
 def test_the_command_refuses_what_it_cannot_do(tmp_path, args, code, words):
     r = CliRunner().invoke(main, ["review", *args, "-o", str(tmp_path / "site")])
@@ -411,3 +413,39 @@ def test_the_command_reports_an_output_folder_it_cannot_create(tmp_path):
     r = CliRunner().invoke(main, ["review", "--policy", XJ, "--no-coverage", "-o", str(tmp_path / "file" / "site")])
     assert r.exit_code == 73, r.output
     assert "output_unwritable" in r.output or "cannot create" in r.output
+
+
+def test_each_version_has_its_page_linked_from_the_index_and_its_own_golden_cases(tmp_path):
+    """A policies folder holding two versions of one policy (the second a revision with 64 for 65)."""
+    office = tmp_path / "policies"
+    shutil.copytree(POLICIES / "_shared", office / "_shared")
+    shutil.copytree(POLICIES / XJ, office / XJ)
+    text = (office / XJ / "2025-04-21.yaml").read_text(encoding="utf-8")
+    revised = (text.replace('version: "2025-04-21"', 'version: "2027-05-21"')
+               .replace('  from: "2025-04-21"\n  until: "2027-05-20"', '  from: "2027-05-21"')
+               .replace("age_at(expert.birth_date, as_of) <= 65", "age_at(expert.birth_date, as_of) <= 64"))
+    assert revised.count("<= 64") == 1 and 'version: "2027-05-21"' in revised
+    (office / XJ / "2027-05-21.yaml").write_text(revised, encoding="utf-8")
+    out = tmp_path / "site"
+    r = _invoke("review", "--policy", XJ, "--no-coverage", "--policies", office, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("wrote 2 page(s) and the index")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert f'href="{XJ}/2025-04-21.html"' in index and f'href="{XJ}/2027-05-21.html"' in index
+    old = (out / XJ / "2025-04-21.html").read_text(encoding="utf-8")
+    new = (out / XJ / "2027-05-21.html").read_text(encoding="utf-8")
+    assert 'href="2027-05-21.html"' in old and 'href="2025-04-21.html"' in new
+    assert "age_at(expert.birth_date, as_of) &lt;= 64" in new and "&lt;= 64" not in old
+    # the stored verdicts were answered by 2025-04-21: their cases are shown on that page only
+    assert "eligible-age-65-day-before-66th-birthday" in old
+    assert "eligible-age-65-day-before-66th-birthday" not in new
+
+
+def test_an_earlier_version_given_as_a_file_that_does_not_load_is_reported_located(tmp_path):
+    bad = tmp_path / "xj-iit-expert-pool" / "2020-01-01.yaml"
+    bad.parent.mkdir()
+    bad.write_text("id: xj-iit-expert-pool\nversion: '2020-01-01'\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["review", "--policy", XJ, "--no-coverage", "--against", str(bad),
+                                  "-o", str(tmp_path / "site")])
+    assert r.exit_code == 3, r.output
+    assert "2020-01-01.yaml:" in r.output and not (tmp_path / "site").exists()
