@@ -947,6 +947,84 @@ def _coverage(policies, root: str):
     return [coverage_of(p, docs) for p in policies], [p.render() for p in problems]
 
 
+@main.command("review")
+@click.option("--policy", "policy_ids", multiple=True, metavar="ID",
+              help="Policy id (see `list`); repeat for several. Default: every policy.")
+@click.option("--against", default=None, metavar="OLD",
+              help="An earlier version to compare the newest one with: a version of the same policy, or a policy "
+                   "file (<version>.yaml beside its source text). Needs exactly one --policy.")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="The folder to write the site into (created if missing; its pages are overwritten).")
+@click.option("--fixtures", "fixture_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Golden cases to show beside their articles (default: the bundled fixtures/, where there are).")
+@click.option("--coverage/--no-coverage", "with_coverage", default=True, show_default=True,
+              help="Lay each version's coverage (rules and golden cases against the text) over its page.")
+@click.option("--coverage-json", "coverage_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              metavar="FILE", help="Coverage as `coverage --format json` wrote it, instead of computing it.")
+@click.option("--diff-json", "diff_file", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
+              help="A comparison as `diff --format json` wrote it, instead of --against.")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+def review_(policy_ids, against, out_dir, fixture_dir, with_coverage, coverage_file, diff_file, policy_dirs) -> None:
+    """Write a static HTML site for reviewing policies: OUT/index.html lists the policies and versions;
+    OUT/<id>/<version>.html shows the regulation article by article, and beside each article the rules
+    citing it (strength, condition, exceptions, the quote marked in the text), the golden cases citing it
+    with their outcomes, its coverage and the source defects recorded for it. With --against, the
+    newest version's page also shows the wording each article changed and the cases whose outcome changed.
+
+    The site needs no network and no script: open OUT/index.html in any browser, or print it.
+    """
+    import importlib
+    import json
+    from pathlib import Path
+    from policy_engine.review import site
+    from policy_engine.policy.loader import load_policy
+    if against is not None and len(policy_ids) != 1:
+        raise click.UsageError("--against compares two versions of one policy: give exactly one --policy")
+    registry = _registry(policy_dirs, "text")
+    try:
+        ids = list(dict.fromkeys(policy_ids)) or registry.ids()
+        policies = [v for pid in ids for v in registry.versions(pid)]
+    except EngineError as exc:
+        _fail(exc, "text")
+        return
+    root = Path(fixture_dir) if fixture_dir else default_fixture_dir()
+    goldens, unread = site.read_goldens(root, ids) if root.is_dir() else ([], [])
+    for line in unread:
+        click.echo(f"policy-engine review: not shown: {line}", err=True)
+
+    def read_json(file: str):
+        try:
+            return json.loads(Path(file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise click.BadParameter(f"{file}: not a JSON document ({exc})") from None
+
+    coverage = None
+    if coverage_file is not None:
+        coverage = read_json(coverage_file)
+    elif with_coverage:
+        coverage_of = importlib.import_module("policy_engine.review.coverage").coverage_of
+        coverage = [coverage_of(p, [g.stored for g in goldens if g.policy == p.id and g.version == p.version
+                                    and g.stored is not None]).to_json() for p in policies]
+    diff = read_json(diff_file) if diff_file is not None else None
+    try:
+        if against is not None:
+            after = registry.versions(ids[0])[0]
+            known = {p.version: p for p in registry.versions(ids[0])}
+            if against not in known and not Path(against).is_file():
+                raise click.BadParameter(f"'{against}' is neither a version of {ids[0]} (known: {', '.join(known)}) "
+                                         "nor a policy file", param_hint="--against")
+            before = known[against] if against in known else load_policy(against)
+            diff_policies = importlib.import_module("policy_engine.review.diff").diff_policies
+            diff = diff_policies(before, after, site.corpus(goldens, ids[0])).to_json()
+        written = site.build_site(policies, goldens, out_dir, coverage=coverage, diff=diff)
+    except EngineError as exc:
+        _fail(exc, "text")
+        return
+    pages = [p for p in written if p.suffix == ".html" and p.name != "index.html"]
+    _echo(f"wrote {len(pages)} page(s) and the index to {out_dir}: open {Path(out_dir) / 'index.html'}")
+
+
 @main.command("test")
 @click.option("--update", is_flag=True,
               help="Rewrite the stored golden files that changed, and print what changed (outcomes, findings, "
