@@ -974,11 +974,12 @@ def review_(policy_ids, against, out_dir, fixture_dir, with_coverage, coverage_f
 
     The site needs no network and no script: open OUT/index.html in any browser, or print it.
     """
-    import importlib
     import json
     from pathlib import Path
     from policy_engine.review import site
-    from policy_engine.policy.loader import load_policy
+    from policy_engine.review.coverage import coverage_of
+    from policy_engine.review.diff import diff_policies, read_fixtures
+    from policy_engine.policy.loader import display
     if against is not None and len(policy_ids) != 1:
         raise click.UsageError("--against compares two versions of one policy: give exactly one --policy")
     registry = _registry(policy_dirs, "text")
@@ -1003,7 +1004,6 @@ def review_(policy_ids, against, out_dir, fixture_dir, with_coverage, coverage_f
     if coverage_file is not None:
         coverage = read_json(coverage_file)
     elif with_coverage:
-        coverage_of = importlib.import_module("policy_engine.review.coverage").coverage_of
         coverage = [coverage_of(p, [g.stored for g in goldens if g.policy == p.id and g.version == p.version
                                     and g.stored is not None]).to_json() for p in policies]
     diff = read_json(diff_file) if diff_file is not None else None
@@ -1014,9 +1014,18 @@ def review_(policy_ids, against, out_dir, fixture_dir, with_coverage, coverage_f
             if against not in known and not Path(against).is_file():
                 raise click.BadParameter(f"'{against}' is neither a version of {ids[0]} (known: {', '.join(known)}) "
                                          "nor a policy file", param_hint="--against")
-            before = known[against] if against in known else load_policy(against)
-            diff_policies = importlib.import_module("policy_engine.review.diff").diff_policies
-            diff = diff_policies(before, after, site.corpus(goldens, ids[0])).to_json()
+            cases = read_fixtures(root / ids[0], ids[0]) if (root / ids[0]).is_dir() else []
+            corpus = display(root / ids[0])
+            if against in known:
+                diff = diff_policies(known[against], after, cases, corpus=corpus).to_json()
+            else:  # a policy file, with its shared vocabularies from the policies in use where it has none
+                import tempfile
+                from policy_engine.review.diff import source_of, load_version
+                shared = policy_dirs[0] if policy_dirs else str(default_policy_dir())
+                with tempfile.TemporaryDirectory() as tmp:
+                    old = load_version(_staged(against, shared, tmp, "before"))
+                    diff = diff_policies(old.policy, after, cases, corpus=corpus,
+                                         sources=(old.source, source_of(after))).to_json()
         written = site.build_site(policies, goldens, out_dir, coverage=coverage, diff=diff)
     except EngineError as exc:
         _fail(exc, "text")

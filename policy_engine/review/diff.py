@@ -129,7 +129,7 @@ def load_version(path, tolerate: frozenset[str] = frozenset({"quote_not_found"})
     return Version(policy, source, tuple(problems))
 
 
-def _source_of(policy: Policy) -> SourceIndex | None:
+def source_of(policy: Policy) -> SourceIndex | None:
     """The source text of a policy loaded elsewhere (a registry), found where the loader named it."""
     from ..policy.loader import PROJECT
     from ..policy.sources import load_source
@@ -339,7 +339,7 @@ def diff_policies(before: Policy, after: Policy, cases: Iterable[Entry], *, corp
     found them."""
     from ..report.substance import compare
     if sources is None:
-        sources = (_source_of(before), _source_of(after))
+        sources = (source_of(before), source_of(after))
     result = PolicyDiff(before, after, corpus, 0)
     groups: dict[tuple, dict] = {}
     for entry in cases:

@@ -35,7 +35,7 @@ from ..resources import policy_dir
 from ..textio import ReadFailure, read_text, write_atomic
 from ..yamlio import MAX_BYTES, YamlProblem, parse
 
-__all__ = ["Golden", "Element", "build_site", "page", "index_page", "read_goldens", "corpus", "policy_source", "elements",
+__all__ = ["Golden", "Element", "build_site", "page", "index_page", "read_goldens", "policy_source", "elements",
            "article_of", "STYLESHEET"]
 
 STYLESHEET = "static/site.css"  # where the stylesheet is written, relative to the site's root
@@ -124,19 +124,6 @@ def read_goldens(root: str | Path, policy_ids: Iterable[str] | None = None) -> t
             stored=stored if isinstance(stored, dict) and "error" not in stored else None,
             fixture=data, path=str(fixture)))
     return goldens, problems
-
-
-def corpus(goldens: Iterable[Golden], policy_id: str) -> list[dict[str, Any]]:
-    """A policy's golden cases as a diff's corpus: each fixture as written, named, its pool's path resolved."""
-    out = []
-    for g in goldens:
-        if g.policy != policy_id or g.fixture is None:
-            continue
-        entry = {**g.fixture, "name": g.name}
-        if "pool" in entry and g.path is not None:
-            entry["pool"] = str(Path(g.path).parent / str(entry["pool"]))
-        out.append(entry)
-    return out
 
 
 def _located(shown: str) -> list[Path]:
