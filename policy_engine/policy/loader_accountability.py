@@ -78,7 +78,7 @@ class AccountabilityBuilder:
         also = [self.rule(r, at + ("also", i), "when", index, vocabulary) for i, r in enumerate(raw.get("also", ()))]
         provisions = [self.provision(r, at + ("provisions", i), index, vocabulary)
                       for i, r in enumerate(raw.get("provisions", ()))]
-        adjustments = [self.adjustment(r, at + ("adjustments", i), index, case_vocabulary, step_ids)
+        adjustments = [self.adjustment(r, at + ("adjustments", i), index, vocabulary, step_ids)  # may read the act
                        for i, r in enumerate(raw.get("adjustments", ()))]
         combine = self.combine(raw["combine"], at + ("combine",), index, step_ids) if "combine" in raw else None
         start = None

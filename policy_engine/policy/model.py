@@ -125,6 +125,7 @@ class VersionRule:
     quote: str
     note: str | None
     in_force_when: str | None = None  # a boolean fact: when true, rule in_force applies (已结案的案件…适用当时的规定)
+    acts: str | None = None  # an events fact: each record's date selects a version too; acts under different versions are refused
 
 
 @dataclass(frozen=True, slots=True)
