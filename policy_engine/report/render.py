@@ -165,8 +165,9 @@ def _period(v: dict) -> str:
     if "period_months_max" in v:
         text = f"期间 {v['period_months_min']} 至 {v['period_months_max']} 个月（{v['acts']} 个期间之和 {v['period_months_sum']} 个月）"
         if "acts_certain" in v:  # the acts give ranges: how many are given this step is the body's choice
-            text += (f"，其中必须给予该处分的行为 {v['acts_certain']} 个，只计这些行为的最长 "
-                     f"{v['period_months_max_certain']} 个月")
+            text += (f"，其中必须给予该处分的行为 {v['acts_certain']} 个" + (
+                f"，只计这些行为的最长 {v['period_months_max_certain']} 个月" if v["acts_certain"] > 1 else
+                f"，只有一个行为给予该处分的为一个处分期（{v['period_months_max_certain']} 个月）"))
         if v.get("period_end_min"):
             text += f"，自 {v['period_start']} 起，至早 {v['period_end_min']}、至迟 {v['period_end_max']} 届满"
         return text
@@ -223,6 +224,17 @@ def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy
     for members in grouped.values():
         choose = dict(members[0].values).get("choose", "any_of")
         lines.append(CHOOSE.get(choose, choose) + "：" + "、".join(f.title for f in members if f.title is not None))
+    for f in measures:
+        v = dict(f.values)
+        if "range_words" in v:  # an amount the body fixes: the bounds in the law's words, and a proposal checked
+            inclusive = "含本数" if v["range_min_inclusive"] and v["range_max_inclusive"] else (
+                "下限" + ("含" if v["range_min_inclusive"] else "不含") + "本数，上限"
+                + ("含" if v["range_max_inclusive"] else "不含") + "本数")
+            line = (f"{f.title}：{'、'.join(v['range_words'])}（{v['range_min']}{v['unit']}至"
+                    f"{v['range_max']}{v['unit']}，{inclusive}）")
+            if "proposed" in v:
+                line += f"；拟定 {v['proposed']}{v['unit']}：" + ("在范围内" if v["within_range"] else "不在范围内")
+            lines.append(line)
     for f in verdict.findings:
         if sections.get(f.rule) == "从轻、减轻、从重、免予" and f.result in ("applies", "unknown"):
             v = dict(f.values)
@@ -254,8 +266,8 @@ def _adjusted(verdict: Verdict, policy: Policy) -> list[str]:
     lines = [head + f"；未调整：{words(a['unadjusted'])}" + (f"；依据：{'、'.join(a['by'])}" if a.get("by") else "")]
     for x in a.get("acts", ()):
         if x["by"] or x["outcome"] != x["unadjusted"]:
-            lines.append(f"　{x['act']}：未调整 {words(x['unadjusted'])}，调整后" +
-                         (f"最轻可至 {words(x['outcome'])}" if x["outcome"] != x["required"] else f" {words(x['outcome'])}")
+            lines.append(f"　{x['act']}：未调整 {words(x['unadjusted'])}，调整后"
+                         + ("最轻可至" if x["outcome"] != x["required"] else "为") + words(x["outcome"])
                          + (f"（{'、'.join(x['by'])}）" if x["by"] else ""))
     return lines
 

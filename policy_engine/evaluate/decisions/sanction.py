@@ -37,13 +37,39 @@ case: known, it gives the end date like a fixed one; missing, the step still app
 period is unknown and the finding names the fact (a length that is not a whole number is an
 error of the case). Several acts given the same step at or below
 `same_step_periods.up_to` under heaviest: between one period and the sum of the periods,
-capped at cap_months; both ends are shown as dates.
+capped at cap_months; both ends are shown as dates. Where the acts give ranges, which acts
+get the step is the body's choice within their ranges, so for each step of the executed result
+(at or below up_to) the sum counts the acts that MAY be given it (their range contains it: the
+longest), beside those that MUST (their range is that step alone: acts_certain,
+period_months_max_certain); a step fewer than two acts may be given has no combined period.
+Where an act is unsettled (an unknown heavier level), the combined period is unknown and names
+the facts that settle it, never one period silently.
 
-Adjustments are judged on the case's facts; one that holds or is unknown is listed with the
-result it gives (lighter, heavier: within the range; reduce: one step below the range, from
-the lowest step `below_lowest` or the lowest step itself; exempt: none), beside the
-unadjusted outcome, which stays the verdict's outcome; at_most cuts the range at the step it
-names (a range above it becomes that step).
+Adjustments (从轻 lighter, 从重 heavier: within the range, the same steps; 减轻 reduce: one step
+below the range, from the lowest step none only where `below_lowest: none` says so, else that
+lowest step; 免予 exempt: none; at_most: a ceiling, applied after the others) are judged act by
+act where the ladder judges `each:` act and the adjustment's condition reads the act (act.*):
+it then adjusts that act only (the act's own mitigating circumstance lightens that act, not the
+heaviest one beside it). One that reads only the case's facts is judged once and adjusts every
+act. Each adjustment's finding (per act, or once) gives its effects, the unadjusted result and
+the result of each effect. The verdict's outcome stays the UNADJUSTED result: it is what the
+articles on the grounds give and is certain where the facts are; most adjustments are 可以,
+so there is no single adjusted answer, and severity (从旧兼从轻) compares unadjusted results.
+Beside it the verdict's `adjusted` gives what a caller needs to act on:
+
+  | outcome    | every adjustment that holds, each at its lightest effect: the lightest the law allows |
+  | required   | only the mandatory (应当) ones, each at its heaviest effect: the least it requires      |
+  | unadjusted | the outcome                                                                             |
+  | by, open   | the adjustments that hold; those unknown that could change a result (outcome undetermined) |
+  | acts       | each act's unadjusted, outcome, required and by (each: ladders)                         |
+
+each act adjusted first, the acts then combined by the ladder's rule. The body may give any
+result from adjusted.outcome up to adjusted.required. Absent where no adjustment holds or is
+unknown, and where nothing is imposed or the outcome is undetermined.
+
+A measure with `range` (处3000元以上5万元以下的罚款) carries its bounds as the quote prints them:
+range_min, range_max, unit, whether each includes its number (以上/以下 do), range_words; a
+case's proposed amount (range.proposed, an integer fact) is checked: proposed, within_range.
 
 The level's measures are listed with their strength: mandatory (must be taken) or
 discretionary (the body chooses among them: 视情节, 等), with their group (one_of, any_of,
@@ -587,7 +613,7 @@ def _adjustment_finding(policy, a, f: Finding, per_act: list, unadjusted: str, s
     (applied to the acts it is judged for, then combined), beside the unadjusted one."""
     s = policy.sanctions
     if f.result == NOT_APPLICABLE and not f.missing_facts:
-        return dataclasses.replace(f, values=extra) if extra else f
+        return f  # the act is named in its note (a finding that does not apply carries no values)
     values: list[tuple[str, object]] = [("effect", list(a.effects)), *extra, ("unadjusted", unadjusted)]
     rule = s.combine.rule if s.combine is not None else "heaviest"
     if settled:
@@ -595,6 +621,26 @@ def _adjustment_finding(policy, a, f: Finding, per_act: list, unadjusted: str, s
     note = None
     if "reduce" in a.effects and settled and lows and min(lows) == 0 and a.below_lowest is None:
         note = f"减轻：已是最轻的一级，{policy.self_name}未写明可以低于该级，仍为该级。"
+    return dataclasses.replace(f, values=tuple(values), note=_join(f.note, note))
+
+
+def _amount(r, f: Finding, state: Run) -> Finding:
+    """A measure whose amount the body fixes between bounds: the bounds with their unit and whether
+    each includes its number (以上/以下: included), in the law's words; where the case states a
+    proposed amount (r.proposed), whether it is within them. No proposal: nothing to check (the
+    body has not fixed the amount yet), so nothing is missing."""
+    values = [*f.values, ("range_min", r.low), ("range_max", r.high), ("unit", r.unit),
+              ("range_min_inclusive", r.low_inclusive), ("range_max_inclusive", r.high_inclusive),
+              ("range_words", list(r.words))]
+    note = None
+    amount = state.present.get(r.proposed) if r.proposed is not None else None
+    if amount is not None:
+        above = amount >= r.low if r.low_inclusive else amount > r.low
+        below = amount <= r.high if r.high_inclusive else amount < r.high
+        values += [("proposed", amount), ("within_range", above and below)]
+        if not (above and below):
+            note = (f"拟定的数额 {amount}{r.unit}（{r.proposed}）"
+                    f"{'低于' if not above else '高于'}{r.words[0] if not above else r.words[1]}的界限，不在本条规定的范围内。")
     return dataclasses.replace(f, values=tuple(values), note=_join(f.note, note))
 
 
@@ -639,6 +685,8 @@ def _measures(policy, level, state) -> list[Finding]:
         values: tuple = ((("group", m.group), ("choose", groups[m.group].choose)) if m.group in groups else ())
         f = Finding(rule=m.id, result=APPLIES, strength=m.strength, cite=m.cite.label, quote=m.quote, title=m.title,
                     values=values, note=m.note)
+        if m.range is not None:
+            f = _amount(m.range, f, state)
         if m.applies is not None:
             held = state.value(m.applies, m.id, "applies_when")
             if held is False:
