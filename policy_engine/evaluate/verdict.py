@@ -153,7 +153,7 @@ class Verdict:
     adjusted: Mapping[str, Any] | None = None  # sanction: the result after 从轻/减轻/从重/免予 (decisions/sanction.py)
 
     def to_json(self) -> dict:
-        out = {
+        out: dict[str, Any] = {
             "policy": {"id": self.policy[0], "version": self.policy[1], "sha256": self.policy[2]},
             "engine": dict(ENGINE),
             "decision": self.decision,

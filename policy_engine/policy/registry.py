@@ -144,6 +144,8 @@ class Registry:
         honestly, so the case is refused (case_invalid at the first act that differs) with every
         act, its date and the version it falls under named, and the way out: one case per version.
         """
+        if rule.acts is None:
+            return
         records, path = _case_value(case, rule.acts)
         if not isinstance(records, list):
             return

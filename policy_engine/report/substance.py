@@ -134,7 +134,8 @@ def _findings_lines(before: list, after: list) -> tuple[list[str], list[str]]:
     for rule, n in kb + ka:
         counts[rule] = max(counts.get(rule, 0), n)
     b, a = dict(zip(kb, before)), dict(zip(ka, after))
-    results, others = [], []
+    results: list[str] = []
+    others: list[str] = []
     for key in kb + [k for k in ka if k not in b]:
         old, new = b.get(key), a.get(key)
         name = _name(key, counts)
@@ -177,7 +178,8 @@ def compare(before: Any, after: Any) -> Change:
             if sb.get(key) != sa.get(key):
                 outcome = True
                 lines.append(f"{key}: {_label(sb.get(key, '(absent)'))} → {_label(sa.get(key, '(absent)'))}")
-        results, others = ([], [])
+        results: list[str] = []
+        others: list[str] = []
         if isinstance(sb.get("findings"), list) and isinstance(sa.get("findings"), list):
             results, others = _findings_lines(sb["findings"], sa["findings"])
         lines += results + others
