@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_engine import Registry, decide
+from policy_engine import CaseError, Registry, decide
 from policy_engine.policy.loader import check_policy
 from policy_engine.report.render import render_verdict
 
@@ -177,10 +177,32 @@ def test_same_steps_of_several_acts_combine_their_periods_up_to_the_cap(policy, 
     assert f"至早 2024-08-29、至迟 {end_max} 届满" in text
 
 
-def test_a_range_does_not_combine_periods(policy):
+def test_ranges_combine_periods_counting_the_acts_that_may_and_that_must_be_given_the_step(policy):
     v = decide(policy, "sanction", case(act(id="a1", fairly_serious=True), act(id="a2", fairly_serious=True)), AS_OF)
     assert v.outcome == "demerit..major-demerit"
+    for step, months in (("demerit", 12), ("major-demerit", 18)):
+        c = dict(finding(v, f"{step}-combined-period").values)
+        assert (c["acts"], c["acts_certain"], c["period_months_min"], c["period_months_max"],
+                c["period_months_max_certain"]) == (2, 0, months, 2 * months, months)
+        assert c["acts_possible"] == ["official.acts[a1]", "official.acts[a2]"]
+    assert "warning-combined-period" not in {f.rule for f in v.findings}  # warning is below the executed range
+    assert "其中必须给予该处分的行为 0 个" in render_verdict(v, policy)
+
+
+def test_one_act_outside_the_executed_range_does_not_count(policy):
+    v = decide(policy, "sanction", case(act(id="a1", fairly_serious=True), act(id="a2")), AS_OF)
+    assert v.outcome == "demerit..major-demerit"
     assert not [f for f in v.findings if f.rule.endswith("-combined-period")]
+
+
+def test_an_unsettled_act_leaves_the_combined_period_unknown_naming_the_facts(policy):
+    a = act(id="a1", fairly_serious=True)
+    del a["serious"]
+    v = decide(policy, "sanction", case(a, act(id="a2", fairly_serious=True)), AS_OF)
+    assert v.outcome == "undetermined"
+    f = finding(v, "demerit-combined-period")
+    assert f.result == "unknown" and f.missing_facts == ("official.acts[a1].serious",)
+    assert "period_months_max" not in dict(f.values)
 
 
 def test_no_acts_listed_is_undetermined_naming_the_list(policy):
@@ -250,6 +272,79 @@ def test_an_adjustment_that_does_not_hold_adjusts_nothing(policy):
     v = decide(policy, "sanction", case(act()), AS_OF)
     assert all("adjusted" not in dict(finding(v, a).values) for a in ("confessed", "repentant", "obstructed"))
     assert "调整后" not in render_verdict(v, policy)
+
+
+# -- adjustments judged act by act, the adjusted result beside the unadjusted ----------------------
+
+PER_ACT = (("        when: official.confessed\n", "        when: act.confessed\n"),
+           ("            fairly_serious: {type: boolean, description: 情节较重}\n",
+            "            fairly_serious: {type: boolean, description: 情节较重}\n"
+            "            confessed: {type: boolean, description: 主动交代这一行为}\n"))
+
+
+def per_act_policy(tmp_path):
+    file = variant(tmp_path, *PER_ACT[0])
+    text = file.read_text(encoding="utf-8").replace(*PER_ACT[1])  # both kinds of act get the field
+    file.write_text(text, encoding="utf-8")
+    return load(file)
+
+
+def test_an_adjustment_that_reads_the_act_adjusts_that_act_only(tmp_path):
+    p = per_act_policy(tmp_path)
+    heavy, light = act(id="a1", fairly_serious=True, confessed=False), act(id="a2", confessed=True)
+    v = decide(p, "sanction", case(heavy, light), AS_OF)
+    assert v.outcome == "demerit..major-demerit"
+    assert v.adjusted["outcome"] == "demerit..major-demerit"  # the lighter act's confession does not lighten a1
+    assert [x["by"] for x in v.adjusted["acts"]] == [[], ["confessed"]]
+    assert v.adjusted["acts"][1] == {"act": "official.acts[a2]", "unadjusted": "warning", "outcome": "none",
+                                     "required": "warning", "by": ["confessed"]}
+    per_act = [f for f in v.findings if f.rule == "confessed"]
+    assert [f.note for f in per_act] == ["official.acts[a1]", "official.acts[a2]"]
+    assert dict(per_act[1].values)["act"] == "official.acts[a2]"
+    assert [f.result for f in per_act] == ["not_applicable", "applies"]
+    heavy["confessed"], light["confessed"] = True, False
+    v = decide(p, "sanction", case(heavy, light), AS_OF)
+    assert v.adjusted["outcome"] == "warning" and v.adjusted["required"] == "demerit..major-demerit"
+    assert v.outcome == "demerit..major-demerit"  # the outcome stays the unadjusted result
+    text = render_verdict(v, p)
+    assert "调整后：最轻可至警告（warning）；只作应当的调整：记过或者记大过（demerit..major-demerit）" in text
+    assert "official.acts[a1]：未调整 记过或者记大过（demerit..major-demerit），调整后最轻可至警告（warning）" in text
+
+
+def test_an_unknown_per_act_adjustment_leaves_the_adjusted_result_open(tmp_path):
+    p = per_act_policy(tmp_path)
+    v = decide(p, "sanction", case(act(id="a1", fairly_serious=True)), AS_OF)
+    assert v.outcome == "demerit..major-demerit"
+    assert v.adjusted["outcome"] == "undetermined" and v.adjusted["open"] == ["confessed"]
+    assert v.adjusted["required"] == "demerit..major-demerit"  # confessed is discretionary
+    assert "official.acts[a1].confessed" in v.missing_facts
+
+
+def test_a_case_level_adjustment_adjusts_every_act_and_the_verdict_json_puts_it_beside_the_outcome(policy):
+    v = decide(policy, "sanction", case(act(id="a1", fairly_serious=True), act(id="a2"), obstructed=True), AS_OF)
+    a = v.adjusted
+    assert (a["outcome"], a["required"], a["unadjusted"], a["by"]) == (
+        "demerit..major-demerit", "demerit..major-demerit", "demerit..major-demerit", ["obstructed"])
+    assert [x["by"] for x in a["acts"]] == [["obstructed"], ["obstructed"]]
+    keys = list(v.to_json())
+    assert keys[keys.index("outcome") + 1] == "adjusted"
+    import jsonschema
+    import json
+    schema = json.loads((ROOT / "schemas" / "verdict.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(json.loads(v.dumps()))
+
+
+def test_no_adjustment_holding_leaves_no_adjusted_field(policy):
+    v = decide(policy, "sanction", case(act(id="a1", fairly_serious=True)), AS_OF)
+    assert v.adjusted is None and "adjusted" not in v.to_json()
+
+
+def test_reduce_and_exempt_per_act_then_combined(policy):
+    v = decide(policy, "sanction", case(act(id="a1", fairly_serious=True), act(id="a2"), confessed=True), AS_OF)
+    assert v.adjusted["outcome"] == "warning"  # a1 减轻 to warning, a2 减轻 below warning to none (below_lowest)
+    assert [x["outcome"] for x in v.adjusted["acts"]] == ["warning", "none"]
+    v = decide(policy, "sanction", case(act(id="a1", fairly_serious=True), repentant_minor=True), AS_OF)
+    assert v.adjusted["outcome"] == "none" and v.adjusted["required"] == "demerit..major-demerit"
 
 
 # -- the no-sanction sentence ----------------------------------------------------------------------
@@ -456,3 +551,142 @@ def test_a_ceiling_is_named_in_the_ladders_words_and_the_headline_says_why_it_is
     verdict, p = decide_governing(registry, "gov-sanctions-law", "sanction", raw["case"], raw["as_of"])
     text = render_verdict(verdict, p)
     assert "结论：无法确定（行为时的规定未编入）（undetermined）" in text and "上限：" not in text
+
+
+# -- acts under different versions by their own dates (governing_version acts:) ---------------------
+
+def _gov_case(*acts):
+    import yaml
+    raw = yaml.safe_load((ROOT / "fixtures" / "gov-sanctions-law" / "sanction" /
+                          "act-on-2020-07-01-this-law.yaml").read_text(encoding="utf-8"))
+    raw["case"]["official"]["violations"] = [
+        {"kind": "act", "id": i, "date": d, "ground": "a36", "circumstances": "relatively_serious", "mitigated": False}
+        for i, d in acts]
+    raw["case"]["violation"]["date"] = min(d for _, d in acts)
+    return raw["case"], raw["as_of"]
+
+
+@pytest.mark.parametrize("dates,refused_at", [
+    ((("v1", "2020-06-30"), ("v2", "2020-07-01")), 1),   # the day before the law took effect, and its first day
+    ((("v1", "2021-03-01"), ("v2", "2019-12-31")), 0),   # the earliest act selects; the other act differs
+])
+def test_acts_under_different_versions_are_refused_naming_each_act(dates, refused_at):
+    from policy_engine.evaluate.engine import decide_governing
+    c, as_of = _gov_case(*dates)
+    with pytest.raises(CaseError) as exc:
+        decide_governing(Registry.load(ROOT / "policies"), "gov-sanctions-law", "sanction", c, as_of, case_file="c.yaml")
+    p = exc.value.problems[0]
+    assert p.code == "case_invalid" and p.path == f"official.violations[{refused_at}].date"
+    for i, d in dates:
+        assert f"{i} ({d}: " in p.message
+    assert "version 2020-07-01" in p.message and "before every encoded version" in p.message
+    assert "第六十七条" in p.message and "one case for the acts of each version" in p.hint
+
+
+def test_acts_all_under_one_version_are_judged_and_the_selecting_date_may_be_missing():
+    from policy_engine.evaluate.engine import decide_governing
+    registry = Registry.load(ROOT / "policies")
+    c, as_of = _gov_case(("v1", "2020-07-01"), ("v2", "2023-12-31"))
+    verdict, _ = decide_governing(registry, "gov-sanctions-law", "sanction", c, as_of)
+    assert verdict.outcome == "demotion..removal_from_post" and verdict.version.version == "2020-07-01"
+    c, as_of = _gov_case(("v1", "2020-06-30"), ("v2", "2023-12-31"))
+    del c["violation"]
+    with pytest.raises(CaseError) as exc:  # without the selecting date the acts must still agree
+        decide_governing(registry, "gov-sanctions-law", "sanction", c, as_of)
+    assert exc.value.problems[0].path == "official.violations[1].date"
+
+
+@pytest.mark.parametrize("new,code,words", [
+    ("    acts: official.violationz\n", "unknown_fact", ["official.violationz"]),
+    ("    acts: official.case.decided_on\n", "schema", ["not events"]),
+])
+def test_mistakes_in_governing_version_acts_are_located(tmp_path, new, code, words):
+    folder = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", folder)
+    file = folder / "gov-sanctions-law" / "2020-07-01.yaml"
+    text = file.read_text(encoding="utf-8")
+    old = "    acts: official.violations\n"
+    assert old in text
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+    loaded, problems = check_policy(file)
+    assert loaded is None
+    hit = [p for p in problems if p.code == code and all(w in p.render() for w in words)]
+    assert hit, [p.render() for p in problems]
+    assert hit[0].line == text[: text.index(old)].count("\n") + 1
+
+
+# -- an amount between bounds (range), checked against a proposal ---------------------------------
+
+@pytest.mark.parametrize("words,side,read", [
+    ("3000元以上", "low", (3000, "元", True)),
+    ("5万元以下", "high", (50000, "元", True)),
+    ("1.5万元以内", "high", (15000, "元", True)),
+    ("不超过10万元", "high", (100000, "元", True)),
+    ("超过3000元", "low", (3000, "元", False)),
+    ("不满5万元", "high", (50000, "元", False)),
+    ("3000元以下", "low", None),   # an upper bound's words where the lower is asked
+    ("5万元以上", "high", None),
+    ("五万元以下", "high", None),   # numbers in characters are not read: the problem says how to write it
+])
+def test_a_bound_is_read_from_the_laws_words(words, side, read):
+    from policy_engine.policy.loader_accountability import read_bound
+    assert read_bound(words, side) == read
+
+
+def _bidding(**bidding):
+    import yaml
+    raw = yaml.safe_load((ROOT / "fixtures" / "bidding-law-regs" / "sanction" /
+                          "property-accepted-article-72.yaml").read_text(encoding="utf-8"))
+    raw["case"]["bidding"].update(bidding)
+    return raw["case"], raw["as_of"]
+
+
+@pytest.mark.parametrize("amount,within", [(3000, True), (2999, False), (50000, True), (50001, False), (0, False)])
+def test_a_proposed_fine_is_checked_against_the_bounds_both_included(amount, within):
+    p = Registry.load(ROOT / "policies").get("bidding-law-regs", "2019-03-02")
+    c, as_of = _bidding(proposed_fine=amount)
+    v = decide(p, "sanction", c, as_of)
+    f = finding(v, "fined")
+    values = dict(f.values)
+    assert (values["range_min"], values["range_max"], values["unit"]) == (3000, 50000, "元")
+    assert values["range_min_inclusive"] is True and values["range_max_inclusive"] is True
+    assert values["range_words"] == ["3000元以上", "5万元以下"]
+    assert (values["proposed"], values["within_range"]) == (amount, within)
+    assert ("不在本条规定的范围内" in (f.note or "")) is (not within)
+    text = render_verdict(v, p)
+    assert "3000元以上、5万元以下（3000元至50000元，含本数）" in text
+    assert f"拟定 {amount}元：" + ("在范围内" if within else "不在范围内") in text
+
+
+def test_without_a_proposal_the_bounds_are_stated_and_nothing_is_missing():
+    p = Registry.load(ROOT / "policies").get("bidding-law-regs", "2019-03-02")
+    c, as_of = _bidding()
+    v = decide(p, "sanction", c, as_of)
+    values = dict(finding(v, "fined").values)
+    assert "proposed" not in values and "within_range" not in values and v.missing_facts == ()
+
+
+RANGE_OLD = "            group: all-measures-of-article-72\n            range:\n              from: 3000元以上\n"
+
+
+@pytest.mark.parametrize("old,new,code,words", [
+    ("              from: 3000元以上\n", "              from: 3000元\n", "schema", ["cannot read a lower bound", "3000元以上"]),
+    ("              from: 3000元以上\n", "              from: 2000元以上\n", "quote_not_found", ["'2000元以上'"]),
+    ("              to: 5万元以下\n", "              to: 5万美元以下\n", "quote_not_found", ["5万美元以下"]),
+    ("              proposed: bidding.proposed_fine\n", "              proposed: bidding.proposed_fin\n", "unknown_fact",
+     ["bidding.proposed_fin", "did you mean 'bidding.proposed_fine'"]),
+    ("              proposed: bidding.proposed_fine\n", "              proposed: bidding.crime_constituted\n",
+     "vocabulary", ["boolean fact", "integer"]),
+])
+def test_mistakes_in_a_range_are_located(tmp_path, old, new, code, words):
+    folder = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", folder)
+    file = folder / "bidding-law-regs" / "2019-03-02.yaml"
+    text = file.read_text(encoding="utf-8")
+    assert RANGE_OLD in text and old in text
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+    loaded, problems = check_policy(file)
+    assert loaded is None
+    hit = [p for p in problems if p.code == code and all(w in p.render() for w in words)]
+    assert hit, [p.render() for p in problems]
+    assert hit[0].line == text[: text.index(old)].count("\n") + 1, hit[0].render()

@@ -55,13 +55,14 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
     if compiled is None:
         compiled = policy.plans.setdefault(decision, plan(kind.conditions(policy)))
     state = Run(bind(facts, policy.vocabulary.facts, iso), facts, iso, compiled, rulings)
-    outcome, findings = kind.run(policy, state)
+    outcome, findings, *more = kind.run(policy, state)  # a sanction ladder adds its adjusted result
     if rulings:
         _rulings.check_judged(rulings, findings, decision, raw_rulings, case_file)
     missing = sorted({m for f in findings for m in f.missing_facts})
     return Verdict(
         policy=(policy.id, policy.version, policy.sha256), decision=decision, as_of=iso, outcome=outcome,
         findings=findings, missing_facts=tuple(missing), trace=tuple(state.trace), errors=tuple(state.errors),
+        adjusted=more[0] if more else None,
     )
 
 
@@ -98,7 +99,7 @@ def decide_governing(registry: "Registry", policy_id: str, decision: str, case: 
         choice = VersionChoice(rule.selected_by, iso, version=asked.version, considered=(asked.version,),
                                governing="unknown", ceiling=ceiling,
                                note=f"{rule.selected_by} is unknown: the version that governs cannot be chosen", **common)
-        return replace(verdict, outcome="undetermined", version=choice,
+        return replace(verdict, outcome="undetermined", adjusted=None, version=choice,
                        missing_facts=tuple(sorted({*verdict.missing_facts, rule.selected_by}))), asked
     at = g.at_date
     if at is None:
@@ -114,7 +115,7 @@ def decide_governing(registry: "Registry", policy_id: str, decision: str, case: 
                 rule.selected_by, g.date, version=asked.version, considered=(asked.version,), governing="earlier_law",
                 note=f"{rule.in_force_when} holds: the law in force on {g.date} governs alone ({rule.cite.label}); "
                      f"it is not encoded (in force: {windows})", **dict(common, rule="in_force"))
-            return replace(verdict, outcome="undetermined", version=choice), asked
+            return replace(verdict, outcome="undetermined", adjusted=None, version=choice), asked
         open_ = g.in_force_only is None and rule.in_force_when is not None
         choice = VersionChoice(
             rule.selected_by, g.date, version=asked.version, considered=(asked.version,), governing="earlier_law",
@@ -125,7 +126,7 @@ def decide_governing(registry: "Registry", policy_id: str, decision: str, case: 
                  + (f"; {rule.in_force_when} is unknown, and where it holds the law then in force governs alone"
                     if open_ else ""), **common)
         missing = tuple(sorted({*verdict.missing_facts, rule.in_force_when})) if open_ else verdict.missing_facts
-        return replace(verdict, outcome="undetermined", version=choice, missing_facts=missing), asked
+        return replace(verdict, outcome="undetermined", adjusted=None, version=choice, missing_facts=missing), asked
     if rule.rule == "lighter" and at is not asked and g.in_force_only is None:
         # in_force_when unknown: the law of the date alone, or the lighter of the two? Only equal results settle it.
         assert rule.in_force_when is not None  # in_force_only is None only where the rule names the fact
@@ -136,7 +137,7 @@ def decide_governing(registry: "Registry", policy_id: str, decision: str, case: 
                                     f"under {asked.version} {new.outcome}", **common)
         if old.outcome == new.outcome:
             return replace(old, version=choice), at
-        return replace(old, outcome="undetermined", version=choice,
+        return replace(old, outcome="undetermined", adjusted=None, version=choice,
                        missing_facts=tuple(sorted({*old.missing_facts, rule.in_force_when}))), at
     if rule.rule != "lighter" or at is asked or g.in_force_only:
         verdict = decide(at, decision, case, as_of, case_file=case_file, in_force_on=g.date)
@@ -163,7 +164,7 @@ def decide_governing(registry: "Registry", policy_id: str, decision: str, case: 
             note=f"the version in force on {g.date} ({at.version}) gives {old.outcome}; this version treats the "
                  f"case more lightly ({new.outcome}) and applies", **common)), asked
     if s_old is None or s_new is None:
-        return replace(old, outcome="undetermined", version=VersionChoice(
+        return replace(old, outcome="undetermined", adjusted=None, version=VersionChoice(
             rule.selected_by, g.date, version=at.version, considered=considered,
             note=f"under {at.version} the outcome is {old.outcome}, under {asked.version} {new.outcome}: "
                  f"which is lighter cannot be told until both are settled", **common)), at

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from ..policy.expr import Unknown
 from ..version import ENGINE
@@ -150,17 +150,20 @@ class Verdict:
     trace: tuple[Step, ...]
     errors: tuple[str, ...] = ()
     version: "VersionChoice | None" = None  # why this version governs, where the policy declares how it is chosen
+    adjusted: Mapping[str, Any] | None = None  # sanction: the result after 从轻/减轻/从重/免予 (decisions/sanction.py)
 
     def to_json(self) -> dict:
-        out = {
+        out: dict[str, Any] = {
             "policy": {"id": self.policy[0], "version": self.policy[1], "sha256": self.policy[2]},
             "engine": dict(ENGINE),
             "decision": self.decision,
             "as_of": self.as_of,
             "outcome": self.outcome,
-            "findings": [f.to_json() for f in self.findings],
-            "missing_facts": list(self.missing_facts),
         }
+        if self.adjusted is not None:  # beside the outcome it adjusts
+            out["adjusted"] = dict(self.adjusted)
+        out["findings"] = [f.to_json() for f in self.findings]
+        out["missing_facts"] = list(self.missing_facts)
         if self.version is not None:
             out["version"] = self.version.to_json()
         if self.errors:

@@ -1016,8 +1016,18 @@ class _Builder(AccountabilityBuilder, QuestionsBuilder):
                          "name the boolean fact that makes the law of the date govern alone (e.g. a case closed "
                          "before the new law took effect); declare it in facts: with type: boolean")
                 return None
+        acts = raw.get("acts")
+        if acts is not None:
+            events = vocabulary.facts.get(acts)
+            if events is None or events.type != "events":
+                what = "is not a fact of the vocabulary" if events is None else f"is a {events.type} fact, not events"
+                close = [n for n in vocabulary.closest(acts) if vocabulary.facts[n].type == "events"]
+                self.add("unknown_fact" if events is None else "schema", at + ("acts",), f"acts '{acts}' {what}",
+                         "name the list of the case's acts (an events fact; each record's date is the date of one "
+                         "act)" + (", e.g. " + ", ".join(close) if close else ""))
+                return None
         return VersionRule(raw["decision"], raw["selected_by"], raw.get("rule", "in_force"), cite, raw["quote"],
-                           raw.get("note"), switch)
+                           raw.get("note"), switch, acts)
 
     def renewal(self, raw: dict, index, vocabulary: Vocabulary) -> Renewal:
         at = ("exit", "term", "renews")

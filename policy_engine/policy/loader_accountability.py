@@ -13,7 +13,7 @@ import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Sequence, TypeVar
 
-from .model import (Adjustment, Apportionment, Band, Branch, Cited, Combine, Exception_, Level, Measure, MeasureGroup, Period,
+from .model import (Adjustment, AmountRange, Apportionment, Band, Branch, Cited, Combine, Exception_, Level, Measure, MeasureGroup, Period,
                     Rule, SamePeriods, SanctionStep, Sanctions, ScoreGroup, ScoreItem, Scoring, Test)
 from .lazy_sources import sources as _sources
 from .vocabulary import Fact, Vocabulary
@@ -79,7 +79,7 @@ class AccountabilityBuilder:
         also = [self.rule(r, at + ("also", i), "when", index, vocabulary) for i, r in enumerate(raw.get("also", ()))]
         provisions = [self.provision(r, at + ("provisions", i), index, vocabulary)
                       for i, r in enumerate(raw.get("provisions", ()))]
-        adjustments = [self.adjustment(r, at + ("adjustments", i), index, case_vocabulary, step_ids)
+        adjustments = [self.adjustment(r, at + ("adjustments", i), index, vocabulary, step_ids)  # may read the act
                        for i, r in enumerate(raw.get("adjustments", ()))]
         combine = self.combine(raw["combine"], at + ("combine",), index, step_ids) if "combine" in raw else None
         start = None
@@ -263,8 +263,10 @@ class AccountabilityBuilder:
             m_applies = (self.test(m["applies_when"], m_at + ("applies_when",), vocabulary)
                          if "applies_when" in m else None)
             broken = broken or ("applies_when" in m and m_applies is None)
+            amount = self.amount_range(m["range"], m_at + ("range",), m["quote"], vocabulary) if "range" in m else None
+            broken = broken or ("range" in m and amount is None)
             measures.append(Measure(m["id"], m["title"], cite, m["quote"], m["strength"],
-                                    bool(m.get("removes_expert")), m.get("note"), m.get("group"), m_applies))
+                                    bool(m.get("removes_expert")), m.get("note"), m.get("group"), m_applies, amount))
         for g_at, g in ((at + ("groups", j), g) for j, g in enumerate(groups)):
             if sum(1 for m in measures if m.group == g.id) < (1 if g.choose == "all" else 2):
                 self.add("reference", g_at, f"measure group '{g.id}' ({g.choose}) has "
@@ -275,6 +277,45 @@ class AccountabilityBuilder:
             return None
         return Level(raw["id"], tuple(named), raw["title"], raw["strength"], tuple(branches), tuple(measures),
                      raw.get("note"), tuple(groups))
+
+    def amount_range(self, raw: dict, at: tuple, quote: str, vocabulary: Vocabulary) -> AmountRange | None:
+        """A measure's `range`: its bounds as the quote prints them (from: 3000元以上, to: 5万元以下)."""
+        text = _sources.normalise(quote, ("whitespace",))
+        bounds = []
+        for key, side in (("from", "low"), ("to", "high")):
+            words = str(raw[key])
+            read = read_bound(words, side)
+            if read is None:
+                self.add("schema", at + (key,), f"cannot read a {'lower' if side == 'low' else 'upper'} bound in "
+                         f"'{words}'", "write the bound as the text prints it: a number, its unit and 以上/以下 (e.g. "
+                         + ("3000元以上, or 超过3000元 where the number itself is excluded)" if side == "low" else
+                            "5万元以下, or 不满5万元 where the number itself is excluded)"))
+                return None
+            if _sources.normalise(words, ("whitespace",)) not in text:
+                self.add("quote_not_found", at + (key,), f"the bound '{words}' is not in the measure's quote",
+                         "quote the words that state the amount (e.g. 处3000元以上5万元以下的罚款)")
+                return None
+            bounds.append(read)
+        (low, unit, low_in), (high, high_unit, high_in) = bounds
+        if unit != high_unit:
+            self.add("schema", at + ("to",), f"the bounds are in different units ({unit}, {high_unit})",
+                     "both bounds of one amount are in one unit, as the text prints them")
+            return None
+        if low > high or (low == high and not (low_in and high_in)):
+            self.add("schema", at, f"the range is empty: {raw['from']} and {raw['to']}", "check the two bounds")
+            return None
+        proposed = raw.get("proposed")
+        if proposed is not None:
+            fact = vocabulary.facts.get(proposed)
+            if fact is None or fact.type != "integer":
+                close = vocabulary.closest(proposed)
+                self.add("unknown_fact" if fact is None else "vocabulary", at + ("proposed",),
+                         f"proposed '{proposed}' " + ("is not a fact of the vocabulary" if fact is None else
+                                                       f"is a {fact.type} fact; an amount is an integer fact"),
+                         (f"did you mean '{close[0]}'? " if close and fact is None else "")
+                         + f"declare it with type: integer, in {unit}")
+                return None
+        return AmountRange(low, high, unit, low_in, high_in, (str(raw["from"]), str(raw["to"])), proposed)
 
     def provision(self, raw: dict, at: tuple, index, vocabulary: Vocabulary) -> Rule | None:
         """A provision is a rule that always holds where it applies (who decides, who is told)."""
@@ -481,6 +522,28 @@ class AccountabilityBuilder:
         return Scoring(sheet, s["strength"], s.get("date"), tuple(groups), total, total_fact, grades, gr["fact"],
                        tuple(bands), tuple(feeds), raw.get("note"))
 
+
+
+_MULTIPLIER = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+_BOUND = re.compile(r"^(?P<pre>超过|高于|不超过|不满|不足|低于)?(?P<n>\d+(?:\.\d+)?)(?P<m>[十百千万亿]?)"
+                    r"(?P<unit>[^\d\s以超高不低]+?)(?P<post>以上|以下|以内)?$")
+_INCLUSIVE = {("low", None, "以上"): True, ("low", "超过", None): False, ("low", "高于", None): False,
+              ("high", None, "以下"): True, ("high", None, "以内"): True, ("high", "不超过", None): True,
+              ("high", "不满", None): False, ("high", "不足", None): False, ("high", "低于", None): False}
+
+
+def read_bound(words: str, side: str) -> tuple[int | float, str, bool] | None:
+    """(amount, unit, inclusive) of a bound in the law's words: 3000元以上 (3000, 元, True), 5万元以下
+    (50000, 元, True), 不满5万元 (50000, 元, False); None where the words are not a bound of that side.
+    以上、以下、以内 include the number (民法典 第一千二百五十九条); 超过、不满 do not."""
+    m = _BOUND.match(_sources.normalise(words, ("whitespace",)))
+    if m is None:
+        return None
+    inclusive = _INCLUSIVE.get((side, m["pre"], m["post"]))
+    if inclusive is None:
+        return None
+    n = float(m["n"]) * _MULTIPLIER.get(m["m"], 1)
+    return (int(n) if n.is_integer() else n), m["unit"], inclusive
 
 
 def element_ids(data: dict):

@@ -131,6 +131,7 @@ class VersionRule:
     quote: str
     note: str | None
     in_force_when: str | None = None  # a boolean fact: when true, rule in_force applies (已结案的案件…适用当时的规定)
+    acts: str | None = None  # an events fact: each record's date selects a version too; acts under different versions are refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,21 @@ class Measure:
     note: str | None
     group: str | None = None  # the id of the level's measure group it belongs to
     applies: Test | None = None  # applies_when: the measure is listed only when this holds
+    range: AmountRange | None = None  # an amount the body fixes between bounds (处3000元以上5万元以下的罚款)
+
+
+@dataclass(frozen=True, slots=True)
+class AmountRange:
+    """The bounds of an amount a measure leaves to the body, read from the quote's own words:
+    以上 / 以下 / 以内 / 不超过 include the number, 超过 / 高于 / 不满 / 不足 / 低于 exclude it."""
+
+    low: int | float
+    high: int | float
+    unit: str  # as the text prints it after the number (元)
+    low_inclusive: bool
+    high_inclusive: bool
+    words: tuple[str, str]  # the bounds in the law's words (3000元以上, 5万元以下)
+    proposed: str | None = None  # an integer fact: the amount the case proposes, in the unit; checked against the bounds
 
 
 @dataclass(frozen=True, slots=True)

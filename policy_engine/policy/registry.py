@@ -109,6 +109,8 @@ class Registry:
             return Governing(asked, None)
         raw, path = _case_value(case, rule.selected_by)
         if raw is None:
+            if rule.acts is not None:
+                self._one_version(policy_id, rule, case, None, None, file)
             return Governing(asked, rule)
         try:
             date = canonical(raw, rule.selected_by)
@@ -120,6 +122,8 @@ class Registry:
                                                      f"{asked_on}", file=file, path=path,
                                      hint="the date that selects the version cannot be later than as_of")])
         at = next((p for p in self.versions(policy_id) if p.in_force.covers(as_date(date))), None)
+        if rule.acts is not None:
+            self._one_version(policy_id, rule, case, date, at, file)
         only: bool | None = False
         if rule.in_force_when is not None:
             flag, where = _case_value(case, rule.in_force_when)
@@ -128,6 +132,51 @@ class Registry:
                                          file=file, path=where)])
             only = flag
         return Governing(asked, rule, date, at, only)
+
+
+    def _one_version(self, policy_id: str, rule: VersionRule, case: Any, date: str | None, at: Policy | None,
+                     file: str | None) -> None:
+        """Refuse a case whose acts fall under different versions by their own dates (rule.acts).
+
+        Each act is judged under the law of its own date; one verdict is given under one version,
+        whose ladder, combination of acts and order of severity it uses. Acts under different
+        versions (or some before every encoded version and some after) cannot be judged together
+        honestly, so the case is refused (case_invalid at the first act that differs) with every
+        act, its date and the version it falls under named, and the way out: one case per version.
+        """
+        if rule.acts is None:
+            return
+        records, path = _case_value(case, rule.acts)
+        if not isinstance(records, list):
+            return
+        def window(p: Policy | None) -> str:
+            return f"version {p.version}" if p is not None else "the law in force then (before every encoded version)"
+        named = []
+        differs = None
+        first = date is None  # no selecting date: the acts must agree among themselves
+        for i, record in enumerate(records):
+            if not isinstance(record, Mapping) or record.get("date") is None:
+                continue
+            try:
+                day = canonical(record["date"], f"{rule.acts}[{i}].date")
+            except DateError:
+                continue  # the vocabulary check reports it
+            p = next((v for v in self.versions(policy_id) if v.in_force.covers(as_date(day))), None)
+            named.append(f"{record.get('id', i)} ({day}: {window(p)})")
+            if first:
+                at, first = p, False
+            elif p is not at and differs is None:
+                differs = i
+        if differs is None:
+            return
+        raise CaseError([problem(
+            "case_invalid", f"{rule.acts}: the acts fall under different versions of '{policy_id}' by their own dates, "
+                            f"and each act is judged under the law of its date ({rule.cite.label}); "
+                            + (f"{rule.selected_by} {date} selects {window(at)}; " if date is not None else "")
+                            + "the acts: " + "; ".join(named),
+            file=file, path=f"{path}[{differs}].date",
+            hint=f"one verdict is given under one version: split the case, one case for the acts of each version, "
+                 f"each with its own {rule.selected_by}, and combine the results as the law says")])
 
 
 def _case_value(case: Any, name: str) -> tuple[Any, str]:

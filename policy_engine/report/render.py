@@ -164,6 +164,10 @@ PERIOD_UNIT = {"period_months": "个月", "period_years": "年", "period_days": 
 def _period(v: dict) -> str:
     if "period_months_max" in v:
         text = f"期间 {v['period_months_min']} 至 {v['period_months_max']} 个月（{v['acts']} 个期间之和 {v['period_months_sum']} 个月）"
+        if "acts_certain" in v:  # the acts give ranges: how many are given this step is the body's choice
+            text += (f"，其中必须给予该处分的行为 {v['acts_certain']} 个" + (
+                f"，只计这些行为的最长 {v['period_months_max_certain']} 个月" if v["acts_certain"] > 1 else
+                f"，只有一个行为给予该处分的为一个处分期（{v['period_months_max_certain']} 个月）"))
         if v.get("period_end_min"):
             text += f"，自 {v['period_start']} 起，至早 {v['period_end_min']}、至迟 {v['period_end_max']} 届满"
         return text
@@ -185,6 +189,9 @@ def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy
         v = dict(f.values)
         if "period_months_max" in v:
             lines.append(f"{f.title}：{_period(v)}")
+            continue
+        if f.rule.endswith("-combined-period"):  # unknown: some act's step is not settled
+            lines.append(f"{f.title}：待定（{f.note or '见需补充的事实'}）")
             continue
         if v.get("range") and f is not next(x for x in steps if dict(x.values).get("range") == v["range"]):
             continue
@@ -217,6 +224,17 @@ def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy
     for members in grouped.values():
         choose = dict(members[0].values).get("choose", "any_of")
         lines.append(CHOOSE.get(choose, choose) + "：" + "、".join(f.title for f in members if f.title is not None))
+    for f in measures:
+        v = dict(f.values)
+        if "range_words" in v:  # an amount the body fixes: the bounds in the law's words, and a proposal checked
+            inclusive = "含本数" if v["range_min_inclusive"] and v["range_max_inclusive"] else (
+                "下限" + ("含" if v["range_min_inclusive"] else "不含") + "本数，上限"
+                + ("含" if v["range_max_inclusive"] else "不含") + "本数")
+            line = (f"{f.title}：{'、'.join(v['range_words'])}（{v['range_min']}{v['unit']}至"
+                    f"{v['range_max']}{v['unit']}，{inclusive}）")
+            if "proposed" in v:
+                line += f"；拟定 {v['proposed']}{v['unit']}：" + ("在范围内" if v["within_range"] else "不在范围内")
+            lines.append(line)
     for f in verdict.findings:
         if sections.get(f.rule) == "从轻、减轻、从重、免予" and f.result in ("applies", "unknown"):
             v = dict(f.values)
@@ -227,8 +245,30 @@ def _sanction_summary(verdict: Verdict, sections: dict[str, str], policy: Policy
             shown = "；".join(f"{EFFECT.get(e, e)}：" + (f"在{_range_text(policy, r)}的幅度内{EFFECT.get(e, e)}"
                                                           if e in ("lighter", "heavier") else _range_text(policy, r))
                              for e, r in zip(effects, adjusted)) or "、".join(EFFECT.get(e, e) for e in effects)
-            lines.append(f"{f.cite}{known}{force}{'或者'.join(EFFECT.get(e, e) for e in effects)}"
+            act = f"（{v['act']}）" if v.get("act") else ""
+            lines.append(f"{f.cite}{act}{known}{force}{'或者'.join(EFFECT.get(e, e) for e in effects)}"
                          f"（未调整：{_range_text(policy, v.get('unadjusted', ''))}；调整后：{shown}）")
+    return lines
+
+
+def _adjusted(verdict: Verdict, policy: Policy) -> list[str]:
+    """The result after 从轻/减轻/从重/免予 beside the unadjusted one (the outcome), act by act where the ladder judges acts."""
+    a = verdict.adjusted
+    assert a is not None
+    def words(code: str) -> str:
+        return f"{_range_text(policy, code)}（{code}）"
+    if a["outcome"] == "undetermined":
+        head = f"调整后：无法确定（{'、'.join(a.get('open', []))}的条件未知）"
+    elif a["outcome"] == a["required"]:
+        head = f"调整后：{words(a['outcome'])}"
+    else:
+        head = f"调整后：最轻可至{words(a['outcome'])}；只作应当的调整：{words(a['required'])}"
+    lines = [head + f"；未调整：{words(a['unadjusted'])}" + (f"；依据：{'、'.join(a['by'])}" if a.get("by") else "")]
+    for x in a.get("acts", ()):
+        if x["by"] or x["outcome"] != x["unadjusted"]:
+            lines.append(f"　{x['act']}：未调整 {words(x['unadjusted'])}，调整后"
+                         + ("最轻可至" if x["outcome"] != x["required"] else "为") + words(x["outcome"])
+                         + (f"（{'、'.join(x['by'])}）" if x["by"] else ""))
     return lines
 
 
@@ -276,6 +316,8 @@ def render_verdict(verdict: Verdict, policy: Policy) -> str:
         f"问题：{DECISION.get(verdict.decision, verdict.decision)}　基准日：{verdict.as_of}",
         f"结论：{_outcome(verdict, policy)}（{verdict.outcome}）",
     ]
+    if verdict.adjusted is not None and verdict.decision == "sanction":
+        lines += _adjusted(verdict, policy)
     if verdict.version is not None:
         lines += _version(verdict, policy)
     sections = _sections(verdict, policy)

@@ -37,13 +37,39 @@ case: known, it gives the end date like a fixed one; missing, the step still app
 period is unknown and the finding names the fact (a length that is not a whole number is an
 error of the case). Several acts given the same step at or below
 `same_step_periods.up_to` under heaviest: between one period and the sum of the periods,
-capped at cap_months; both ends are shown as dates.
+capped at cap_months; both ends are shown as dates. Where the acts give ranges, which acts
+get the step is the body's choice within their ranges, so for each step of the executed result
+(at or below up_to) the sum counts the acts that MAY be given it (their range contains it: the
+longest), beside those that MUST (their range is that step alone: acts_certain,
+period_months_max_certain); a step fewer than two acts may be given has no combined period.
+Where an act is unsettled (an unknown heavier level), the combined period is unknown and names
+the facts that settle it, never one period silently.
 
-Adjustments are judged on the case's facts; one that holds or is unknown is listed with the
-result it gives (lighter, heavier: within the range; reduce: one step below the range, from
-the lowest step `below_lowest` or the lowest step itself; exempt: none), beside the
-unadjusted outcome, which stays the verdict's outcome; at_most cuts the range at the step it
-names (a range above it becomes that step).
+Adjustments (从轻 lighter, 从重 heavier: within the range, the same steps; 减轻 reduce: one step
+below the range, from the lowest step none only where `below_lowest: none` says so, else that
+lowest step; 免予 exempt: none; at_most: a ceiling, applied after the others) are judged act by
+act where the ladder judges `each:` act and the adjustment's condition reads the act (act.*):
+it then adjusts that act only (the act's own mitigating circumstance lightens that act, not the
+heaviest one beside it). One that reads only the case's facts is judged once and adjusts every
+act. Each adjustment's finding (per act, or once) gives its effects, the unadjusted result and
+the result of each effect. The verdict's outcome stays the UNADJUSTED result: it is what the
+articles on the grounds give and is certain where the facts are; most adjustments are 可以,
+so there is no single adjusted answer, and severity (从旧兼从轻) compares unadjusted results.
+Beside it the verdict's `adjusted` gives what a caller needs to act on:
+
+  | outcome    | every adjustment that holds, each at its lightest effect: the lightest the law allows |
+  | required   | only the mandatory (应当) ones, each at its heaviest effect: the least it requires      |
+  | unadjusted | the outcome                                                                             |
+  | by, open   | the adjustments that hold; those unknown that could change a result (outcome undetermined) |
+  | acts       | each act's unadjusted, outcome, required and by (each: ladders)                         |
+
+each act adjusted first, the acts then combined by the ladder's rule. The body may give any
+result from adjusted.outcome up to adjusted.required. Absent where no adjustment holds or is
+unknown, and where nothing is imposed or the outcome is undetermined.
+
+A measure with `range` (处3000元以上5万元以下的罚款) carries its bounds as the quote prints them:
+range_min, range_max, unit, whether each includes its number (以上/以下 do), range_words; a
+case's proposed amount (range.proposed, an integer fact) is checked: proposed, within_range.
 
 The level's measures are listed with their strength: mandatory (must be taken) or
 discretionary (the body chooses among them: 视情节, 等), with their group (one_of, any_of,
@@ -124,7 +150,7 @@ def _removes(policy) -> bool:
 def conditions(policy):
     """Every condition this decision can evaluate, for the evaluation plan (per-act rules are not in it)."""
     s = policy.sanctions
-    adjust = conditions_of([a.rule for a in s.adjustments])
+    adjust = conditions_of([a.rule for a in s.adjustments if not _per_act(s, a)])
     if s.each is not None:
         return adjust + _lengths(policy)
     rules = [*s.grounds, *(b.rule for level in s.levels for b in level.branches), *s.also, *s.provisions]
@@ -200,8 +226,9 @@ def run(policy, state):
             if r.id not in extras or (f.result == APPLIES and extras[r.id].result != APPLIES):
                 extras[r.id] = f
     findings.extend(extras.values())
-    findings.extend(_adjustments(policy, outcome, picked, state))
-    return outcome, tuple(findings)
+    adjustment_findings, adjusted = _adjustments(policy, rule, outcome, picked, acts, state)
+    findings.extend(adjustment_findings)
+    return outcome, tuple(findings), adjusted
 
 
 def _judge_act(s, state: Run, rule: str, place: str | None) -> _Act:
@@ -378,25 +405,64 @@ def _step_findings(s, rule: str, picked: list, acts: list[_Act], state: Run, uns
         out.append(_combine_finding(s, picked))
     same = s.combine.same_periods
     _, lo, hi, _ = picked[0]
-    if same is None or lo != hi or unsettled:
+    if same is None:
         return out
-    st = s.steps[lo]
-    count = sum(1 for act in acts for a_lo, a_hi, _ in act.ranges if a_lo == a_hi == lo)
-    if count < 2 or st.period is None or st.period.unit != "months" or lo > same.up_to:
-        return out
+    for rank in range(lo, min(hi, same.up_to) + 1):
+        st = s.steps[rank]
+        if st.period is None or st.period.unit != "months":
+            continue
+        f = _same_step_periods(s, same, st, acts, state, start, unsettled, lo == hi)
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def _same_step_periods(s, same, st, acts: list[_Act], state: Run, start, unsettled: bool, one_step: bool):
+    """第十五条-like: several acts given the same step (at or below `up_to`) may have a period between
+    one period and the sum of them all, capped. Where the acts give ranges, which acts are given
+    this step is the body's choice within them: the count runs from the acts that must be given it
+    (their range is this step alone) to those that may (their range contains it), and both bounds
+    are stated. Where some act is unsettled (an unknown heavier level), the count is unknown:
+    the finding says so and names the facts."""
+    rank = st.rank
+    certain = [a for a in acts if any(a_lo == a_hi == rank for a_lo, a_hi, _ in a.ranges)]
+    possible = [a for a in acts if any(a_lo <= rank <= a_hi for a_lo, a_hi, _ in a.ranges)]
     months = _length(st, state)  # in months (cap_months): a length the case does not give combines nothing
     if isinstance(months, Unknown):
-        return out
-    total = months * count
+        return None
+    if unsettled:
+        others = [a for a in acts if a.unsettled]
+        if len(possible) + len([a for a in others if a not in possible]) < 2:
+            return None
+        missing = tuple(sorted({m for a in others for f in a.findings for m in f.missing_facts}))
+        return Finding(rule=f"{st.id}-combined-period", result=UNKNOWN, strength="discretionary", cite=same.cite,
+                       quote=same.quote, title=f"给予{st.label}时的期间", missing_facts=missing,
+                       values=(("acts_certain", len(certain)), ("period_months_min", months)),
+                       note=f"有的行为应当给予的处分尚未确定（{'、'.join(a.place or '' for a in others)}）："
+                            f"是否有多个相同的{st.label}、期间之和是多少，待所缺事实查明后确定。")
+    if len(possible) < 2:
+        return None
+    total = months * len(possible)
     longest = min(total, same.cap_months) if same.cap_months else total
-    values = [("acts", count), ("period_months_min", months), ("period_months_sum", total),
-              ("period_months_max", longest)]
+    values: list[tuple[str, object]] = [("acts", len(possible)), ("period_months_min", months),
+                                        ("period_months_sum", total), ("period_months_max", longest)]
+    exact = one_step and len(certain) == len(possible)
+    note = None
+    if not exact:
+        sure = months * max(len(certain), 1)
+        sure = min(sure, same.cap_months) if same.cap_months else sure
+        values += [("acts_certain", len(certain)), ("period_months_max_certain", sure),
+                   ("acts_possible", [a.place for a in possible])]
+        note = (f"结论{'为幅度' if not one_step else '中的' + st.label}：给予{st.label}的，可以给予{st.label}的行为"
+                f"{len(possible)}个（{'、'.join(a.place or '' for a in possible)}），其中必须给予的{len(certain)}个；"
+                f"各行为给予哪一种处分由有权机关在其幅度内确定，只有给予{st.label}的行为计入期间之和："
+                f"期间最长为 {longest} 个月（可以给予的都给予{st.label}时），只计必须给予的为 {sure} 个月。")
     if start is not None:
         values += [("period_start", start.isoformat()), ("period_end_min", _end(start, months)),
                    ("period_end_max", _end(start, longest))]
-    out.append(Finding(rule=f"{st.id}-combined-period", result=APPLIES, strength="discretionary", cite=same.cite,
-                       quote=same.quote, title=f"{count}个{st.label}的期间", values=tuple(values)))
-    return out
+    title = f"{len(possible)}个{st.label}的期间" if exact else f"给予{st.label}时的期间"
+    return Finding(rule=f"{st.id}-combined-period", result=APPLIES, strength="discretionary", cite=same.cite,
+                   quote=same.quote, title=title, values=tuple(values), note=note)
 
 
 def _combine_finding(s, picked) -> Finding:
@@ -405,38 +471,177 @@ def _combine_finding(s, picked) -> Finding:
                    values=(("rule", c.rule),), note=c.note)
 
 
-def _adjust(s, lo: int, hi: int, effect: str, below: str | None, at_most: int | None = None) -> str:
+def _per_act(s, a) -> bool:
+    """Whether an adjustment reads the act's own facts (`<as>.*`): then it is judged act by act."""
+    return s.each is not None and any(f.startswith(s.each[1] + ".") for f in a.rule.test.facts())
+
+
+_Ranges = tuple  # of (lo, hi) ranks: what one act is given; () is no sanction
+
+
+def _apply(s, ranges: _Ranges, effect: str, a) -> _Ranges:
+    """One act's ranges with one effect of an adjustment applied (exempt: none; reduce: one step
+    below each range, from the lowest step `below_lowest` or the lowest step itself; at_most: cut
+    at the step it names; lighter, heavier: within the range, the same steps)."""
     if effect == "exempt":
-        return "none"
-    if effect == "at_most" and at_most is not None:  # the range cut at the heaviest step allowed
-        return _range_id(s, min(lo, at_most), min(hi, at_most))
-    if effect == "reduce":
-        if lo > 0:
-            return s.steps[lo - 1].id
-        return "none" if below == "none" else s.steps[0].id
-    return _range_id(s, lo, hi)
-
-
-def _adjustments(policy, outcome: str, picked: list, state: Run) -> list[Finding]:
-    s = policy.sanctions
+        return ()
     out = []
+    for lo, hi in ranges:
+        if effect == "at_most" and a.at_most is not None:
+            out.append((min(lo, a.at_most), min(hi, a.at_most)))
+        elif effect == "reduce":
+            if lo > 0:
+                out.append((lo - 1, lo - 1))
+            elif a.below_lowest != "none":
+                out.append((0, 0))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
+def _weight(ranges: _Ranges) -> tuple:
+    """How heavy one act's result is: no sanction lightest, then by the heaviest step, then the lightest."""
+    if not ranges:
+        return (-1, -1)
+    return (max(hi for _, hi in ranges), max(lo for lo, _ in ranges))
+
+
+def _code(s, rule: str, per_act: list) -> str:
+    """The combined result of the acts' ranges by the combine rule, as an outcome code."""
+    every = [(lo, hi) for ranges in per_act for lo, hi in ranges]
+    if not every:
+        return "none"
+    if rule == "heaviest":
+        return _range_id(s, max(lo for lo, _ in every), max(hi for _, hi in every))
+    parts = [_range_id(s, lo, hi) for lo, hi in every]
+    if rule == "together":
+        parts = sorted(set(parts), key=parts.index)
+    return "+".join(parts)
+
+
+def _adjusted_act(s, ranges: _Ranges, held: list) -> tuple[_Ranges, _Ranges]:
+    """(lightest, required) for one act, from the adjustments that hold for it (`held`).
+
+    lightest: every adjustment applied, a discretionary one (可以) at its lightest effect and a
+    mandatory one at its lightest too (the body may choose among a mandatory adjustment's
+    effects); required: only the mandatory adjustments (应当), each at its heaviest effect (the
+    least the law requires). Ceilings (at_most) cut last, after the effects on the range.
+    """
+    def effects(a, pick):
+        found = [_apply(s, ranges, e, a) for e in a.effects if e != "at_most"]
+        return pick(found, key=_weight) if found else ranges
+
+    lightest = min([ranges] + [effects(a, min) for a in held], key=_weight)
+    mandatory = [effects(a, max) for a in held if a.rule.strength == "mandatory"]
+    required = min(mandatory, key=_weight) if mandatory else ranges
+    for a in held:
+        if "at_most" in a.effects:
+            lightest = _apply(s, lightest, "at_most", a)
+            if a.rule.strength == "mandatory":
+                required = _apply(s, required, "at_most", a)
+    return lightest, required
+
+
+def _adjustments(policy, rule: str, outcome: str, picked: list, acts: list[_Act], state: Run):
+    """The adjustments' findings and the verdict's `adjusted` (None where none holds or nothing is imposed).
+
+    An adjustment whose condition reads the act (`act.*` under each:) is judged act by act on
+    that act's facts and the case's, and applies to that act only; one that reads only the case
+    is judged once and applies to every act. Each act's result is adjusted, then the acts combine
+    by the ladder's rule, as the unadjusted results do.
+    """
+    s = policy.sanctions
+    out: list[Finding] = []
+    per_act = [tuple((lo, hi) for lo, hi, _ in act.ranges) for act in acts]
+    settled = bool(picked) and outcome != "undetermined"
+    held: list[list] = [[] for _ in acts]  # per act: the adjustments that hold
+    open_: list[str] = []  # adjustments whose condition is unknown where they could change a result
     for a in s.adjustments:
-        f = _as_measure(judge(a.rule, state, "trigger"))
-        if f.result == NOT_APPLICABLE and not f.missing_facts:
-            out.append(f)
-            continue
-        values: list[tuple[str, object]] = [("effect", list(a.effects)), ("unadjusted", outcome)]
-        if picked and outcome != "undetermined":
-            joined = []
-            for effect in a.effects:
-                parts = [_adjust(s, lo, hi, effect, a.below_lowest, a.at_most) for _, lo, hi, _ in picked]
-                joined.append("+".join(sorted(set(parts), key=parts.index)))
-            values.append(("adjusted", joined))
-        note = None
-        if "reduce" in a.effects and picked and min(lo for _, lo, _, _ in picked) == 0 and a.below_lowest is None:
-            note = f"减轻：已是最轻的一级，{policy.self_name}未写明可以低于该级，仍为该级。"
-        out.append(dataclasses.replace(f, values=tuple(values), note=_join(f.note, note)))
-    return out
+        if _per_act(s, a):
+            judged = [(i, _judge_on_act(a.rule, act, state)) for i, act in enumerate(acts)]
+        else:
+            once = _as_measure(judge(a.rule, state, "trigger"))
+            judged = [(i, once) for i in range(len(acts))]
+        for i, f in judged:
+            if f.result == APPLIES:
+                held[i].append(a)
+            if f.result not in (APPLIES, NOT_APPLICABLE) or (f.result == NOT_APPLICABLE and f.missing_facts):
+                if per_act[i] and set(a.effects) - {"lighter", "heavier"} and a.rule.id not in open_:
+                    open_.append(a.rule.id)
+        if _per_act(s, a):
+            for i, f in judged:
+                act = acts[i]
+                f = _placed(f, act.place, s.each[1]) if act.place is not None else f
+                out.append(_adjustment_finding(policy, a, f, [per_act[i]], _code(s, rule, [per_act[i]]),
+                                               bool(per_act[i]) and settled, [lo for lo, _ in per_act[i]],
+                                               (("act", act.place),)))
+        else:
+            f = judged[0][1] if judged else _as_measure(judge(a.rule, state, "trigger"))
+            out.append(_adjustment_finding(policy, a, f, per_act, outcome, settled, [lo for _, lo, _, _ in picked]))
+    if not settled or not (any(held) or open_):
+        return out, None
+    lightest, required = zip(*(_adjusted_act(s, ranges, h) for ranges, h in zip(per_act, held))) if acts else ((), ())
+    adjusted: dict = {"outcome": _code(s, rule, list(lightest)), "required": _code(s, rule, list(required)),
+                      "unadjusted": outcome,
+                      "by": [a.rule.id for a in s.adjustments if any(a in h for h in held)]}
+    mandatory_open = [x for x in open_ if any(a.rule.id == x and a.rule.strength == "mandatory" for a in s.adjustments)]
+    if open_:
+        adjusted["outcome"] = "undetermined"
+        adjusted["open"] = list(open_)
+    if mandatory_open:
+        adjusted["required"] = "undetermined"
+    if s.each is not None:
+        adjusted["acts"] = [{"act": act.place, "unadjusted": _code(s, rule, [ranges]),
+                             "outcome": _code(s, rule, [light]), "required": _code(s, rule, [req]),
+                             "by": [a.rule.id for a in h]}
+                            for act, ranges, light, req, h in zip(acts, per_act, lightest, required, held)]
+    return out, adjusted
+
+
+def _judge_on_act(rule, act: _Act, state: Run) -> Finding:
+    """A rule judged on one act's facts, its trace and errors kept in the case's, named by the act."""
+    seen, errors = len(act.run.trace), len(act.run.errors)
+    f = _as_measure(judge(rule, act.run, "trigger"))
+    state.trace.extend(Step(x.rule, f"{act.place}.{x.part}", x.expression, x.value) for x in act.run.trace[seen:])
+    state.errors.extend(act.run.errors[errors:])
+    return f
+
+
+def _adjustment_finding(policy, a, f: Finding, per_act: list, unadjusted: str, settled: bool, lows: list,
+                        extra: tuple = ()) -> Finding:
+    """One adjustment's finding: its effects, and where it holds or is unknown the result each gives
+    (applied to the acts it is judged for, then combined), beside the unadjusted one."""
+    s = policy.sanctions
+    if f.result == NOT_APPLICABLE and not f.missing_facts:
+        return f  # the act is named in its note (a finding that does not apply carries no values)
+    values: list[tuple[str, object]] = [("effect", list(a.effects)), *extra, ("unadjusted", unadjusted)]
+    rule = s.combine.rule if s.combine is not None else "heaviest"
+    if settled:
+        values.append(("adjusted", [_code(s, rule, [_apply(s, r, e, a) for r in per_act]) for e in a.effects]))
+    note = None
+    if "reduce" in a.effects and settled and lows and min(lows) == 0 and a.below_lowest is None:
+        note = f"减轻：已是最轻的一级，{policy.self_name}未写明可以低于该级，仍为该级。"
+    return dataclasses.replace(f, values=tuple(values), note=_join(f.note, note))
+
+
+def _amount(r, f: Finding, state: Run) -> Finding:
+    """A measure whose amount the body fixes between bounds: the bounds with their unit and whether
+    each includes its number (以上/以下: included), in the law's words; where the case states a
+    proposed amount (r.proposed), whether it is within them. No proposal: nothing to check (the
+    body has not fixed the amount yet), so nothing is missing."""
+    values = [*f.values, ("range_min", r.low), ("range_max", r.high), ("unit", r.unit),
+              ("range_min_inclusive", r.low_inclusive), ("range_max_inclusive", r.high_inclusive),
+              ("range_words", list(r.words))]
+    note = None
+    amount = state.present.get(r.proposed) if r.proposed is not None else None
+    if amount is not None:
+        above = amount >= r.low if r.low_inclusive else amount > r.low
+        below = amount <= r.high if r.high_inclusive else amount < r.high
+        values += [("proposed", amount), ("within_range", above and below)]
+        if not (above and below):
+            note = (f"拟定的数额 {amount}{r.unit}（{r.proposed}）"
+                    f"{'低于' if not above else '高于'}{r.words[0] if not above else r.words[1]}的界限，不在本条规定的范围内。")
+    return dataclasses.replace(f, values=tuple(values), note=_join(f.note, note))
 
 
 def _value(f: Finding):
@@ -480,6 +685,8 @@ def _measures(policy, level, state) -> list[Finding]:
         values: tuple = ((("group", m.group), ("choose", groups[m.group].choose)) if m.group in groups else ())
         f = Finding(rule=m.id, result=APPLIES, strength=m.strength, cite=m.cite.label, quote=m.quote, title=m.title,
                     values=values, note=m.note)
+        if m.range is not None:
+            f = _amount(m.range, f, state)
         if m.applies is not None:
             held = state.value(m.applies, m.id, "applies_when")
             if held is False:
