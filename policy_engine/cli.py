@@ -963,73 +963,98 @@ def _coverage(policies, root: str):
               metavar="FILE", help="Coverage as `coverage --format json` wrote it, instead of computing it.")
 @click.option("--diff-json", "diff_file", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
               help="A comparison as `diff --format json` wrote it, instead of --against.")
+@click.option("--revision", "revision_file", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
+              help="A new version not among the policies yet (a <version>.yaml beside its source text, e.g. a draft "
+                   "revision; shared vocabularies from the policies in use where its folder has none): its page is "
+                   "written too, compared with --against (default: the newest version of its policy).")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
               help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
-def review_(policy_ids, against, out_dir, fixture_dir, with_coverage, coverage_file, diff_file, policy_dirs) -> None:
+def review_(policy_ids, against, out_dir, fixture_dir, with_coverage, coverage_file, diff_file, revision_file,
+            policy_dirs) -> None:
     """Write a static HTML site for reviewing policies: OUT/index.html lists the policies and versions;
     OUT/<id>/<version>.html shows the regulation article by article, and beside each article the rules
     citing it (strength, condition, exceptions, the quote marked in the text), the golden cases citing it
-    with their outcomes, its coverage and the source defects recorded for it. With --against, the
-    newest version's page also shows the wording each article changed and the cases whose outcome changed.
+    with their outcomes, its coverage and the source defects recorded for it. With --against (or
+    --revision), the newest version's page also shows the wording each article changed and the cases
+    whose outcome changed, listed under their article.
 
     The site needs no network and no script: open OUT/index.html in any browser, or print it.
+
+    \b
+    Examples:
+      policy-engine review --policy xj-iit-expert-pool -o site
+      policy-engine review --revision examples/revision/xj-iit-expert-pool/2027-05-21.yaml -o site
+      policy-engine review --policy ID --against 2020-01-01 -o site     # two versions among the policies
     """
     import json
+    import tempfile
     from pathlib import Path
     from policy_engine.review import site
     from policy_engine.review.coverage import coverage_of
-    from policy_engine.review.diff import diff_policies, read_fixtures
+    from policy_engine.review.diff import diff_policies, load_version, read_fixtures, source_of
     from policy_engine.policy.loader import display
-    if against is not None and len(policy_ids) != 1:
-        raise click.UsageError("--against compares two versions of one policy: give exactly one --policy")
     registry = _registry(policy_dirs, "text")
-    try:
-        ids = list(dict.fromkeys(policy_ids)) or registry.ids()
-        policies = [v for pid in ids for v in registry.versions(pid)]
-    except EngineError as exc:
-        _fail(exc, "text")
-        return
-    root = Path(fixture_dir) if fixture_dir else default_fixture_dir()
-    goldens, unread = site.read_goldens(root, ids) if root.is_dir() else ([], [])
-    for line in unread:
-        click.echo(f"policy-engine review: not shown: {line}", err=True)
-
-    def read_json(file: str):
+    shared = policy_dirs[0] if policy_dirs else str(default_policy_dir())
+    with tempfile.TemporaryDirectory() as tmp:  # a policy file given is staged here while the site is written
         try:
-            return json.loads(Path(file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise click.BadParameter(f"{file}: not a JSON document ({exc})") from None
+            revision = None
+            if revision_file is not None:  # named where it is, not where it was staged
+                import dataclasses
+                staged = load_version(_staged(revision_file, shared, tmp, "after")).policy
+                source = Path(revision_file).parent / Path(staged.source_file).name
+                revision = dataclasses.replace(staged, file=display(revision_file), source_file=display(source))
+            if revision is not None and policy_ids and set(policy_ids) != {revision.id}:
+                raise click.UsageError(f"--revision is a version of {revision.id}: give no other --policy")
+            ids = [revision.id] if revision is not None else (list(dict.fromkeys(policy_ids)) or registry.ids())
+            if (against is not None or revision is not None) and len(ids) != 1:
+                raise click.UsageError("--against compares two versions of one policy: give exactly one --policy")
+            known = {p.version: p for pid in ids for p in registry.versions(pid)} if revision is None or \
+                revision.id in registry.ids() else {}
+            policies = [v for pid in ids if pid in registry.ids() for v in registry.versions(pid)
+                        if revision is None or v.version != revision.version]
+            if revision is not None:
+                policies.append(revision)
+        except EngineError as exc:
+            _fail(exc, "text")
+            return
+        root = Path(fixture_dir) if fixture_dir else default_fixture_dir()
+        goldens, unread = site.read_goldens(root, ids) if root.is_dir() else ([], [])
+        for line in unread:
+            click.echo(f"policy-engine review: not shown: {line}", err=True)
 
-    coverage = None
-    if coverage_file is not None:
-        coverage = read_json(coverage_file)
-    elif with_coverage:
-        coverage = [coverage_of(p, [g.stored for g in goldens if g.policy == p.id and g.version == p.version
-                                    and g.stored is not None]).to_json() for p in policies]
-    diff = read_json(diff_file) if diff_file is not None else None
-    try:
-        if against is not None:
-            after = registry.versions(ids[0])[0]
-            known = {p.version: p for p in registry.versions(ids[0])}
-            if against not in known and not Path(against).is_file():
-                raise click.BadParameter(f"'{against}' is neither a version of {ids[0]} (known: {', '.join(known)}) "
-                                         "nor a policy file", param_hint="--against")
-            cases = read_fixtures(root / ids[0], ids[0]) if (root / ids[0]).is_dir() else []
-            corpus = display(root / ids[0])
-            if against in known:
-                diff = diff_policies(known[against], after, cases, corpus=corpus).to_json()
-            else:  # a policy file, with its shared vocabularies from the policies in use where it has none
-                import tempfile
-                from policy_engine.review.diff import source_of, load_version
-                shared = policy_dirs[0] if policy_dirs else str(default_policy_dir())
-                with tempfile.TemporaryDirectory() as tmp:
+        def read_json(file: str):
+            try:
+                return json.loads(Path(file).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise click.BadParameter(f"{file}: not a JSON document ({exc})") from None
+
+        coverage = None
+        if coverage_file is not None:
+            coverage = read_json(coverage_file)
+        elif with_coverage:
+            coverage = [coverage_of(p, [g.stored for g in goldens if g.policy == p.id and g.version == p.version
+                                        and g.stored is not None]).to_json() for p in policies]
+        diff = read_json(diff_file) if diff_file is not None else None
+        try:
+            if against is not None or (revision is not None and known):
+                after = revision if revision is not None else registry.versions(ids[0])[0]
+                if against is None:
+                    before, before_source = registry.versions(ids[0])[0], None
+                elif against in known:
+                    before, before_source = known[against], None
+                elif Path(against).is_file():  # a policy file, staged with the shared vocabularies in use
                     old = load_version(_staged(against, shared, tmp, "before"))
-                    diff = diff_policies(old.policy, after, cases, corpus=corpus,
-                                         sources=(old.source, source_of(after))).to_json()
-        written = site.build_site(policies, goldens, out_dir, coverage=coverage, diff=diff)
-    except EngineError as exc:
-        _fail(exc, "text")
-        return
+                    before, before_source = old.policy, old.source
+                else:
+                    raise click.BadParameter(f"'{against}' is neither a version of {ids[0]} (known: "
+                                             f"{', '.join(known) or 'none'}) nor a policy file", param_hint="--against")
+                cases = read_fixtures(root / ids[0], ids[0]) if (root / ids[0]).is_dir() else []
+                diff = diff_policies(before, after, cases, corpus=display(root / ids[0]),
+                                     sources=(before_source or source_of(before), source_of(after))).to_json()
+            written = site.build_site(policies, goldens, out_dir, coverage=coverage, diff=diff)
+        except EngineError as exc:
+            _fail(exc, "text")
+            return
     pages = [p for p in written if p.suffix == ".html" and p.name != "index.html"]
     _echo(f"wrote {len(pages)} page(s) and the index to {out_dir}: open {Path(out_dir) / 'index.html'}")
 

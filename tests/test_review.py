@@ -449,3 +449,40 @@ def test_an_earlier_version_given_as_a_file_that_does_not_load_is_reported_locat
                                   "-o", str(tmp_path / "site")])
     assert r.exit_code == 3, r.output
     assert "2020-01-01.yaml:" in r.output and not (tmp_path / "site").exists()
+
+
+REVISION = Path(__file__).resolve().parent.parent / "examples" / "revision" / XJ / "2027-05-21.yaml"
+
+
+def test_a_revision_not_among_the_policies_gets_its_page_with_the_diff_laid_over_it(tmp_path):
+    """--revision FILE: the draft's page, compared (by the real diff over the goldens) with the
+    newest version among the policies; the page names the draft where it is, not where it was staged."""
+    out = tmp_path / "site"
+    r = _invoke("review", "--revision", REVISION, "--no-coverage", "-o", out)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("wrote 2 page(s) and the index")
+    new = (out / XJ / "2027-05-21.html").read_text(encoding="utf-8")
+    old = (out / XJ / "2025-04-21.html").read_text(encoding="utf-8")
+    assert "与 2025-04-21 版比较" in new and "与 2025-04-21 版比较" not in old
+    assert "<del>5</del>" in new and "<ins>0</ins>" in new  # 年龄一般不超过6[5→0]周岁, marked in 第五条
+    assert "eligible-age-65-day-before-66th-birthday" in new  # the case whose outcome changed, under its article
+    assert "examples/revision/xj-iit-expert-pool/2027-05-21.yaml" in new and "-staged" not in new
+    again = tmp_path / "again"
+    assert _invoke("review", "--revision", REVISION, "--no-coverage", "-o", again).exit_code == 0
+    assert (again / XJ / "2027-05-21.html").read_bytes() == (out / XJ / "2027-05-21.html").read_bytes()
+
+
+def test_against_an_earlier_policy_file_runs_the_diff(tmp_path):
+    """--against FILE: the file (here the revision, so the comparison runs backwards) against the newest version."""
+    out = tmp_path / "site"
+    r = _invoke("review", "--policy", XJ, "--no-coverage", "--against", REVISION, "-o", out)
+    assert r.exit_code == 0, r.output
+    page = (out / XJ / "2025-04-21.html").read_text(encoding="utf-8")
+    assert "与 2027-05-21 版比较" in page and "<del>0</del>" in page and "<ins>5</ins>" in page
+
+
+def test_a_revision_of_another_policy_than_the_one_named_is_refused(tmp_path):
+    r = CliRunner().invoke(main, ["review", "--revision", str(REVISION), "--policy", "guiyang-petition-expert-pool",
+                                  "-o", str(tmp_path / "site")])
+    assert r.exit_code == 2, r.output
+    assert "--revision is a version of xj-iit-expert-pool" in r.output
