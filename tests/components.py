@@ -8,8 +8,10 @@ one machine where it matters.
               tests/test_hardening_values.py compare it with the pure-Python composer)
     openssl   the command the README gives for checking a draw's order without this program
               (tests/test_selection.py runs it)
+    chromium  Debian's chromium and chromium-driver, which tests/test_review_browser.py drives
+              (through Selenium) to open the review page in a real headless browser
 
-`python3 tests/components.py` checks both and says what is missing (.ci/run does, before the suite).
+`python3 tests/components.py` checks all three and says what is missing (.ci/run does, before the suite).
 """
 from __future__ import annotations
 
@@ -33,6 +35,20 @@ OPENSSL_MISSING = (
     "command to show it gives the receipt's key. Fix: install OpenSSL's command-line tool "
     "(Debian/Ubuntu: apt-get install openssl)"
 )
+
+BROWSER_MISSING = (
+    "{what} is missing: tests/test_review_browser.py opens the review page in Debian's headless "
+    "Chromium through chromedriver. Fix: apt-get install chromium chromium-driver fonts-noto-cjk "
+    "(.ci/run does this when they are missing)"
+)
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def missing_browser() -> str | None:
+    """Why the review page's browser test cannot start its browser here, or None."""
+    import os
+    absent = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    return BROWSER_MISSING.format(what=" and ".join(absent)) if absent else None
 
 
 def missing_libyaml() -> str | None:
@@ -69,7 +85,7 @@ def openssl() -> str:
 
 
 def main() -> int:
-    reasons = [r for r in (missing_libyaml(), missing_openssl()) if r]
+    reasons = [r for r in (missing_libyaml(), missing_openssl(), missing_browser()) if r]
     for reason in reasons:
         print(f"missing: {reason}", file=sys.stderr)
     return 1 if reasons else 0
