@@ -1,5 +1,5 @@
 """The package's layering: imports flow one way, from the shared modules through the stages to the
-front ends (errors, dates... -> policy -> evaluate -> selection -> report -> review -> inputs, batch, cli).
+front ends (errors, dates... -> policy -> evaluate -> selection -> report -> review -> audit -> service -> inputs, batch, cli).
 
 Every import in every module is read with ast (imports inside functions and under TYPE_CHECKING
 too); an import of a module of a later stage fails the test, as does a module no stage claims.
@@ -22,6 +22,8 @@ STAGES = (
     ("selection", ("policy_engine.selection",)),
     ("report", ("policy_engine.report",)),
     ("review", ("policy_engine.review",)),
+    ("audit", ("policy_engine.audit",)),
+    ("service", ("policy_engine.service",)),
     ("front ends", ("policy_engine.inputs", "policy_engine.batch", "policy_engine.cli", "policy_engine.__main__",
                     "policy_engine")),
 )
