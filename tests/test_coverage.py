@@ -294,3 +294,16 @@ def test_bundled_policies_coverage_is_reported():
         # every finding of the goldens names a rule the policy has, or an element that is not a rule here
         rules = {r.rule for r in c.rules}
         assert rules, policy.id
+
+
+def test_every_rule_of_the_bundled_policies_is_seen_both_ways_by_the_goldens():
+    """The suite's own gate (as `coverage --fail-under-rules 100` would be in a CI of a policy
+    repository): a rule the goldens see only passing, or only failing, is a rule whose other side no
+    case checks. A policy change that leaves a rule one-way needs the golden case that closes it."""
+    policies, problems = load_all([ROOT / "policies"])
+    assert not problems
+    docs, problems = golden_documents(ROOT / "fixtures")
+    assert not problems
+    one_way = [f"{p.id} {r.rule} ({r.decision}, {r.cite}): {dict(r.seen)}"
+               for p in policies for r in coverage_of(p, docs).rules if r.ways != "both"]
+    assert not one_way, "rules the goldens see one way only or never:\n" + "\n".join(one_way)
