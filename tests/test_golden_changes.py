@@ -249,3 +249,21 @@ def test_the_same_json_written_otherwise_is_identity_file_layout(tmp_path):
     assert run.exit_code == 0 and "differs only in identity (file layout 1)" in run.output
     CliRunner().invoke(main, ["test", "--fixtures", str(tmp_path), "--update"])
     assert golden.read_text(encoding="utf-8") == BASE.with_suffix(".verdict.json").read_text(encoding="utf-8")
+
+
+def test_the_json_report_follows_its_schema(tmp_path):
+    """`test --format json` is a published contract: schemas/test-report.schema.json."""
+    import json
+    import subprocess
+    import sys
+    import jsonschema
+    root = Path(__file__).resolve().parent.parent
+    schema = json.loads((root / "schemas" / "test-report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    done = subprocess.run([sys.executable, "-m", "policy_engine", "test", "--format", "json", "--fixtures",
+                           str(root / "fixtures" / "xj-iit-expert-pool" / "entry")], capture_output=True, text=True,
+                          cwd=tmp_path, env={**__import__("os").environ, "PYTHONPATH": str(root)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    jsonschema.Draft202012Validator(schema).validate(report)
+    assert report["ok"] and report["cases"] and report["levels"]["same"] == len(report["cases"])
