@@ -223,7 +223,7 @@ def goldens(tmp_path):
 
 
 def test_cli_text(goldens):
-    out = run("coverage", "--policies", str(ROOT / "tests" / "data"), "--fixtures", str(goldens),
+    out = run("coverage", "--policies", str(ROOT / "tests" / "data" / "coverage-test"), "--fixtures", str(goldens),
               "--policy", "coverage-test")
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
@@ -236,7 +236,7 @@ def test_cli_text(goldens):
 
 
 def test_cli_json_validates_against_the_published_schema(goldens):
-    out = run("coverage", "--policies", str(ROOT / "tests" / "data"), "--fixtures", str(goldens), "--format", "json")
+    out = run("coverage", "--policies", str(ROOT / "tests" / "data" / "coverage-test"), "--fixtures", str(goldens), "--format", "json")
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
@@ -252,7 +252,7 @@ def test_cli_json_validates_against_the_published_schema(goldens):
     (("--fail-under-rules", "0", "--fail-under-articles", "100"), 1),
 ])
 def test_cli_thresholds(goldens, args, code):
-    out = CliRunner().invoke(main, ["coverage", "--policies", str(ROOT / "tests" / "data"), "--fixtures", str(goldens),
+    out = CliRunner().invoke(main, ["coverage", "--policies", str(ROOT / "tests" / "data" / "coverage-test"), "--fixtures", str(goldens),
                                       "--policy", "coverage-test", *args])
     assert out.exit_code == code, out.output
     if code:
