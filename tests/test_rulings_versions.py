@@ -400,14 +400,18 @@ def _exit(registry, as_of, **expert):
 
 def test_a_self_renewing_term_runs_on(tree):
     registry = Registry.load(tree)
-    v = _exit(registry, "2024-03-01", term_start="2020-02-29", declined_renewal=False)
+    v = _exit(registry, "2024-02-28", term_start="2020-02-29", declined_renewal=False)
     term = v.findings[0]
-    # 2020-02-29 + 2 years: 2022-02-28; renewed from 2022-03-01 to 2024-03-01
+    # 2020-02-29 + 2 years: 2022-02-28 (no 29 February in 2022); the renewed term is counted from that
+    # last day as the first is from its start (民法典 第二百零一、二百零二条): to 2024-02-28, its
+    # corresponding day, not a day later for each renewal
     assert v.outcome == "retain" and term.result == "running"
-    assert dict(term.values) == {"term_last_day": "2024-03-01", "renewals": 1}
+    assert dict(term.values) == {"term_last_day": "2024-02-28", "renewals": 1}
     assert term.cite == "第一条" and "自动续聘" in term.quote
-    v = _exit(registry, "2024-03-02", term_start="2020-02-29", declined_renewal=False)
-    assert dict(v.findings[0].values) == {"term_last_day": "2026-03-02", "renewals": 2}
+    v = _exit(registry, "2024-02-29", term_start="2020-02-29", declined_renewal=False)
+    assert dict(v.findings[0].values) == {"term_last_day": "2026-02-28", "renewals": 2}
+    v = _exit(registry, "2026-03-01", term_start="2020-02-29", declined_renewal=False)
+    assert dict(v.findings[0].values) == {"term_last_day": "2028-02-28", "renewals": 3}
 
 
 def test_a_term_renews_only_after_it_ends(tree):

@@ -21,7 +21,9 @@ appointment exceeds what the text allows and must be corrected by the office; th
 does not shorten the term itself). Conduct (exit, may_exit) and a lapsed term come first.
 
 A term with `renews` (到期自动续聘) does not lapse at its end: a new term of the declared
-length begins the next day, as often as needed to reach the date of the question, unless
+length follows on, counted from the last day of the one before as the first is counted from its
+start (2024-06-30 + 2 years ends 2026-06-30; renewed, 2028-06-30), as often as needed to reach the
+date of the question, unless
 `stops_when` holds (then it lapses as any term; unknown makes the term unknown). The
 finding shows the current term's last day and how many times it renewed.
 """
@@ -98,9 +100,10 @@ def _term(term, state) -> Finding:
     last, count = _dt.date.fromisoformat(ends), 0
     asked = _dt.date.fromisoformat(state.as_of)
     while asked > last and renews.months > 0:  # the schema requires a length >= 1
-        # a renewed term starts the day after the last one ended and is counted as the first one is
-        # (to the corresponding day of its start, 民法典 第二百零二条: month end where there is none)
-        last = add_months(last + _dt.timedelta(days=1), renews.months)
+        # a renewed term follows on from the last day of the one before, counted as the first is from
+        # its start: that day not counted (民法典 第二百零一条), the term ending on its corresponding
+        # day (第二百零二条: the month's last day where there is none), so terms do not drift a day each
+        last = add_months(last, renews.months)
         count += 1
     return Finding(result=RUNNING if asked <= last else LAPSED,
                    values=(("term_last_day", last.isoformat()), ("renewals", count)), **renewed)
