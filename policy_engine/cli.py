@@ -12,6 +12,8 @@ Exit codes (also in README):
  73  an output cannot be written: --out into a missing or read-only folder, a full disk, or
      standard output (one line, error code output_unwritable; an existing --out file is left
      as it was)
+ 74  the audit log (--log URL, `log ...`) cannot be opened, read or written (log_unavailable);
+     `log verify`: 1 when the hash chain is broken (log_broken)
 """
 from __future__ import annotations
 
@@ -145,7 +147,8 @@ def main() -> None:
     6: findings change only); 2 usage error; 3 invalid
     policy; 4 invalid case (or request, receipt, pool); 5 no policy in force (or unknown
     policy, version, decision); 70 internal error; 73 an output cannot be written (--out
-    folder missing or read-only, disk full).
+    folder missing or read-only, disk full); 74 the audit log (--log, `log`) cannot be
+    opened or written.
 
     Environment: POLICY_ENGINE_POLICIES names the policy folder(s) to use instead of the
     bundled ones. Commands that answer questions keep each policy they verified in a cache

@@ -166,7 +166,7 @@ class _SQLite(_Backend):
                 raise _unavailable(url, f"the SQLite log {path} cannot use the WAL journal (it is in {mode} mode)",
                                    "put the log on a local file system")
             self.db.execute("PRAGMA synchronous = FULL")  # a record reported written survives a power cut
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("BEGIN IMMEDIATE" if create else "BEGIN")  # a reader takes no write lock
             try:
                 exists = self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'")
                 if exists.fetchone() is None:
@@ -264,7 +264,7 @@ class _Postgres(_Backend):
                     if not create:
                         raise _unavailable(url, "the database holds no audit log (no table audit_log)")
                     for statement in self.SCHEMA:
-                        self.db.execute(statement)  # type: ignore[arg-type]  # literal SQL
+                        self.db.execute(statement)
                     self.db.execute("INSERT INTO audit_meta (key, value) VALUES ('schema_version', %s)",
                                     (str(SCHEMA_VERSION),))
                 version = self.db.execute("SELECT value FROM audit_meta WHERE key = 'schema_version'").fetchone()
@@ -280,18 +280,18 @@ class _Postgres(_Backend):
     def append(self, build: Callable[[int, str], dict]) -> dict:
         try:
             with self.db.transaction():  # rolled back on any exception: no half record
-                self.db.execute(f"SET LOCAL lock_timeout = '{int(self.timeout * 1000)}ms'")  # type: ignore[arg-type]
+                self.db.execute(f"SET LOCAL lock_timeout = '{int(self.timeout * 1000)}ms'")
                 self.db.execute("LOCK TABLE audit_log IN EXCLUSIVE MODE")  # writers queue; readers go on
                 last = self.db.execute(_LAST).fetchone()
                 rec = build(last[0] if last else 0, last[1] if last else GENESIS)
-                self.db.execute(_INSERT.format(", ".join(["%s"] * 9)), _row(rec))  # type: ignore[arg-type]
+                self.db.execute(_INSERT.format(", ".join(["%s"] * 9)), _row(rec))
         except self.errors as exc:
             raise _unavailable(self.url, f"cannot append to the log: {_pg_message(exc)}; nothing was written") from None
         return rec
 
     def select(self, sql: str, args: tuple) -> list[tuple]:
         try:
-            return self.db.execute(sql, args).fetchall()  # type: ignore[arg-type]
+            return self.db.execute(sql, args).fetchall()
         except self.errors as exc:
             raise _unavailable(self.url, f"cannot read the log: {_pg_message(exc)}") from None
 
@@ -361,7 +361,8 @@ class AuditLog:
         mark = self._backend.placeholder
         after = since
         while True:
-            where, args = [f"seq > {mark}"], [after]
+            where: list[str] = [f"seq > {mark}"]
+            args: list[Any] = [after]
             if until is not None:
                 where.append(f"seq <= {mark}")
                 args.append(until)
