@@ -164,19 +164,23 @@ def test_the_tables_refuse_update_and_delete(url):
 # -- several processes at once -----------------------------------------------------------------------
 
 APPENDER = """
-import sys
+import sys, time
 from policy_engine.audit.log import AuditLog
 url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+start = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
 with AuditLog.open(url) as log:
+    time.sleep(max(0.0, start - time.time()))  # every writer starts at the same moment
     for i in range(count):
         log.append("draw", {"writer": name, "i": i}, {"outcome": "drawn"}, at="2026-11-30T04:05:06Z")
 """
 
 
 def test_appends_from_several_processes_at_once_keep_the_chain_whole(url):
-    writers, each = 4, 25
+    import time
+    writers, each = 4, 60
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, url, f"w{n}", str(each)], env=env,
+    start = str(time.time() + 3)  # after every process has started and opened the log
+    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, url, f"w{n}", str(each), start], env=env,
                               stderr=subprocess.PIPE, text=True) for n in range(writers)]
     for p in procs:
         _, err = p.communicate(timeout=300)
@@ -187,6 +191,9 @@ def test_appends_from_several_processes_at_once_keep_the_chain_whole(url):
         assert log.verify() == []
         for n in range(writers):  # each writer's records all there, in its own order
             assert [r.request["i"] for r in recs if r.request["writer"] == f"w{n}"] == list(range(each))
+        writers_in_turn = [r.request["writer"] for r in recs]
+        switches = sum(a != b for a, b in zip(writers_in_turn, writers_in_turn[1:]))
+        assert switches >= writers, "the writers did not run at the same time: the test shows nothing"
     if not url.startswith("postgresql://"):
         assert sqlite3.connect(url).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -333,3 +340,21 @@ def test_postgresql_unreachable_or_without_the_driver(pg_server, monkeypatch):
     with pytest.raises(LogError) as caught:
         AuditLog.open(pg_server.url("postgres"))
     assert "policy-engine[postgres]" in str(caught.value)
+
+
+def test_threads_sharing_one_open_log_and_reads_page_by_page(url, monkeypatch):
+    import threading
+    import policy_engine.audit.log as module
+    monkeypatch.setattr(module, "PAGE", 3)  # records and verify read in pages: several pages here
+    with AuditLog.open(url) as log:
+        def write(name):
+            for i in range(10):
+                log.append("verdict", {"thread": name, "i": i}, {"outcome": "eligible"}, at=AT)
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [r.seq for r in log.records()] == list(range(1, 41))
+        assert [r.seq for r in log.records("verdict", since=35)] == [36, 37, 38, 39, 40]
+        assert log.verify() == [] and log.check()[1] == 40

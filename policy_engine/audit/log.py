@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -155,7 +156,8 @@ class _SQLite(_Backend):
             raise _unavailable(url, f"no audit log at {path}: the file does not exist",
                                "give the log the service or --log wrote to")
         try:
-            self.db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+            # one connection per AuditLog, usable from any thread (AuditLog serialises its calls)
+            self.db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise _unavailable(url, f"cannot open the SQLite log {path}: {exc}",
                                "the folder must exist and be writable") from None
@@ -327,6 +329,7 @@ class AuditLog:
     def __init__(self, backend: _Backend, url: str):
         self._backend = backend
         self.url = url
+        self._lock = threading.Lock()  # one statement at a time on the connection, whichever thread calls
 
     @classmethod
     def open(cls, url: str, *, create: bool = True, timeout: float = 30.0) -> "AuditLog":
@@ -355,7 +358,8 @@ class AuditLog:
             rec["hash"] = record_hash(rec)
             return rec
 
-        return Record(**self._backend.append(build))
+        with self._lock:
+            return Record(**self._backend.append(build))
 
     def _rows(self, kinds: tuple[str, ...] | None, since: int, until: int | None) -> Iterator[dict]:
         mark = self._backend.placeholder
@@ -369,8 +373,9 @@ class AuditLog:
             if kinds is not None:
                 where.append("kind IN (" + ", ".join([mark] * len(kinds)) + ")")
                 args.extend(kinds)
-            rows = self._backend.select(f"SELECT {', '.join(_COLUMNS)} FROM audit_log WHERE {' AND '.join(where)} "
-                                        f"ORDER BY seq LIMIT {PAGE}", tuple(args))
+            with self._lock:
+                rows = self._backend.select(f"SELECT {', '.join(_COLUMNS)} FROM audit_log WHERE {' AND '.join(where)} "
+                                            f"ORDER BY seq LIMIT {PAGE}", tuple(args))
             for row in rows:
                 yield _decode(row)
             if len(rows) < PAGE:
@@ -402,7 +407,8 @@ class AuditLog:
 
     def head(self) -> Record | None:
         """The last record, or None for an empty log."""
-        rows = self._backend.select(f"SELECT {', '.join(_COLUMNS)} FROM audit_log ORDER BY seq DESC LIMIT 1", ())
+        with self._lock:
+            rows = self._backend.select(f"SELECT {', '.join(_COLUMNS)} FROM audit_log ORDER BY seq DESC LIMIT 1", ())
         if not rows:
             return None
         row = _decode(rows[0])
@@ -419,7 +425,8 @@ class AuditLog:
         return verify_chain(self._rows(None, -(2 ** 62), None), anchors, head)
 
     def close(self) -> None:
-        self._backend.close()
+        with self._lock:
+            self._backend.close()
 
     def __enter__(self) -> "AuditLog":
         return self
