@@ -260,7 +260,7 @@ def show_(url: str, kinds: tuple[str, ...], first: int | None, last: int | None,
                     click.echo(canonical(rec.to_json()))
                 else:
                     policy = f"{rec.policy['id']}@{rec.policy['version']}" if rec.policy else "-"
-                    click.echo(f"{rec.seq:>6}  {rec.at}  {rec.kind:<15} {policy:<28} {_summary(rec.answer):<24} "
+                    click.echo(f"{rec.seq:>6}  {rec.at}  {rec.kind:<15} {policy:<30} {_summary(rec.answer):<24} "
                                f"{rec.hash[:16]}")
         except LogError as exc:
             _error_out(exc, fmt)

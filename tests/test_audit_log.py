@@ -358,3 +358,25 @@ def test_threads_sharing_one_open_log_and_reads_page_by_page(url, monkeypatch):
         assert [r.seq for r in log.records()] == list(range(1, 41))
         assert [r.seq for r in log.records("verdict", since=35)] == [36, 37, 38, 39, 40]
         assert log.verify() == [] and log.check()[1] == 40
+
+
+def test_postgresql_a_role_with_only_insert_and_select_appends_but_cannot_delete(pg_server):
+    """The setup the README advises: the tables made by their owner, the service's role granted
+    INSERT and SELECT only, so it can neither delete records nor drop the guard."""
+    import psycopg
+    owner_url = pg_database(pg_server)
+    fill(owner_url, 2)
+    database = owner_url.rsplit("/", 1)[1]
+    with psycopg.connect(owner_url, autocommit=True) as db:
+        db.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'writer') "
+                   "THEN CREATE ROLE writer LOGIN; END IF; END $$")
+        db.execute("GRANT SELECT, INSERT ON audit_log, audit_meta TO writer")
+    writer_url = f"postgresql://writer@127.0.0.1:{pg_server.port}/{database}"
+    with AuditLog.open(writer_url) as log:
+        log.append("verdict", {"case": 1}, {"outcome": "eligible"}, at=AT)
+        assert log.verify() == [] and [r.seq for r in log.records()] == [1, 2, 3]
+    with psycopg.connect(writer_url, autocommit=True) as db:
+        for statement in ("DELETE FROM audit_log WHERE seq = 1", "DROP TRIGGER audit_log_append_only ON audit_log",
+                          "UPDATE audit_log SET kind = 'x'"):
+            with pytest.raises(psycopg.Error):
+                db.execute(statement)

@@ -119,8 +119,8 @@ def verify_chain(rows: Iterable[Any], anchors: Mapping[int, str] | None = None,
             problems.append(LogProblem(seq, "edited", f"its content hashes to {actual}, not to the stored "
                                                       f"{row['hash']}", kind))
         if prev_hash is not None and row["prev"] != prev_hash:
-            problems.append(LogProblem(seq, "chain", f"prev is {row['prev']}, but the record before it hashes "
-                                                     f"to {prev_hash}", kind))
+            problems.append(LogProblem(seq, "chain", f"prev is {row['prev']}, but the record before it "
+                                                     f"(seq {prev_seq}) has hash {prev_hash}", kind))
         seen.setdefault(seq, row["hash"])
         prev_hash = row["hash"]
         prev_seq = max(prev_seq, seq)

@@ -9,8 +9,8 @@
 URLs: "sqlite:///abs/path.db", "sqlite:relative.db" or a plain path choose SQLite (the embedded
 default: WAL journal, one writer at a time across processes through BEGIN IMMEDIATE, waiting up
 to `timeout` seconds for the lock); "postgresql://user@host:port/db" (or postgres://) chooses
-PostgreSQL, for several service replicas sharing one log (appends serialised by an EXCLUSIVE
-table lock; needs the optional dependency psycopg: pip install 'policy-engine[postgres]').
+PostgreSQL, for several service replicas sharing one log (appends serialised by a transaction-
+scoped advisory lock; needs the optional dependency psycopg: pip install 'policy-engine[postgres]').
 
 Kinds are free strings; those written by policy-engine: verdict, draw_commitment, draw, replenish,
 verify, panel. The API has no update or delete, and the tables refuse both (triggers); someone
@@ -229,6 +229,7 @@ def _check_schema(url: str, version: Any) -> None:
 class _Postgres(_Backend):
     placeholder = "%s"
     LOCK_KEY = 0x61756469746C6F67  # pg_advisory_xact_lock key while the tables are created ("auditlog")
+    APPEND_KEY = 0x61756469746C6F68  # pg_advisory_xact_lock key held by each append
     SCHEMA = (
         "CREATE TABLE audit_meta (key text PRIMARY KEY, value text NOT NULL)",
         "CREATE TABLE audit_log (seq bigint PRIMARY KEY, kind text NOT NULL, at text NOT NULL, "
@@ -283,7 +284,9 @@ class _Postgres(_Backend):
         try:
             with self.db.transaction():  # rolled back on any exception: no half record
                 self.db.execute(f"SET LOCAL lock_timeout = '{int(self.timeout * 1000)}ms'")
-                self.db.execute("LOCK TABLE audit_log IN EXCLUSIVE MODE")  # writers queue; readers go on
+                # writers queue on one transaction-scoped advisory lock (readers go on); unlike LOCK TABLE
+                # it needs no privilege beyond INSERT and SELECT, so the service's role can be given no more
+                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (self.APPEND_KEY,))
                 last = self.db.execute(_LAST).fetchone()
                 rec = build(last[0] if last else 0, last[1] if last else GENESIS)
                 self.db.execute(_INSERT.format(", ".join(["%s"] * 9)), _row(rec))
