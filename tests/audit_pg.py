@@ -65,7 +65,8 @@ class Server:
     """One cluster: start() -> the URL of its `postgres` database as user audit; stop()."""
 
     def __init__(self) -> None:
-        self.folder = tempfile.mkdtemp(prefix="audit-pg-")
+        # as root the server runs as postgres, which must reach the folder: /tmp, not a private $TMPDIR
+        self.folder = tempfile.mkdtemp(prefix="audit-pg-", dir="/tmp" if os.geteuid() == 0 else None)
         self.data = os.path.join(self.folder, "data")
         self.port = _free_port()
         self.bin = bindir() or ""

@@ -17,6 +17,7 @@ one machine where it matters.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 
@@ -87,8 +88,8 @@ def openssl() -> str:
 
 
 def main() -> int:
-    sys.path.insert(0, __import__("os").path.dirname(__file__))
-    from audit_pg import missing as missing_postgres
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from audit_pg import missing as missing_postgres  # beside this file
     reasons = [r for r in (missing_libyaml(), missing_openssl(), missing_browser(), missing_postgres()) if r]
     for reason in reasons:
         print(f"missing: {reason}", file=sys.stderr)
