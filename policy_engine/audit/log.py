@@ -190,7 +190,11 @@ class _SQLite(_Backend):
         except LogError:
             self.db.close()
             raise
-        _check_schema(url, version[0] if version else None)
+        try:
+            _check_schema(url, version[0] if version else None)
+        except LogError:
+            self.db.close()
+            raise
 
     def append(self, build: Callable[[int, str], dict]) -> dict:
         try:
@@ -278,7 +282,11 @@ class _Postgres(_Backend):
             self.db.close()
             raise
         self.timeout = timeout
-        _check_schema(url, version[0] if version else None)
+        try:
+            _check_schema(url, version[0] if version else None)
+        except LogError:
+            self.db.close()
+            raise
 
     def append(self, build: Callable[[int, str], dict]) -> dict:
         try:
