@@ -12,6 +12,8 @@ Exit codes (also in README):
  73  an output cannot be written: --out into a missing or read-only folder, a full disk, or
      standard output (one line, error code output_unwritable; an existing --out file is left
      as it was)
+ 74  the audit log (--log URL, `log ...`) cannot be opened, read or written (log_unavailable);
+     `log verify`: 1 when the hash chain is broken (log_broken)
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from policy_engine.policy.registry import default_policy_dir
 from policy_engine.report.render import render_receipt, render_verdict, render_verification
 from policy_engine.evaluate.verdict import dumps
 from policy_engine.yamlio import Document
+from policy_engine.cli_log import log_answer as _log_answer, log_group, logged as _logged  # the audit log: --log, `log`
 
 EXIT_TESTS_FAILED, EXIT_POLICY, EXIT_CASE, EXIT_LOOKUP, EXIT_INTERNAL = 1, 3, 4, 5, 70
 EXIT_OUTPUT = OutputError.exit_code  # 73
@@ -82,6 +85,7 @@ def _as_of_option(ctx, param, value):
 
 
 def _fail(exc: EngineError, fmt: str) -> None:
+    _log_answer(exc.to_json(), fmt)
     if fmt == "json":
         _echo(dumps(exc.to_json()), nl=False)
     else:
@@ -143,7 +147,8 @@ def main() -> None:
     6: findings change only); 2 usage error; 3 invalid
     policy; 4 invalid case (or request, receipt, pool); 5 no policy in force (or unknown
     policy, version, decision); 70 internal error; 73 an output cannot be written (--out
-    folder missing or read-only, disk full).
+    folder missing or read-only, disk full); 74 the audit log (--log, `log`) cannot be
+    opened or written.
 
     Environment: POLICY_ENGINE_POLICIES names the policy folder(s) to use instead of the
     bundled ones. Commands that answer questions keep each policy they verified in a cache
@@ -323,6 +328,7 @@ def _receipt(registry: Registry, file: str):
 
 def _emit_receipt(receipt, policy, fmt: str, out: str | None) -> None:
     """Write the receipt to --out (whole or not at all), then print it."""
+    _log_answer(receipt.dumps(), "json" if fmt == "json" else "text")
     if out:
         try:
             inputs.write_output(out, receipt.dumps())
@@ -333,6 +339,7 @@ def _emit_receipt(receipt, policy, fmt: str, out: str | None) -> None:
 
 def _emit_verification(result, fmt: str) -> None:
     """Print a verification and exit: 0 when the receipt matches, 1 when it does not."""
+    _log_answer(result.to_json(), fmt)
     _echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
     sys.exit(0 if result.ok else EXIT_MISMATCH)
 
@@ -385,6 +392,7 @@ def seed_(fmt: str) -> None:
 
 
 @main.command("draw")
+@_logged("draw")
 @_policy_options
 @click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool: CSV with a header, or JSON lines.")
 @click.option("--request", "request_file", required=True, type=click.Path(allow_dash=True),
@@ -437,6 +445,7 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
 
 
 @main.command("replenish")
+@_logged("replenish")
 @click.argument("receipt_file", type=click.Path(allow_dash=True))
 @click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the receipt was drawn from.")
 @click.option("--answers", "answers_file", required=True, type=click.Path(allow_dash=True),
@@ -476,6 +485,7 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
 
 
 @main.command("verify-draw")
+@_logged("verify")
 @click.argument("receipt_file", type=click.Path(allow_dash=True))
 @click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the draw says it read.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
@@ -1165,6 +1175,9 @@ def _test_coverage(registry: Registry, root: str) -> None:
         click.echo(c.render_text(detail=False))
     for line in short:
         click.echo(line, err=True)
+
+
+main.add_command(log_group)
 
 
 def run() -> None:

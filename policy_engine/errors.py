@@ -53,6 +53,10 @@ CODES = {
     "unsupported_decision": "the policy has no rules for that decision",
     # output
     "output_unwritable": "an output file or stream cannot be written (missing or read-only folder, full disk)",
+    # the audit log
+    "log_unavailable": "the audit log cannot be opened, read or written (a bad URL, a missing folder or server, "
+                       "a file that is not a log, the PostgreSQL driver not installed, a full disk)",
+    "log_broken": "the audit log's hash chain is broken: a record was edited, deleted, moved, or the log cut short",
 }
 
 
@@ -137,6 +141,12 @@ class OutputError(EngineError):
     """An output file or stream cannot be written (missing or read-only folder, full disk)."""
 
     exit_code = 73
+
+
+class LogError(EngineError):
+    """The audit log cannot be opened, read or written; nothing was appended."""
+
+    exit_code = 74  # EX_IOERR
 
 
 def problem(code: str, message: str, **where) -> Problem:

@@ -10,11 +10,14 @@ one machine where it matters.
               (tests/test_selection.py runs it)
     chromium  Debian's chromium and chromium-driver, which tests/test_review_browser.py drives
               (through Selenium) to open the review page in a real headless browser
+    postgres  PostgreSQL's server binaries (Debian's postgresql) and the psycopg driver, with which
+              the audit log's tests start a server of their own (tests/audit_pg.py)
 
-`python3 tests/components.py` checks all three and says what is missing (.ci/run does, before the suite).
+`python3 tests/components.py` checks them all and says what is missing (.ci/run does, before the suite).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 
@@ -85,7 +88,9 @@ def openssl() -> str:
 
 
 def main() -> int:
-    reasons = [r for r in (missing_libyaml(), missing_openssl(), missing_browser()) if r]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from audit_pg import missing as missing_postgres  # beside this file
+    reasons = [r for r in (missing_libyaml(), missing_openssl(), missing_browser(), missing_postgres()) if r]
     for reason in reasons:
         print(f"missing: {reason}", file=sys.stderr)
     return 1 if reasons else 0
