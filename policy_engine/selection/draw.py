@@ -877,8 +877,7 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None, recei
     if policy.sha256 != data["policy"]["sha256"]:
         diffs.append(Difference("policy_changed", "policy.sha256", data["policy"]["sha256"], policy.sha256,
                                 f"the policy {policy.id} {policy.version} (or a file it reads) changed since the draw"))
-    violations, warnings = _protocol.check(data, policy=policy, pool=pool, receipts=receipts, records=records,
-                                           require=require_protocol)
+    violations, warnings = _protocol.check(data, receipts=receipts, records=records, require=require_protocol)
     sha = _protocol.receipt_sha256(data)
     if pool.sha256 != data["pool"]["sha256"]:
         diffs.append(Difference("pool_changed", "pool.sha256", data["pool"]["sha256"], pool.sha256,

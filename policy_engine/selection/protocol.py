@@ -232,14 +232,15 @@ def contributions_of(office: str, supervisor: str | None, public: str | None) ->
 
 # -- drawing under a commitment -------------------------------------------------------------------
 
-def departures(document: Mapping, policy: Policy, pool: Pool, request_data: Mapping) -> list[tuple[str, str]]:
-    """How the draw at hand departs from the commitment: (kind, message) for each."""
+def departures(document: Mapping, policy: Any, pool: Any, request_data: Mapping) -> list[tuple[str, str]]:
+    """How a draw departs from the commitment: (kind, message) for each. `policy` and `pool` are as a
+    receipt records them ({id, version, sha256}; {sha256, experts})."""
     out = []
     if document.get("format") != COMMITMENT_FORMAT:
         out.append(("commitment_mismatch", f"the commitment's format is not {COMMITMENT_FORMAT}"))
-    if document.get("policy") != {"id": policy.id, "version": policy.version, "sha256": policy.sha256}:
+    if document.get("policy") != policy:
         out.append(("policy_changed_after_commitment", "the policy (id, version or sha256) differs from the committed one"))
-    if document.get("pool") != {"sha256": pool.sha256, "experts": len(pool)}:
+    if document.get("pool") != pool:
         out.append(("pool_changed_after_commitment", "the pool's digest differs from the committed one"))
     mine = committed_request(request_data)
     if document.get("request_id") != mine.get("id") or document.get("matter") != (mine.get("matter") or {}).get("id") \
@@ -262,9 +263,10 @@ def draw_committed(policy: Policy, pool: Pool, request: Any, document: Mapping, 
     one, or a contribution does not match; the receipt records the commitment and the contributions."""
     from .draw import draw, parse_request
     req = parse_request(request, policy, request_file)
-    found = departures(document, policy, pool, json.loads(req.text))
+    found = departures(document, {"id": policy.id, "version": policy.version, "sha256": policy.sha256},
+                       {"sha256": pool.sha256, "experts": len(pool)}, json.loads(req.text))
     if found:
-        raise CaseError([problem("request_invalid", f"{kind}: {message}", path="commitment",
+        raise CaseError([problem("request_invalid", f"{kind}: {message}", file=req.file, path="commitment",
                                  hint="draw exactly what was committed to; a changed request needs a new "
                                       "commitment, published before any seed is revealed")
                          for kind, message in found])
@@ -306,12 +308,12 @@ class Violation:
         return {"kind": self.kind, "path": self.path, "message": self.message}
 
 
-def check(receipt: Mapping, *, policy: Policy | None = None, pool: Pool | None = None,
-          receipts: Iterable[Mapping] | None = None, records: Iterable[Mapping] | None = None,
+def check(receipt: Mapping, *, receipts: Iterable[Mapping] | None = None, records: Iterable[Mapping] | None = None,
           require: bool = False) -> tuple[list[Violation], list[str]]:
     """The protocol's violations in a receipt, and warnings.
 
-    A receipt drawn without the protocol (format /1, or no `protocol`) gives a warning, or the
+    The receipt's own policy and pool are compared with the committed ones (whether the policy and
+    pool files are still those is the recomputation's business, draw.verify). A receipt drawn without the protocol (format /1, or no `protocol`) gives a warning, or the
     violation commitment_missing when `require`. `receipts` are the earlier receipts a history may
     name; `records` the audit log's records (dicts), when given.
     """
@@ -334,16 +336,8 @@ def check(receipt: Mapping, *, policy: Policy | None = None, pool: Pool | None =
     if digest(document) != block.get("sha256"):
         out.append(Violation("commitment_mismatch", "SHA-256 of the commitment document is "
                              f"{digest(document)}, the receipt says {block.get('sha256')}", "protocol.sha256"))
-    if policy is not None and pool is not None:
-        for kind, message in departures(document, policy, pool, request):
-            out.append(Violation(kind, message, "protocol.commitment"))
-    else:
-        if document.get("policy") != receipt.get("policy"):
-            out.append(Violation("policy_changed_after_commitment", "the receipt's policy is not the committed one",
-                                 "policy"))
-    if (document.get("pool") or {}).get("sha256") != (receipt.get("pool") or {}).get("sha256"):
-        if not any(v.kind == "pool_changed_after_commitment" for v in out):
-            out.append(Violation("pool_changed_after_commitment", "the receipt's pool is not the committed one", "pool"))
+    for kind, message in departures(document, receipt.get("policy"), receipt.get("pool"), request):
+        out.append(Violation(kind, message, "protocol.commitment"))
     revealed = block.get("contributions")
     given: Mapping = revealed if isinstance(revealed, Mapping) else {}
     try:
