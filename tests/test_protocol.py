@@ -297,6 +297,11 @@ def test_history_names_earlier_receipts_and_cannot_be_invented_or_dropped(regist
     document, _ = committed(policy, pool, req)
     receipt = protocol.draw_committed(policy, pool, req, document, OFFICE, SUPERVISOR).to_json()
     assert verify(registry, pool, receipt, receipts=receipts).ok
+    # the first draw's receipt before its answers, among the receipts: the same draw, not a dropped one
+    first = earlier[0][1]
+    with_answers = draw(policy, pool, {**first["request"], "answers": {first["selected"][0]: "accepted"}},
+                        first["seed"], protocol=first["protocol"]).to_json()
+    assert verify(registry, pool, receipt, receipts=[with_answers, *receipts]).ok
     unchecked = verify(registry, pool, receipt)
     assert unchecked.ok and any("--receipts" in w for w in unchecked.warnings)
     # a history entry edited (a panel that never sat) or invented, each under its own honest commitment

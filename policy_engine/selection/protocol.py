@@ -354,6 +354,16 @@ def check(receipt: Mapping, *, receipts: Iterable[Mapping] | None = None, record
     return out, warnings
 
 
+def _draw_of(receipt: Mapping) -> Any:
+    """What makes receipts one draw: its commitment, or else its request's id, day and seed (the receipts of one
+    draw before and after answers were recorded are one draw)."""
+    block = receipt.get("protocol")
+    if isinstance(block, Mapping) and block.get("sha256"):
+        return block["sha256"]
+    req = receipt.get("request")
+    return ((req.get("id") if isinstance(req, Mapping) else None), receipt.get("as_of"), receipt.get("seed"))
+
+
 def _history(receipt: Mapping, request: Mapping, receipts: Iterable[Mapping] | None, strict: bool,
              warnings: list[str]) -> list[Violation]:
     history = request.get("history") or []
@@ -383,17 +393,12 @@ def _history(receipt: Mapping, request: Mapping, receipts: Iterable[Mapping] | N
         warnings.append(f"the history names {len(named)} earlier receipt(s), not checked: give them "
                         "(verify-draw --receipts) to check the history against them")
     if receipts is not None:
-        me = receipt_sha256(receipt)
         policy_id = (receipt.get("policy") or {}).get("id")
         date = receipt.get("as_of") or ""
-        mine = (request.get("id"), (request.get("matter") or {}).get("id"))
+        draws = {_draw_of(receipt)} | {_draw_of(known[ref]) for ref in named if ref in known}
         for ref, earlier in sorted(known.items()):
-            if ref == me or ref in named or (earlier.get("policy") or {}).get("id") != policy_id:
-                continue
-            given = earlier.get("request")
-            req: Mapping = given if isinstance(given, Mapping) else {}
-            if (req.get("id"), (req.get("matter") or {}).get("id")) == mine:
-                continue  # this draw's own earlier receipt (before its answers)
+            if ref in named or (earlier.get("policy") or {}).get("id") != policy_id or _draw_of(earlier) in draws:
+                continue  # named, another policy's pool, this draw, or a draw named by another of its receipts
             if str(earlier.get("as_of") or "") < date and earlier.get("selected"):
                 out.append(Violation("history_dropped", f"the draw of {earlier.get('as_of')} (receipt {ref}, "
                                      f"selected {earlier.get('selected')}) is not in the history", "request.history"))
