@@ -8,7 +8,10 @@ and the pool is walked in ascending order of the keys (as lower-case hex). The o
 depends on the seed and the ids only: the file's row order, or its format, changes
 nothing. A seed is at least 16 random bytes, written in hex; it is supplied, or the
 caller makes one (`new_seed`). To show the seed was fixed before the draw, publish its
-commitment, SHA-256 of the seed's bytes, beforehand; the receipt records both.
+commitment, SHA-256 of the seed's bytes, beforehand; the receipt records both. Under the draw
+protocol (protocol.py) the seed is not the office's alone: it is derived from a published
+commitment binding the policy, pool and request, and contributions revealed after it; the
+receipt (format /2) records the commitment and the contributions in `protocol`.
 
 The walk. For each group of the request, in order, the walk goes down the order and
 accounts for every expert it reaches: one who fails the request's filters, must recuse
