@@ -331,9 +331,13 @@ def _emit_receipt(receipt, policy, fmt: str, out: str | None) -> None:
     _echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
 
 
-def _emit_verification(result, fmt: str) -> None:
-    """Print a verification and exit: 0 when the receipt matches, 1 when it does not."""
+def _emit_verification(result, fmt: str, warn: bool = False) -> None:
+    """Print a verification and exit: 0 when the receipt matches, 1 when it does not. With `warn`, the
+    warnings (in the JSON already) are also lines on stderr in text, once the result is written."""
     _echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
+    if warn and fmt == "text":
+        for warning in result.warnings:
+            click.echo(f"policy-engine: warning: {warning}", err=True)
     sys.exit(0 if result.ok else EXIT_MISMATCH)
 
 
@@ -582,14 +586,22 @@ def _log_records(path: str | None) -> list | None:
         return None
     import json
     records = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except ValueError as exc:
-                    raise CaseError([problem("receipt_invalid", f"not a JSON record: {exc}", file=path, line=n,
-                                             hint="give the log's records as JSON lines (one record a line)")]) from None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = list(fh)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError([problem("receipt_invalid", f"the log's records cannot be read: {exc}", file=path,
+                                 hint="give the log's records as JSON lines in UTF-8")]) from None
+    for n, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                record = exc
+            if not isinstance(record, dict):
+                raise CaseError([problem("receipt_invalid", f"not a JSON record: {record}", file=path, line=n,
+                                         hint="give the log's records as JSON lines (one object a line)")])
+            records.append(record)
     return records
 
 
@@ -632,13 +644,10 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, receipt_paths, records_fi
         pool = _pool(pool_file, policy)
         result = verify(registry, pool, doc, receipts=_earlier_receipts(receipt_paths),
                         records=_log_records(records_file), require_protocol=require_protocol)
-        if fmt == "text":
-            for warning in result.warnings:
-                click.echo(f"policy-engine: warning: {warning}", err=True)
     except EngineError as exc:
         _fail(exc, fmt)
         return
-    _emit_verification(result, fmt)
+    _emit_verification(result, fmt, warn=True)
 
 
 @main.command("check-panel")

@@ -410,6 +410,11 @@ def _field(record: Mapping, part: str, key: str) -> Any:
     return value.get(key) if isinstance(value, Mapping) else None
 
 
+def _seq(record: Mapping) -> int:
+    seq = record.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+
+
 def _log(receipt: Mapping, sha: Any, records: list[Mapping]) -> list[Violation]:
     out = []
     commits = [r for r in records if r.get("kind") == "draw_commitment" and _field(r, "answer", "commitment") == sha]
@@ -420,7 +425,7 @@ def _log(receipt: Mapping, sha: Any, records: list[Mapping]) -> list[Violation]:
     if not mine:
         out.append(Violation("attempt_not_logged", f"no draw record under commitment {sha} with this receipt's seed",
                              "seed"))
-    elif commits and min(int(c.get("seq") or 0) for c in commits) > min(int(r.get("seq") or 0) for r in mine):
+    elif commits and min(_seq(c) for c in commits) > min(_seq(r) for r in mine):
         out.append(Violation("commitment_not_logged", "the commitment was logged only after the draw", "protocol.sha256"))
     if len(attempts) > 1:
         seqs = ", ".join(str(r.get("seq")) for r in attempts)
