@@ -337,10 +337,14 @@ def _emit_receipt(receipt, policy, fmt: str, out: str | None) -> None:
     _echo(receipt.dumps() if fmt == "json" else render_receipt(receipt, policy), nl=fmt != "json")
 
 
-def _emit_verification(result, fmt: str) -> None:
-    """Print a verification and exit: 0 when the receipt matches, 1 when it does not."""
+def _emit_verification(result, fmt: str, warn: bool = False) -> None:
+    """Print a verification and exit: 0 when the receipt matches, 1 when it does not. With `warn`, the
+    warnings (in the JSON already) are also lines on stderr in text, once the result is written."""
     _log_answer(result.to_json(), fmt)
     _echo(dumps(result.to_json()) if fmt == "json" else render_verification(result), nl=fmt != "json")
+    if warn and fmt == "text":
+        for warning in result.warnings:
+            click.echo(f"policy-engine: warning: {warning}", err=True)
     sys.exit(0 if result.ok else EXIT_MISMATCH)
 
 
@@ -391,6 +395,70 @@ def seed_(fmt: str) -> None:
         _echo(f"seed:       {seed}\ncommitment: {commitment(seed)}  (publish this before the draw)")
 
 
+@main.command("commit")
+@_policy_options
+@click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool to draw from: CSV or JSON lines.")
+@click.option("--request", "request_file", required=True, type=click.Path(allow_dash=True),
+              help="The draw request, exactly as it will be drawn (YAML or JSON; - for stdin).")
+@click.option("--seed-commitment", "seed_commitment", required=True, metavar="HEX",
+              help="SHA-256 of the office's seed (the commitment `policy-engine seed` prints); the seed stays secret.")
+@click.option("--supervisor", default=None,
+              help="The supervisor who reveals a contribution after this commitment is published "
+                   "(default: the request's supervisor).")
+@click.option("--supervisor-commitment", default=None, metavar="HEX",
+              help="SHA-256 of the supervisor's contribution, when the supervisor commits too.")
+@click.option("--public-source", default=None,
+              help="A public value fixed in advance, named by where it is published (e.g. a lottery and its draw).")
+@click.option("--public-date", default=None, metavar="YYYY-MM-DD", help="The day that public value is published.")
+@click.option("--log", "log_url", default=None, metavar="URL",
+              help="Append the commitment to this audit log (kind draw_commitment): that is its publication.")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the commitment document (JSON) to this file.")
+def commit_(policy_id, version, policy_dirs, pool_file, request_file, seed_commitment, supervisor,
+            supervisor_commitment, public_source, public_date, log_url, out) -> None:
+    """Commit to a draw before any seed is revealed; print the commitment and its hash.
+
+    The commitment binds the policy (id, version, sha256), the pool's digest, the whole
+    request (filters, history, relations, participants, facts, count, mode, matter, its id)
+    and the seed's contributions: the office's seed commitment, and the supervisor's
+    contribution (revealed after this is published, or committed to here) and/or a public
+    value fixed in advance. Publish it (--log) before the seed is revealed; then draw with
+    `draw --commitment-file FILE --seed OFFICE_SEED --supervisor-seed HEX [--public-value V]`.
+
+    Prints {"commitment": <hash>, "document": <the commitment>}. Exit 4 for a bad pool,
+    request or commitment, 5 when no version is in force on the request's date.
+    """
+    from policy_engine.selection import protocol
+    try:
+        registry = _registry(policy_dirs, "json", lazy=True)
+        doc = inputs.fixture_case(inputs.read_request(request_file, "draw request"))
+        policy = _dated_policy(registry, policy_id, version, doc, "draw request")
+        pool = _pool(pool_file, policy)
+        document = protocol.commit(policy, pool, doc, seed_commitment, supervisor=supervisor,
+                                   supervisor_commitment=supervisor_commitment, public_source=public_source,
+                                   public_date=public_date)
+    except EngineError as exc:
+        _fail(exc, "json")
+        return
+    text = dumps({"commitment": protocol.digest(document), "document": document})
+    if out:
+        try:
+            inputs.write_output(out, dumps(document))
+        except OutputError as exc:
+            _fail(exc, "json")
+    if log_url:
+        from policy_engine.audit.log import AuditLog
+        from policy_engine.cli_log import now_utc
+        from policy_engine.errors import LogError
+        kind, request, answer, pol = protocol.commitment_record(document)
+        try:
+            with AuditLog.open(log_url) as log:
+                log.append(kind, request, answer, policy=pol, at=now_utc())
+        except LogError as exc:
+            _fail(exc, "json")
+    _echo(text, nl=False)
+
+
 @main.command("draw")
 @_logged("draw")
 @_policy_options
@@ -403,11 +471,19 @@ def seed_(fmt: str) -> None:
               help="The seed (hex, at least 16 bytes). Default: a new one, printed on stderr and kept in the receipt.")
 @click.option("--commitment", default=None, metavar="HEX",
               help="SHA-256 of the seed published before the draw (from `policy-engine seed`); checked and recorded.")
+@click.option("--commitment-file", "commitment_file", default=None, type=click.Path(allow_dash=True),
+              help="Draw under the draw protocol: the commitment document `commit` made and published. --seed is "
+                   "then the office's seed; the seed of the draw is derived from it and the contributions below.")
+@click.option("--supervisor-seed", "supervisor_seed", default=None, metavar="HEX",
+              help="Under the protocol: the supervisor's contribution, revealed after the commitment was published.")
+@click.option("--public-value", "public_value", default=None,
+              help="Under the protocol: the public value the commitment names, as published.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True,
               help="json: the receipt (schemas/receipt.schema.json); text: for a person, in Chinese.")
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
               help="Also write the receipt (JSON) to this file.")
-def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commitment, fmt, out) -> None:
+def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commitment, commitment_file, supervisor_seed,
+          public_value, fmt, out) -> None:
     """Draw a panel at random, verifiably, and print the receipt.
 
     The pool is ordered by HMAC-SHA256 of each expert id under the seed, so the same
@@ -434,10 +510,22 @@ def draw_(policy_id, version, policy_dirs, pool_file, request_file, seed, commit
         doc = inputs.fixture_case(inputs.read_request(request_file, "draw request"))
         policy = _dated_policy(registry, policy_id, version, doc, "draw request")
         pool = _pool(pool_file, policy)
-        if seed is None:
-            seed = new_seed()
-            click.echo(f"policy-engine: seed generated: {seed} (recorded in the receipt)", err=True)
-        receipt = draw(policy, pool, doc, seed, commitment)
+        if commitment_file is not None:
+            from policy_engine.selection.protocol import draw_committed
+            if seed is None or commitment is not None:
+                raise CaseError([problem("request_invalid", "under the draw protocol --seed is the office's seed, "
+                                         "and the commitment is the document", path="seed",
+                                         hint="--commitment-file FILE --seed OFFICE_SEED --supervisor-seed HEX")])
+            document = inputs.read_receipt(commitment_file).data
+            receipt = draw_committed(policy, pool, doc, document, seed, supervisor_seed, public_value)
+        else:
+            if supervisor_seed is not None or public_value is not None:
+                raise CaseError([problem("request_invalid", "contributions are drawn under a commitment",
+                                         path="supervisor_seed", hint="add --commitment-file FILE (from `commit`)")])
+            if seed is None:
+                seed = new_seed()
+                click.echo(f"policy-engine: seed generated: {seed} (recorded in the receipt)", err=True)
+            receipt = draw(policy, pool, doc, seed, commitment)
     except EngineError as exc:
         _fail(exc, err_fmt)
         return
@@ -477,11 +565,55 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
         answers = inputs.read_answers(answers_file).data
         request = dict(doc.data["request"])
         request["answers"] = {**(request.get("answers") or {}), **answers}
-        receipt = draw(policy, pool, request, doc.data["seed"], doc.data.get("commitment"))
+        receipt = draw(policy, pool, request, doc.data["seed"], doc.data.get("commitment"),
+                       protocol=doc.data.get("protocol"))
     except EngineError as exc:
         _fail(exc, err_fmt)
         return
     _emit_receipt(receipt, policy, fmt, out)
+
+
+def _earlier_receipts(paths: tuple[str, ...]) -> list | None:
+    """The receipts named by --receipts: files, or folders whose *.json receipts are read (in name order)."""
+    if not paths:
+        return None
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(os.path.join(path, name) for name in sorted(os.listdir(path)) if name.endswith(".json"))
+        else:
+            files.append(path)
+    out = []
+    for f in files:
+        data = inputs.read_receipt(f).data
+        if isinstance(data, dict) and str(data.get("format", "")).startswith("policy-engine/draw-receipt/"):
+            out.append(data)
+    return out
+
+
+def _log_records(path: str | None) -> list | None:
+    """Audit-log records as JSON lines (each a record's fields: seq, kind, at, request, answer, ...)."""
+    if path is None:
+        return None
+    import json
+    records = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = list(fh)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError([problem("receipt_invalid", f"the log's records cannot be read: {exc}", file=path,
+                                 hint="give the log's records as JSON lines in UTF-8")]) from None
+    for n, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                record = exc
+            if not isinstance(record, dict):
+                raise CaseError([problem("receipt_invalid", f"not a JSON record: {record}", file=path, line=n,
+                                         hint="give the log's records as JSON lines (one object a line)")])
+            records.append(record)
+    return records
 
 
 @main.command("verify-draw")
@@ -490,8 +622,15 @@ def replenish_(receipt_file, pool_file, answers_file, policy_dirs, fmt, out) -> 
 @click.option("--pool", "pool_file", required=True, type=click.Path(), help="The pool the draw says it read.")
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
               help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--receipts", "receipt_paths", multiple=True, type=click.Path(exists=True),
+              help="Earlier receipts (files or folders of *.json) the request's history names by hash: each entry is "
+                   "checked against its receipt, and an earlier draw of the policy not in the history is reported.")
+@click.option("--log-records", "records_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="The audit log's records as JSON lines: the commitment and every draw attempt under it are checked.")
+@click.option("--require-protocol", is_flag=True, default=False,
+              help="A receipt made without the draw protocol (no published commitment) is a failure, not a warning.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
-def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
+def verify_draw_(receipt_file, pool_file, policy_dirs, receipt_paths, records_file, require_protocol, fmt) -> None:
     """Recompute a draw from its receipt and the pool; say whether they match.
 
     The policy version named in the receipt is reloaded, the pool's digest recomputed,
@@ -499,6 +638,13 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
     receipt's request and seed. Every difference is named: a pool edited after the draw
     (with the rows that changed), a policy file changed, a receipt edited by hand (the
     field, what the receipt says and what the draw gives).
+
+    The draw protocol is checked too, each breach reported by kind (commitment_missing,
+    commitment_mismatch, policy/pool/request_changed_after_commitment, matter_relabelled,
+    seed_mismatch, history_unreferenced/mismatch/dropped, commitment_not_logged,
+    attempt_not_logged, attempts_repeated). A receipt made without it (format
+    policy-engine/draw-receipt/1, or no `protocol`) verifies as before, with a warning line;
+    with --require-protocol it fails (commitment_missing).
 
     Exit 0 when the receipt matches, 1 when it does not, 4 when the receipt or pool
     cannot be read, 5 when the receipt names a policy version that is not loaded.
@@ -508,11 +654,12 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, fmt) -> None:
         registry = _registry(policy_dirs, fmt, lazy=True)
         doc, policy = _receipt(registry, receipt_file)
         pool = _pool(pool_file, policy)
-        result = verify(registry, pool, doc)
+        result = verify(registry, pool, doc, receipts=_earlier_receipts(receipt_paths),
+                        records=_log_records(records_file), require_protocol=require_protocol)
     except EngineError as exc:
         _fail(exc, fmt)
         return
-    _emit_verification(result, fmt)
+    _emit_verification(result, fmt, warn=True)
 
 
 @main.command("check-panel")

@@ -31,7 +31,8 @@ EXIT_BROKEN = 1  # log verify: the chain is broken
 _LOG_HELP = ("Append this attempt (request and answer, refusals and errors too) to the audit log: a file path "
              "or sqlite:///abs/path.db (SQLite), or postgresql://user@host:port/db.")
 _DOCUMENTS = {"request_file": lambda f: inputs.read_request(f, "draw request"),
-              "receipt_file": inputs.read_receipt, "answers_file": inputs.read_answers}
+              "receipt_file": inputs.read_receipt, "answers_file": inputs.read_answers,
+              "commitment_file": inputs.read_receipt}  # the draw protocol's commitment document (JSON)
 
 
 def now_utc() -> str:
@@ -75,7 +76,15 @@ class _Attempt:
     def append(self, answer: Any) -> None:
         self.done = True
         policy = _policy_of(answer) or _policy_of((self.request.get("documents") or {}).get("receipt"))
-        self.log.append(self.kind, self.request, answer, policy=policy, at=now_utc())
+        request = self.request
+        if self.kind == "draw":  # the draw protocol's attempt record: the commitment it was drawn under, on top
+            from policy_engine.selection import protocol
+            committed = (self.request.get("documents") or {}).get("commitment")
+            if isinstance(committed, dict) and "format" in committed:
+                request = {**request, "commitment": protocol.digest(committed)}
+            _, request, answer, _ = protocol.attempt_record(request, answer if isinstance(answer, dict) else
+                                                            {"answer": answer}, policy)
+        self.log.append(self.kind, request, answer, policy=policy, at=now_utc())
 
 
 def _policy_of(doc: Any) -> dict | None:

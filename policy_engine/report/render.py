@@ -469,7 +469,9 @@ def render_receipt(receipt, policy: Policy) -> str:
         f"《{policy.title}》（{policy.document_number or '无文号'}，版本 {policy.version}）",
         f"抽取方式：{how}　请求：{request.get('id', '（无编号）')}　抽取日：{receipt.as_of}{supervision}",
         f"结论：{outcome}（{receipt.outcome}）",
-        f"种子：{receipt.seed}" + (f"（承诺值 sha256：{receipt.commitment}）" if receipt.commitment else "（未事先公布承诺值）"),
+        f"种子：{receipt.seed}" + (f"（按抽取承诺 {receipt.protocol['sha256']} 与事后公开的各方贡献值生成）"
+                                  if receipt.protocol is not None else
+                                  f"（承诺值 sha256：{receipt.commitment}）" if receipt.commitment else "（未事先公布承诺值）"),
         f"专家库：{receipt.pool[1]} 名专家，内容摘要 sha256：{receipt.pool[0]}",
         *_request_facts(request, policy, mode, receipt.facts),
         *([f"无法判断，缺少：{'、'.join(f'{_fact_words(policy, m)}（{m}）' for m in receipt.missing_facts)}"]
@@ -524,7 +526,9 @@ def render_receipt(receipt, policy: Policy) -> str:
 def render_verification(result) -> str:
     if result.ok:
         return "抽取凭证核验：一致（ok）——按凭证中的政策版本、请求和种子重新抽取，结果与凭证完全相同。"
-    lines = [f"抽取凭证核验：不一致（{len(result.differences)} 处）"]
+    lines = [f"抽取凭证核验：不一致（{len(result.differences) + len(result.violations)} 处）"]
+    for v in result.violations:
+        lines.append(f"  {v.path or '（凭证）'}：违反抽取规程（{v.kind}）：{v.message}")
     for d in result.differences:
         who = f"专家 {d.expert}：" if d.expert else ""
         lines.append(f"  {d.path or '（凭证）'}：{who}{DIFFERENCE.get(d.kind, d.message)}")

@@ -8,7 +8,10 @@ and the pool is walked in ascending order of the keys (as lower-case hex). The o
 depends on the seed and the ids only: the file's row order, or its format, changes
 nothing. A seed is at least 16 random bytes, written in hex; it is supplied, or the
 caller makes one (`new_seed`). To show the seed was fixed before the draw, publish its
-commitment, SHA-256 of the seed's bytes, beforehand; the receipt records both.
+commitment, SHA-256 of the seed's bytes, beforehand; the receipt records both. Under the draw
+protocol (protocol.py) the seed is not the office's alone: it is derived from a published
+commitment binding the policy, pool and request, and contributions revealed after it; the
+receipt (format /2) records the commitment and the contributions in `protocol`.
 
 The walk. For each group of the request, in order, the walk goes down the order and
 accounts for every expert it reaches: one who fails the request's filters, must recuse
@@ -59,7 +62,8 @@ from ..policy.workdays import policy_calendar
 from ..yamlio import Document
 from ..version import ENGINE
 
-FORMAT = "policy-engine/draw-receipt/1"
+FORMAT = "policy-engine/draw-receipt/2"
+FORMATS = ("policy-engine/draw-receipt/1", FORMAT)  # /1: made before the draw protocol (protocol.py)
 ORDER = ("HMAC-SHA256 with the seed's bytes as key and the expert id in UTF-8 as message; "
          "experts in ascending order of the digest in lower-case hex")
 MIN_SEED_BYTES = 16
@@ -514,6 +518,7 @@ class Receipt:
     groups: tuple[GroupResult, ...]
     errors: tuple[str, ...] = ()
     facts: Mapping[str, Any] = field(default_factory=dict)  # the facts of the case the request states (facts:)
+    protocol: Mapping[str, Any] | None = None  # drawn under a published commitment (protocol.py): it and the contributions
 
     @property
     def missing_facts(self) -> tuple[str, ...]:
@@ -541,6 +546,7 @@ class Receipt:
             **({"facts": dict(sorted(self.facts.items()))} if self.facts else {}),
             "seed": self.seed,
             "commitment": self.commitment,
+            **({"protocol": dict(self.protocol)} if self.protocol is not None else {}),
             "order": ORDER,
             "outcome": self.outcome,
             **({"missing_facts": list(self.missing_facts)} if self.missing_facts else {}),
@@ -563,13 +569,14 @@ class Receipt:
 
 @policy_calendar
 def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: str | None = None,
-         *, request_file: str | None = None) -> Receipt:
+         *, request_file: str | None = None, protocol: Mapping[str, Any] | None = None) -> Receipt:
     """Draw under `policy` from `pool` for `request` with `seed`. Pure and deterministic.
 
     `request` is a mapping (or a yamlio Document, to locate problems) valid under
     schemas/draw-request.schema.json; the policy must be the version in force on its date.
     Raises CaseError for a bad request, seed or commitment; LookupFailure when the policy is
-    not in force on the request's date.
+    not in force on the request's date. `protocol` (from protocol.draw_committed, which derives the
+    seed from the published commitment and the contributions) is recorded in the receipt as given.
     """
     req = request if isinstance(request, DrawRequest) else parse_request(request, policy, request_file)
     key = seed_bytes(seed)
@@ -602,7 +609,7 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
     if stop is not None:
         return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text,
                        seed_hex, commitment_hex, stop, tuple(findings), tuple(provisions), (), (), tuple(errors),
-                       req.context.case)
+                       req.context.case, protocol)
     order = _Order(key, pool)
     assessed: dict[str, Any] = {}
     taken: set[str] = set()
@@ -633,7 +640,8 @@ def draw(policy: Policy, pool: Pool, request: Any, seed: str, commitment_hex: st
         outcome = "drawn"
     return Receipt((policy.id, policy.version, policy.sha256), req.date, (pool.sha256, len(pool)), req.text, seed_hex,
                    commitment_hex, outcome, tuple(findings), tuple(provisions),
-                   _applied(policy, results, req.rulings, assessed), tuple(results), tuple(errors), req.context.case)
+                   _applied(policy, results, req.rulings, assessed), tuple(results), tuple(errors), req.context.case,
+                   protocol)
 
 
 def _upheld(f: Finding) -> bool:
@@ -830,9 +838,19 @@ class Verification:
     ok: bool
     differences: tuple[Difference, ...]
     recomputed: Receipt | None = field(default=None, compare=False)
+    violations: tuple = ()  # protocol.Violation: the draw protocol broken (protocol.py)
+    warnings: tuple[str, ...] = ()  # e.g. a receipt made without the protocol
+    receipt_sha256: str | None = None  # what a later draw's history names this receipt by
 
     def to_json(self) -> dict:
-        return {"ok": self.ok, "differences": [d.to_json() for d in self.differences]}
+        out: dict[str, Any] = {"ok": self.ok, "differences": [d.to_json() for d in self.differences],
+                               "violations": [v.to_json() for v in self.violations],
+                               "kinds": sorted({v.kind for v in self.violations})}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        if self.receipt_sha256 is not None:
+            out["receipt_sha256"] = self.receipt_sha256
+        return out
 
 
 MAX_DIFFERENCES = 50
@@ -843,13 +861,17 @@ def check_receipt(data: Any, file: str | None = None) -> Mapping:
     return checked(doc, "receipt", "receipt (a JSON object)", "receipt_invalid")
 
 
-def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Verification:
+def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None, receipts: Any = None,
+           records: Any = None, require_protocol: bool = False) -> Verification:
     """Recompute a receipt from the pool and the receipt's own inputs; name every difference.
 
     The policy is the version the receipt names, from `registry`; the pool is the file the
     caller says was drawn from. A pool edited after the draw, a policy file changed, or a
     receipt edited by hand each give differences, with the rows and fields concerned.
+    The draw protocol is checked too (protocol.check: `receipts`, the earlier receipts its
+    history may name; `records`, the audit log's records as dicts): each breach is a violation.
     """
+    from . import protocol as _protocol
     doc = receipt if isinstance(receipt, Document) else Document(receipt, {}, file or "<receipt>")
     data = check_receipt(doc)
     _check_expressions(doc, data)
@@ -858,6 +880,8 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Ve
     if policy.sha256 != data["policy"]["sha256"]:
         diffs.append(Difference("policy_changed", "policy.sha256", data["policy"]["sha256"], policy.sha256,
                                 f"the policy {policy.id} {policy.version} (or a file it reads) changed since the draw"))
+    violations, warnings = _protocol.check(data, receipts=receipts, records=records, require=require_protocol)
+    sha = _protocol.receipt_sha256(data)
     if pool.sha256 != data["pool"]["sha256"]:
         diffs.append(Difference("pool_changed", "pool.sha256", data["pool"]["sha256"], pool.sha256,
                                 "the pool differs from the one drawn from"))
@@ -875,8 +899,12 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Ve
     except CaseError as exc:
         diffs.append(Difference("undrawable", "request", None, None, "the receipt's request or seed cannot be drawn: "
                                 + "; ".join(p.message for p in exc.problems)))
-        return Verification(False, tuple(diffs))
+        return Verification(False, tuple(diffs), None, tuple(violations), tuple(warnings), sha)
     mine = recomputed.to_json()
+    if data.get("format") in FORMATS:
+        mine["format"] = data["format"]  # a receipt of either format is recomputed by the same draw
+    if "protocol" in data:
+        mine["protocol"] = data["protocol"]  # checked above (protocol.check), against the seed and the commitment
     mine["commitment"] = data.get("commitment")  # checked above, against the seed
     if "engine" in data:  # the release that drew (older receipts lack it): the draw itself is what is compared
         mine["engine"] = data["engine"]
@@ -886,9 +914,9 @@ def verify(registry, pool: Pool, receipt: Any, *, file: str | None = None) -> Ve
     _compare(data, mine, "", found)
     named = {d.path for d in diffs}
     diffs.extend(d for d in found if d.path not in named)  # a difference already named is not repeated
-    return Verification(not diffs, tuple(diffs[:MAX_DIFFERENCES]) + (
+    return Verification(not diffs and not violations, tuple(diffs[:MAX_DIFFERENCES]) + (
         (Difference("truncated", "", None, None, f"... {len(diffs) - MAX_DIFFERENCES} more differences"),)
-        if len(diffs) > MAX_DIFFERENCES else ()), recomputed)
+        if len(diffs) > MAX_DIFFERENCES else ()), recomputed, tuple(violations), tuple(warnings), sha)
 
 
 def _check_expressions(doc: Document, data: Mapping) -> None:
