@@ -612,6 +612,8 @@ def _log_records(path: str | None) -> list | None:
             if not isinstance(record, dict):
                 raise CaseError([problem("receipt_invalid", f"not a JSON record: {record}", file=path, line=n,
                                          hint="give the log's records as JSON lines (one object a line)")])
+            if n == 1 and record.get("format") == "policy-engine-audit-log":
+                continue  # the first line of `log export`: its header, not a record
             records.append(record)
     return records
 
@@ -626,7 +628,8 @@ def _log_records(path: str | None) -> list | None:
               help="Earlier receipts (files or folders of *.json) the request's history names by hash: each entry is "
                    "checked against its receipt, and an earlier draw of the policy not in the history is reported.")
 @click.option("--log-records", "records_file", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="The audit log's records as JSON lines: the commitment and every draw attempt under it are checked.")
+              help="The audit log's records as JSON lines (`log export` gives them): the commitment and every draw "
+                   "attempt under it are checked. With --log URL and no --log-records, that log's records are.")
 @click.option("--require-protocol", is_flag=True, default=False,
               help="A receipt made without the draw protocol (no published commitment) is a failure, not a warning.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
@@ -654,8 +657,12 @@ def verify_draw_(receipt_file, pool_file, policy_dirs, receipt_paths, records_fi
         registry = _registry(policy_dirs, fmt, lazy=True)
         doc, policy = _receipt(registry, receipt_file)
         pool = _pool(pool_file, policy)
+        records = _log_records(records_file)
+        attempt = click.get_current_context().meta.get("audit")
+        if records is None and attempt is not None:  # --log: the protocol is checked against that log's records
+            records = [r.to_json() for r in attempt.log.records()]
         result = verify(registry, pool, doc, receipts=_earlier_receipts(receipt_paths),
-                        records=_log_records(records_file), require_protocol=require_protocol)
+                        records=records, require_protocol=require_protocol)
     except EngineError as exc:
         _fail(exc, fmt)
         return
