@@ -53,13 +53,13 @@ def serve(registry: Registry, policy_dirs: tuple[str, ...], host: str, port: int
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stopped)
     if workers == 1:
-        config = uvicorn.Config(create_app(registry, time_limit=time_limit), **common)  # type: ignore[arg-type]
+        config = uvicorn.Config(create_app(registry, time_limit=time_limit), **common)
         uvicorn.Server(config).run(sockets=[sock])
         return 0
     # Each worker is a new process that loads (and verifies) the policies itself.
     os.environ[ENV_SETTINGS] = json.dumps({"policies": [os.path.abspath(p) for p in policy_dirs],
                                            "time_limit": time_limit})
     config = uvicorn.Config("policy_engine.service.app:from_environment", factory=True, workers=workers,
-                            **common)  # type: ignore[arg-type]
+                            **common)
     Multiprocess(config, sockets=[sock]).run()
     return 0
