@@ -27,7 +27,6 @@ import click
 from policy_engine import DECISIONS, CaseError, EngineError, PolicyError, Registry, decide, decide_governing
 from policy_engine import inputs
 from policy_engine.evaluate.engine import as_date
-from policy_engine.report.case_schema import case_schema
 from policy_engine.policy.discovery import discover
 from policy_engine.errors import OutputError, problem
 from policy_engine.report.golden import MIN_CASES, default_fixture_dir, run_all
@@ -210,15 +209,9 @@ def check(paths: tuple[str, ...], fmt: str) -> None:
 def list_(policy_dirs: tuple[str, ...], fmt: str) -> None:
     """List policies, their versions, in-force windows and what each answers: the decisions
     of `decide`, and draw / check-panel where the policy has a selection section."""
+    from policy_engine.service.views import policy_rows
     registry = _registry(policy_dirs, fmt)
-    rows: list[dict[str, Any]] = []
-    for pid in registry.ids():
-        for p in registry.versions(pid):
-            rows.append({"id": p.id, "version": p.version, "title": p.title, "document_number": p.document_number,
-                         "in_force": {"from": p.in_force.start.isoformat(),
-                                      "until": p.in_force.until.isoformat() if p.in_force.until else None},
-                         "decisions": list(p.decisions()), "selection": list(p.selection_commands()),
-                         "sha256": p.sha256, "file": p.file})
+    rows = policy_rows(registry, files=True)
     if fmt == "json":
         _echo(dumps(rows), nl=False)
         return
@@ -1017,28 +1010,9 @@ def facts_(policy_id, as_of, fmt, policy_dirs) -> None:
         _fail(exc, err_fmt)
         return
     facts = policy.vocabulary.facts
-    if fmt == "schema":
-        schema = case_schema(facts, f"urn:policy-engine:case-schema:policy:{policy.id}",
-                             f"Case for {policy.id} {policy.version}")
-        if policy.selection is not None:  # what a draw or panel request states under facts:
-            from policy_engine.report.case_schema import request_facts_schema
-            schema["$defs"] = {"request_facts": request_facts_schema(policy)}
-        _echo(dumps(schema), nl=False)
-        return
-    if fmt == "json":
-        out = {}
-        for name, f in facts.items():
-            entry: dict[str, Any] = {"type": f.type, "description": f.description}
-            if f.values:
-                entry["values"] = list(f.values)
-            if f.attested:
-                entry["attested"] = True
-            if f.kinds:
-                entry["kinds"] = {k: {fn: {"type": fs.type, **({"values": list(fs.values)} if fs.values else {}),
-                                           "required": fs.required} for fn, fs in kind.fields.items()}
-                                  for k, kind in f.kinds.items()}
-            out[name] = entry
-        _echo(dumps(out), nl=False)
+    if fmt in ("schema", "json"):
+        from policy_engine.service.views import case_schema_of, facts_json
+        _echo(dumps(case_schema_of(policy) if fmt == "schema" else facts_json(policy)), nl=False)
         return
     for name, f in facts.items():
         kind = f.type + (f" ({' | '.join(f.values)})" if f.values else "")
@@ -1332,6 +1306,71 @@ def _test_coverage(registry: Registry, root: str) -> None:
 
 
 main.add_command(log_group)
+
+
+@main.command("serve")
+@click.option("--policies", "policy_dirs", multiple=True, type=click.Path(exists=True),
+              help="Policy folder(s) to load (default: $POLICY_ENGINE_POLICIES, else the bundled policies).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 for every interface (in a container).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port; 0 picks a free one (printed on stderr).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes sharing the port; each loads and verifies the policies.")
+@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              metavar="SECONDS", help="Work allowed per request (per chunk of 256 lines of a cases stream); "
+                                      "beyond it the answer is 503 request_timeout.")
+@click.option("--access-log", is_flag=True, help="Log every request on stdout.")
+@click.option("--log", "log_url", default=None, metavar="URL",
+              help="The audit log every answer is appended to (refusals included): a SQLite file or "
+                   "sqlite:/// URL, or postgresql://user@host:port/db for several replicas; read back at "
+                   "GET /v1/log/records and /v1/log/verify. A log that cannot be written withholds the "
+                   "answer (503 log_unavailable).")
+def serve_(policy_dirs, host, port, workers, time_limit, access_log, log_url) -> None:
+    """Answer over HTTP: verdicts, draws, replenishments, verifications and panel checks.
+
+    The policies are loaded and verified once, before the port opens (exit 3 if they do
+    not load), and read-only afterwards. The API is described by GET /openapi.json
+    (OpenAPI 3.1; the bodies reference the project's JSON Schemas, served under
+    /v1/schemas/). Errors are {"error": code, "problems": [...]} with the command line's
+    codes. Request bodies: at most 16 MiB (a cases stream 256 MiB, 1 MiB a line). No
+    endpoint reads or writes a file the client names: pools travel in the body.
+    SIGTERM or Ctrl-C stops accepting and lets the requests in flight finish.
+
+    \b
+    Examples (another terminal):
+      policy-engine serve --port 8000
+      curl -s localhost:8000/v1/policies
+      curl -s localhost:8000/v1/policies/xj-iit-expert-pool/case-schema
+      curl -s -X POST -H 'Content-Type: application/json' \\
+          'localhost:8000/v1/policies/xj-iit-expert-pool/decisions/entry?as_of=2026-11-23' \\
+          -d '{"expert": {"birth_date": "1960-05-01", "title_rank": "senior"}}'
+      curl -s -X POST -H 'Content-Type: application/x-ndjson' --data-binary @cases.jsonl \\
+          'localhost:8000/v1/decisions?policy=xj-iit-expert-pool&decision=entry&as_of=2026-11-23'
+      curl -s -X POST -H 'Content-Type: application/json' -d @draw.json \\
+          localhost:8000/v1/policies/xj-iit-expert-pool/draws     # {"request": {...}, "pool": "id,name,...\\n..."}
+      curl -s localhost:8000/readyz
+    """
+    try:
+        import uvicorn  # noqa: F401
+        import starlette  # noqa: F401
+    except ImportError as exc:
+        raise click.UsageError(f"serve needs the packages starlette and uvicorn ({exc}); pip install policy-engine") from None
+    from policy_engine.service.server import serve
+    paths = _policy_paths(policy_dirs)
+    registry = _registry(policy_dirs, "text")  # verified before the port opens
+    if log_url:  # opened (and its schema made) before the port opens: a log that cannot be opened stops here
+        from policy_engine.audit.log import AuditLog
+        try:
+            AuditLog.open(log_url).close()
+        except EngineError as exc:
+            _fail(exc, "text")
+    try:
+        code = serve(registry, paths, host, port, workers, time_limit=time_limit, access_log=access_log,
+                     log_url=log_url)
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sys.exit(code)
 
 
 def run() -> None:

@@ -51,6 +51,12 @@ CODES = {
     "unknown_version": "the policy has no such version",
     "not_in_force": "no version of the policy is in force on the date asked",
     "unsupported_decision": "the policy has no rules for that decision",
+    # the HTTP service (policy-engine serve)
+    "bad_request": "an HTTP request lacks a parameter or field, or has one malformed (the body is not an object ...)",
+    "not_found": "no such endpoint or schema",
+    "method_not_allowed": "the endpoint does not answer that HTTP method",
+    "request_timeout": "the request took longer than the service's time limit",
+    "internal_error": "a defect of policy-engine itself; the answer carries no traceback",
     # output
     "output_unwritable": "an output file or stream cannot be written (missing or read-only folder, full disk)",
     # the audit log

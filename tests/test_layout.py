@@ -1,5 +1,6 @@
 """The package's layering: imports flow one way, from the shared modules through the stages to the
-front ends (errors, dates... -> policy -> evaluate -> selection -> report -> review -> audit -> service -> inputs, batch, cli).
+front ends (errors, dates... -> policy -> evaluate -> selection -> report -> review -> audit -> inputs, batch ->
+service -> cli). The service reads requests as the command line does (inputs, batch), so it comes after them.
 
 Every import in every module is read with ast (imports inside functions and under TYPE_CHECKING
 too); an import of a module of a later stage fails the test, as does a module no stage claims.
@@ -23,9 +24,9 @@ STAGES = (
     ("report", ("policy_engine.report",)),
     ("review", ("policy_engine.review",)),
     ("audit", ("policy_engine.audit",)),
+    ("readers", ("policy_engine.inputs", "policy_engine.batch")),
     ("service", ("policy_engine.service",)),
-    ("front ends", ("policy_engine.inputs", "policy_engine.batch", "policy_engine.cli", "policy_engine.__main__",
-                    "policy_engine")),
+    ("front ends", ("policy_engine.cli", "policy_engine.__main__", "policy_engine")),
 )
 
 # Imports against the order that exist today, each inside a function (so no import cycle at load

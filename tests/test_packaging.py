@@ -349,3 +349,76 @@ def test_the_installed_commands_run_from_an_empty_folder(wheel_installed):
     out = _run([i["python"], "-m", "policy_engine", "--help"], work, "python -m policy_engine", i["env"])
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("Usage: python -m policy_engine") and "decide" in out.stdout
+
+
+def test_the_service_runs_from_the_installed_wheel(wheel_installed):
+    """What the Dockerfile's second stage runs: `policy-engine serve` from the wheel, in an empty folder."""
+    from service_server import Server
+    i = wheel_installed
+    names = set(zipfile.ZipFile(i["wheel"]).namelist())
+    assert {"policy_engine/service/app.py", "policy_engine/service/openapi.py", "policy_engine/service/server.py"} <= names
+    s = Server([i["bin"] / "policy-engine", "serve"], cwd=i["work"], env=i["env"])
+    try:
+        status, doc = s.get("/openapi.json")
+        assert status == 200 and doc["openapi"].startswith("3.1") and "verdict" in doc["components"]["schemas"]
+        status, _, raw = s.request("GET", "/v1/schemas/receipt.schema.json")
+        assert status == 200 and raw == (ROOT / "schemas" / "receipt.schema.json").read_bytes()
+        case = read(CASE).data["case"]
+        status, verdict = s.post(f"/v1/policies/{XJ}/decisions/entry?as_of=2026-11-23", json.loads(json.dumps(case, default=str)))
+        golden = json.loads(CASE.with_name(CASE.stem + ".verdict.json").read_text(encoding="utf-8"))
+        assert status == 200 and verdict == golden
+    finally:
+        assert s.stop() == 0
+
+
+def _dockerfile() -> list[tuple[str, str]]:
+    """(instruction, arguments) of the Dockerfile, continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    return [tuple(line.strip().split(None, 1)) for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_the_dockerfile_builds_the_wheel_from_the_files_the_packaging_test_builds_from():
+    """No container engine needs to run for this: the Dockerfile's first stage copies exactly the
+    files the `installed` fixture builds the wheel from (and .dockerignore lets exactly those in),
+    the second installs only the wheel and runs the service on every interface."""
+    steps = _dockerfile()
+    stages = [n for n, (op, _) in enumerate(steps) if op == "FROM"]
+    assert len(stages) == 2
+    build, final = steps[stages[0]:stages[1]], steps[stages[1]:]
+    copied = {src for op, args in build if op == "COPY" for src in args.split()[:-1]}
+    assert copied == set(PROJECT_FILES)
+    assert any(op == "RUN" and "pip wheel" in args for op, args in build)
+    assert [args for op, args in final if op == "COPY"] == ["--from=build /dist/*.whl /tmp/"]
+    assert any(op == "RUN" and "pip install" in args and "/tmp/*.whl" in args for op, args in final)
+    entry = json.loads(next(args for op, args in final if op == "ENTRYPOINT"))
+    assert entry[:2] == ["policy-engine", "serve"] and entry[entry.index("--host") + 1] == "0.0.0.0"
+    assert any(op == "USER" for op, _ in final)
+    allowed = [line[1:] for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines() if line.startswith("!")]
+    assert set(allowed) == set(PROJECT_FILES)
+
+
+def test_the_image_builds_and_serves_where_a_container_engine_runs(tmp_path):
+    engine = shutil.which("docker") or shutil.which("podman")
+    if engine is None or subprocess.run([engine, "info"], capture_output=True).returncode != 0:
+        pytest.skip("no container engine runs here; the Dockerfile is checked by the test above")
+    tag = "policy-engine-test:latest"
+    out = _run([engine, "build", "-t", tag, "."], ROOT, "building the image", timeout=1800)
+    assert out.returncode == 0, f"{engine} build failed:\n{out.stdout}\n{out.stderr}"
+    name = f"policy-engine-test-{os.getpid()}"
+    _must([engine, "run", "-d", "--rm", "--name", name, "-p", "127.0.0.1::8000", tag], ROOT, "starting the image")
+    try:
+        port = _must([engine, "port", name, "8000"], ROOT, "its port").stdout.split(":")[-1].strip()
+        import time
+        import urllib.request
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    assert json.loads(r.read())["status"] == "ready"
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the container never became ready")
+    finally:
+        subprocess.run([engine, "stop", name], capture_output=True)
