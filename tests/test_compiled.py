@@ -6,10 +6,12 @@
 - fixture variants: each fact (a leaf of the case, event fields included) removed, each
   boolean flipped. By default a fixed sample of VARIANTS per fixture (the whole run stays
   well under two minutes on two cores); `POLICY_ENGINE_ALL_VARIANTS=1 python3 -m pytest
-  tests/test_compiled.py` runs every variant of every fixture (several minutes);
+  tests/test_compiled.py` runs every variant of every fixture, and 100 drawn cases per policy
+  and decision instead of 8 (about half an hour);
 - expressions drawn by hypothesis over the operators, macros and functions the policies use,
   with facts present or absent: the compiled function gives the core's value, or fails where
   the core fails (CelError), or hands over to the core (Unsure);
+- cases drawn by hypothesis from every policy's vocabulary (tests/strategies.py), every decision;
 - every condition of the bundled policies compiles.
 """
 import copy
@@ -23,7 +25,8 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from policy_engine import Registry
+import strategies as S
+from policy_engine import Registry, decide
 from policy_engine.errors import EngineError
 from policy_engine.evaluate.engine import decide_governing
 from policy_engine.evaluate.evaluate import cel_core_only
@@ -125,6 +128,23 @@ def test_fixture_variants_same_bytes(registry, fixture):
     for name, case in variants:
         compiled, core = _both(registry, dict(data, case=case))
         assert compiled == core, name
+
+
+PAIRS = [(p, d) for pid in Registry.load().ids() for p in Registry.load().versions(pid) for d in p.decisions()]
+
+
+@pytest.mark.parametrize(("policy", "decision"), PAIRS, ids=[f"{p.id}@{p.version}-{d}" for p, d in PAIRS])
+@settings(max_examples=100 if ALL_VARIANTS else 8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_generated_cases_same_bytes(policy, decision, data):
+    """Well-typed cases drawn from each policy's vocabulary (tests/strategies.py: facts absent, boundary
+    dates and integers), every policy and decision: the same verdict bytes through both paths."""
+    as_of = S.as_of_for(policy)
+    case = data.draw(S.written(data.draw(S.decision_cases(policy, decision, as_of), label="case")), label="written")
+    compiled = decide(policy, decision, case, as_of).dumps()
+    with cel_core_only():
+        core = decide(policy, decision, case, as_of).dumps()
+    assert compiled == core
 
 
 def test_every_bundled_condition_compiles(registry):
@@ -266,3 +286,31 @@ def test_errors_where_the_core_fails(text):
 def test_unsupported_constructs_stay_on_the_core():
     for text in ["'a'.startsWith('b')", "1u == 1", "{'a': 1}.a", "int('3')", "'a\\nb' == 'a'", "0x10 == 16"]:
         assert compile_python(text) is None, text
+
+
+def test_decide_does_not_call_the_core_when_every_fact_is_given(registry, monkeypatch):
+    """The compiled path is the one taken: with every fact given, no condition of these golden
+    cases goes to the CEL core (a hand-over would still give the same bytes, but no speed)."""
+    import policy_engine.evaluate.evaluate as evaluate_module
+    from policy_engine.policy import expr
+
+    calls = []
+    real = expr.evaluate
+
+    def counting(condition, context, present):
+        calls.append(condition.source)
+        return real(condition, context, present)
+
+    monkeypatch.setattr(expr, "evaluate", counting)
+    monkeypatch.setattr(evaluate_module, "evaluate", counting)
+    checked = 0
+    for fixture in DECIDE:
+        data = _load(fixture)
+        if data.get("expect") not in ("eligible", "ineligible", "needs_review") or data.get("decision") != "entry":
+            continue
+        verdict, _ = decide_governing(registry, data["policy"], "entry", data["case"], str(data["as_of"]))
+        if verdict.missing_facts or verdict.errors:
+            continue
+        checked += 1
+    assert checked >= 8
+    assert calls == []

@@ -286,7 +286,16 @@ def _eq(a: Any, b: Any) -> bool:
         if any(type(k) is not str for k in a) or any(type(k) is not str for k in b):
             raise Unsure
         return a.keys() == b.keys() and all(_eq(a[k], b[k]) for k in a)
+    if ta is not tb and ka == "num":
+        _exact(a, b)
     return bool(a == b)
+
+
+def _exact(a: Any, b: Any) -> None:
+    """An int and a double compare exactly only where the int is a double too (the core may convert)."""
+    whole = a if type(a) is int else b
+    if not -(2 ** 53) <= whole <= 2 ** 53:
+        raise Unsure
 
 
 def _ne(a: Any, b: Any) -> bool:
@@ -298,6 +307,7 @@ def _ordered(a: Any, b: Any) -> None:
     if ta is tb and (ta is str or ta is int or ta is float or ta is bool):
         return
     if (ta is int or ta is float) and (tb is int or tb is float):
+        _exact(a, b)
         return
     raise Unsure
 

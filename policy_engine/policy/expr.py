@@ -18,7 +18,7 @@ import itertools
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 from typing import TYPE_CHECKING
 
@@ -81,7 +81,7 @@ class Condition:
     # (events fact, kind, field) for every field its events declare: a missing field is named on its own fact
     owners: frozenset[tuple[str, str, str]] = frozenset()
     # the same text as a Python function (compile.py), made on first use; None: the CEL core only
-    fast: "Fast | None" = None
+    fast: "Fast | None" = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"
