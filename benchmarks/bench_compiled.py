@@ -4,8 +4,9 @@
 
 Both paths run in one process on the same freshly generated cases (bench_entry.generate:
 about 3 % of the cases lack a fact) and must give the same verdict bytes for every case;
-any difference aborts the benchmark. Each rate is measured on its own fresh policy load
-(empty caches: no Finding or Step memoised from an earlier pass). Prints the rates, their
+any difference aborts the benchmark. Each path runs on its own fresh policy load (empty
+caches: no Finding or Step memoised, no condition compiled, before its first case), and the
+two are timed in alternating blocks of cases, so that a shared machine's load weighs on both. Prints the rates, their
 ratio and single-decision medians; with --profile, where the compiled path's time goes.
 The last line is one JSON object with the figures.
 """
@@ -38,21 +39,41 @@ def fresh_policy():
     return Registry.load().in_force(POLICY, dt.date.fromisoformat(AS_OF))
 
 
-def rate(policy, cases) -> float:
+def rates(cases, block: int = 2000) -> tuple[float, float]:
+    """Verdicts per second, CEL core and compiled, over the same cases, timed in alternating
+    blocks (so that the load of a shared machine weighs on both alike), each path on its own
+    fresh policy: the first cases of each path pay for its compiling."""
+    core_policy, compiled_policy = fresh_policy(), fresh_policy()
+    spent = {"core": 0.0, "compiled": 0.0}
     gc.collect()
-    t = time.perf_counter()
-    for c in cases:
-        decide(policy, "entry", c, AS_OF)
-    return len(cases) / (time.perf_counter() - t)
+    for i in range(0, len(cases), block):
+        chunk = cases[i:i + block]
+        with cel_core_only():
+            t = time.perf_counter()
+            for c in chunk:
+                decide(core_policy, "entry", c, AS_OF)
+            spent["core"] += time.perf_counter() - t
+        t = time.perf_counter()
+        for c in chunk:
+            decide(compiled_policy, "entry", c, AS_OF)
+        spent["compiled"] += time.perf_counter() - t
+    return len(cases) / spent["core"], len(cases) / spent["compiled"]
 
 
-def median_us(policy, cases) -> float:
-    lat = []
+def medians_us(cases) -> tuple[float, float]:
+    """Single-decision medians, CEL core and compiled, each case timed by both in turn (so that
+    the load of a shared machine weighs on both alike); each path on its own fresh policy."""
+    core_policy, compiled_policy = fresh_policy(), fresh_policy()
+    core, compiled = [], []
     for c in cases:
+        with cel_core_only():
+            t0 = time.perf_counter_ns()
+            decide(core_policy, "entry", c, AS_OF)
+            core.append(time.perf_counter_ns() - t0)
         t0 = time.perf_counter_ns()
-        decide(policy, "entry", c, AS_OF)
-        lat.append(time.perf_counter_ns() - t0)
-    return statistics.median(lat) / 1000
+        decide(compiled_policy, "entry", c, AS_OF)
+        compiled.append(time.perf_counter_ns() - t0)
+    return statistics.median(core) / 1000, statistics.median(compiled) / 1000
 
 
 def main() -> None:
@@ -71,13 +92,8 @@ def main() -> None:
         if decide(policy, "entry", c, AS_OF).dumps() != core:
             sys.exit(f"the compiled path and the CEL core disagree on {c}; not timing")
 
-    with cel_core_only():
-        core_rate = rate(fresh_policy(), cases)
-    compiled_rate = rate(fresh_policy(), cases)
-    others = generate(5000, args.seed + 1)
-    with cel_core_only():
-        core_median = median_us(fresh_policy(), others)
-    compiled_median = median_us(fresh_policy(), others)
+    core_rate, compiled_rate = rates(cases)
+    core_median, compiled_median = medians_us(generate(5000, args.seed + 1))
 
     print(f"python {sys.version.split()[0]}, {args.cases} fresh cases, seed {args.seed}, "
           f"verdict bytes identical on {len(check)}")
