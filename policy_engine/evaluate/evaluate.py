@@ -7,16 +7,34 @@ condition evaluated is recorded as a Step in the trace, in evaluation order.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
-from ..policy.celcore import cel
-
-from ..policy.expr import Condition, Unknown, evaluate
+from ..policy.expr import Bound, Condition, Unknown, _LazyProgram, evaluate, evaluate_compiled
 from ..policy.model import Rule, Test
 from ..policy.model import conditions_of as conditions_of  # the decisions import it from here
 from .verdict import (ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, PASSED, UNKNOWN, UPHELD, Finding,
                       Ruling, Step)
+
+
+# Which evaluator answers: the compiled conditions (policy/compile.py; the default), or the CEL
+# core alone, the reference the differential test compares them with (tests/test_compiled.py).
+_REFERENCE: ContextVar[bool] = ContextVar("policy_engine_cel_core_only", default=False)
+
+
+@contextmanager
+def cel_core_only() -> Iterator[None]:
+    """Within the block, every condition is evaluated by the CEL core, as before compilation.
+
+    The verdicts are the same bytes either way; the switch exists to compare the two paths.
+    """
+    token = _REFERENCE.set(True)
+    try:
+        yield
+    finally:
+        _REFERENCE.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +59,24 @@ def plan(conditions: Iterable[Condition]) -> Plan:
     for c in conditions:
         unique.setdefault(id(c), c)
     slots = {key: i for i, key in enumerate(unique)}
-    program = cel.compile("[" + ", ".join(f"({c.compiled})" for c in unique.values()) + "]") if unique else None
+    # compiled by the CEL core when a case first needs it (cel_core_only): the compiled path never does
+    program = _LazyProgram("[" + ", ".join(f"({c.compiled})" for c in unique.values()) + "]") if unique else None
     return Plan(program, slots, {})
 
 
 class Run:
-    """The state of one decision over one case: its CEL context and its trace."""
+    """The state of one decision over one case: its bound facts and its trace.
 
-    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan", "rulings")
+    Conditions are evaluated by their compiled functions (expr.evaluate_compiled) unless
+    `cel_core_only` is in effect, or `context` is a CEL context rather than a Bound.
+    """
+
+    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan", "rulings", "compiled")
 
     def __init__(self, context, present: Mapping[str, Any], as_of: str, plan: Plan | None = None,
                  rulings: Mapping[str, Ruling] | None = None):
         self.context = context
+        self.compiled = isinstance(context, Bound) and not _REFERENCE.get()
         self.rulings: Mapping[str, Ruling] = rulings or {}  # rule id -> the office's ruling the case records
         self.as_of = as_of
         self.present = present
@@ -60,15 +84,17 @@ class Run:
         self.errors: list[str] = []
         self.plan = plan
         self.values = None
-        if plan is not None and plan.program is not None:
+        if plan is not None and plan.program is not None and not self.compiled:
             try:
-                self.values = plan.program.execute(context)
+                self.values = plan.program.execute(context.context if isinstance(context, Bound) else context)
             except Exception:  # noqa: BLE001 - a missing fact or a failing condition: go one by one
                 self.values = None
 
     def _eval(self, cond: Condition) -> Any:
         if self.values is not None and self.plan is not None:  # values come only from a plan's program
             return self.values[self.plan.slots[id(cond)]]
+        if self.compiled:
+            return evaluate_compiled(cond, self.context, self.present)
         return evaluate(cond, self.context, self.present)
 
     def _step(self, rule: str, part: str, cond: Condition, v: Any) -> Step:

@@ -18,7 +18,7 @@ import itertools
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 from .celcore import cel
 
 from ..errors import Problem, problem
+from .compile import CelError, Compiled, compile_python
 from .functions import CALLABLES, CEL_GLOBALS, CEL_MEMBERS, FUNCTIONS
 from .limits import TOKEN as _OP_TOKEN
 from .limits import POLICY, ExpressionLimits, check_expression
@@ -79,6 +80,8 @@ class Condition:
     event_fields: frozenset[str]  # event field names it may read (for missing-field reports)
     # (events fact, kind, field) for every field its events declare: a missing field is named on its own fact
     owners: frozenset[tuple[str, str, str]] = frozenset()
+    # the same text as a Python function (compile.py), made on first use; None: the CEL core only
+    fast: "Fast | None" = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"
@@ -90,7 +93,29 @@ class Condition:
 
 
 def _restore_condition(source: str, compiled: str, facts: frozenset[str], event_fields: frozenset[str]) -> Condition:
-    return Condition(source, _LazyProgram(compiled), compiled, facts, event_fields)
+    return Condition(source, _LazyProgram(compiled), compiled, facts, event_fields, fast=Fast(compiled))
+
+
+class Fast:
+    """A condition's compiled Python function (compile.compile_python), made when first asked for.
+
+    Made lazily, as the CEL program of a stored condition is: a process answering one question
+    compiles only the conditions that question reads. `function()` is None where the text leaves
+    the subset compile.py translates: the condition is then evaluated by the CEL core.
+    """
+
+    __slots__ = ("text", "compiled", "done")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.compiled: Compiled | None = None
+        self.done = False
+
+    def function(self) -> Any:
+        if not self.done:
+            self.compiled = compile_python(self.text)
+            self.done = True
+        return self.compiled.call if self.compiled is not None else None
 
 
 class _LazyProgram:
@@ -297,7 +322,7 @@ def compile_condition(source: str, vocabulary: Vocabulary, span: Span,
     owners = frozenset(
         (name, kind.name, f) for name in facts for kind in vocabulary.facts[name].kinds.values() for f in kind.fields
     )
-    condition = Condition(source, program, rewritten, frozenset(facts), event_fields, owners)
+    condition = Condition(source, program, rewritten, frozenset(facts), event_fields, owners, Fast(rewritten))
 
     # 5. try it once on well-typed sample facts
     sample = {vocabulary.facts[name].variable: _sample(vocabulary.facts[name]) for name in facts}
@@ -516,11 +541,28 @@ def functions() -> dict:
     return _FUNCTIONS
 
 
-def bind(case: Mapping[str, Any], facts: Mapping[str, Fact], as_of: str) -> CelContext:
-    """One CEL context per case: its facts as flat variables, converted once."""
+class Bound:
+    """One case's facts as flat variables (and as_of): what compiled conditions read, and, made
+    when a condition first needs the CEL core, the core's context over the same variables."""
+
+    __slots__ = ("variables", "_context")
+
+    def __init__(self, variables: dict[str, Any]) -> None:
+        self.variables = variables
+        self._context: CelContext | None = None
+
+    @property
+    def context(self) -> CelContext:
+        if self._context is None:
+            self._context = cel.Context(variables=self.variables, functions=functions())
+        return self._context
+
+
+def bind(case: Mapping[str, Any], facts: Mapping[str, Fact], as_of: str) -> Bound:
+    """One binding per case: its facts as flat variables, converted once (by the CEL core when it is asked)."""
     variables = {facts[name].variable: value for name, value in case.items()}
     variables["as_of"] = as_of
-    return cel.Context(variables=variables, functions=functions())
+    return Bound(variables)
 
 
 # Evaluation results, three-valued: True, False, or an Unknown naming what is missing.
@@ -533,8 +575,10 @@ class Unknown:
         raise TypeError("Unknown has no truth value; use the three-valued helpers")
 
 
-def evaluate(condition: Condition, context: CelContext, present: Mapping[str, Any]) -> Any:
-    """Value of `condition`: the CEL value, or Unknown when facts are missing or it fails."""
+def evaluate(condition: Condition, context: "CelContext | Bound", present: Mapping[str, Any]) -> Any:
+    """Value of `condition` by the CEL core: the CEL value, or Unknown when facts are missing or it fails."""
+    if isinstance(context, Bound):
+        context = context.context
     try:
         return condition.program.execute(context)
     except KeyError as exc:
@@ -579,3 +623,25 @@ def _clean(message: str) -> str:
         if len(name) == 2 and name[0].isidentifier():
             message = name[1].strip()
     return message
+
+
+def evaluate_compiled(condition: Condition, bound: Bound, present: Mapping[str, Any]) -> Any:
+    """Value of `condition` by its compiled function (compile.py), the same as `evaluate` gives.
+
+    The function gives the CEL value, or raises CelError where the CEL core fails too: then
+    the missing facts make it unknown, as in `evaluate`; with none missing, the core is asked
+    for its own error message. A condition the compiler does not translate, or a value it does
+    not model (Unsure), is evaluated by the CEL core.
+    """
+    fast = condition.fast
+    call = fast.function() if fast is not None else None
+    if call is not None:
+        try:
+            return call(bound.variables)
+        except CelError:
+            missing = tuple(sorted(f for f in condition.facts if f not in present))
+            if missing:
+                return Unknown(missing)
+        except Exception:  # noqa: BLE001 - Unsure, or anything unforeseen: the core decides
+            pass
+    return evaluate(condition, bound, present)
