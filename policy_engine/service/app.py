@@ -366,7 +366,8 @@ class Service:
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """The time of an audit record, as the command line writes it: UTC to the second (the seq orders records)."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def query_date(value: str) -> _dt.date:
