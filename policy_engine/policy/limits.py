@@ -127,31 +127,51 @@ def check_case_size(case: Any, file: str | None = None) -> None:
 
     For cases given as Python or JSON data as much as YAML: checked before the case is
     validated or bound into CEL, iteratively, and stopping at the first value over a
-    bound, so its cost is bounded by the limits, not by the case.
+    bound, so its cost is bounded by the limits, not by the case. The path of a value is
+    only spelled out for the message (each value keeps its parent and key), and the plain
+    types of parsed JSON and YAML are told apart without the slower abstract-class check.
     """
     if not isinstance(case, (Mapping, list, tuple)):
         return
     seen = 0
-    stack: list[tuple[Any, str, int]] = [(case, "", 0)]
+    stack: list[tuple[Any, Any, int]] = [(case, None, 0)]  # (value, where: (parent where, key, index?), depth)
     while stack:
-        value, path, depth = stack.pop()
+        value, where, depth = stack.pop()
         seen += 1
         if seen > MAX_CASE_VALUES:
-            raise _too_large(f"the case has more than {MAX_CASE_VALUES} values", path or "(case)", file)
+            raise _too_large(f"the case has more than {MAX_CASE_VALUES} values", _path(where) or "(case)", file)
         if depth > MAX_CASE_DEPTH:
-            raise _too_large(f"the case nests mappings and lists more than {MAX_CASE_DEPTH} deep", path, file)
-        if isinstance(value, Mapping):
+            raise _too_large(f"the case nests mappings and lists more than {MAX_CASE_DEPTH} deep", _path(where), file)
+        kind = type(value)
+        if kind in _SCALARS:
+            continue
+        if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
             if len(value) > MAX_LIST_ITEMS:
                 raise _too_large(f"this mapping has {len(value)} keys; at most {MAX_LIST_ITEMS} are accepted",
-                                 path or "(case)", file)
+                                 _path(where) or "(case)", file)
             for key, item in value.items():
-                stack.append((item, f"{path}.{key}" if path else str(key), depth + 1))
-        elif isinstance(value, (list, tuple)):
+                stack.append((item, (where, key, False), depth + 1))
+        elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
             if len(value) > MAX_LIST_ITEMS:
                 raise _too_large(f"this list has {len(value)} values; at most {MAX_LIST_ITEMS} are accepted",
-                                 path or "(case)", file)
+                                 _path(where) or "(case)", file)
             for i in range(len(value) - 1, -1, -1):
-                stack.append((value[i], f"{path}[{i}]", depth + 1))
+                stack.append((value[i], (where, i, True), depth + 1))
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _path(where: Any) -> str:
+    """The path of a value as messages write it (a.b[2].c), from its chain of (parent, key, index?)."""
+    parts: list[tuple[Any, bool]] = []
+    while where is not None:
+        where, key, index = where
+        parts.append((key, index))
+    path = ""
+    for key, index in reversed(parts):
+        path = f"{path}[{key}]" if index else (f"{path}.{key}" if path else str(key))
+    return path
 
 
 def _too_large(message: str, path: str, file: str | None) -> CaseError:
