@@ -314,3 +314,16 @@ def test_decide_does_not_call_the_core_when_every_fact_is_given(registry, monkey
         checked += 1
     assert checked >= 8
     assert calls == []
+
+
+def test_the_generated_code_sees_no_builtins_and_splices_no_text_of_the_condition():
+    """A condition's text reaches the generated Python only as repr() values and generated names:
+    hostile-looking conditions either stay on the CEL core or compile to dict lookups, and the
+    function sees only two builtins (type and list)."""
+    from policy_engine.policy.compile import compile_python
+    assert compile_python("__import__('os').system('true') == 1") is None  # not a function the policies have
+    c = compile_python("x.__class__ == 1")
+    assert c is not None and "_select(" in c.code and "getattr" not in c.code
+    assert set(c.call.__globals__["__builtins__"]) == {"type", "list"}
+    c = compile_python("x == 'a b; import os'")
+    assert c is not None and "import os" not in c.code.replace("'a b; import os'", "")

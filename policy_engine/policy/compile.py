@@ -655,7 +655,11 @@ def compile_python(text: str) -> Compiled | None:
     if gen.collects:
         head.append("    S = {}")
     code = "def condition(V):\n" + "\n".join(head + gen.lines + [f"    return {result}"]) + "\n"
-    namespace: dict[str, Any] = dict(_RUNTIME)
+    # The code is generated from the parsed tree only: variable names go in as repr() strings, literals
+    # as repr() values, every other name is one the generator made; field access is a dict lookup
+    # (_select), never getattr. Defence in depth: the function sees the runtime above and the policy's
+    # functions, and of the builtins only type and list (tests/test_compiled.py pins both).
+    namespace: dict[str, Any] = dict(_RUNTIME, __builtins__={"type": type, "list": list})
     namespace.update({f"f_{name}": fn for name, fn in gen.functions.items()})
     try:
         exec(compile(code, "<condition>", "exec"), namespace)  # noqa: S102 - code generated above from a parsed tree
