@@ -653,6 +653,26 @@ class Summary:
         return text + f"; {self.seconds:.1f} s, {rate:,.0f} cases/s"
 
 
+POOL_STOP_SECONDS = 10
+
+
+def _end_pool(pool) -> None:
+    """Stop the workers of a batch that ends early (interrupted, its reader gone, an output error).
+
+    multiprocessing's Pool.terminate() stops the workers, then waits for its task feeder thread;
+    that thread can be blocked for good writing a large chunk into the workers' pipe (no worker
+    reads it any more, and this process still holds the pipe's read end). So terminate() runs in a
+    daemon thread and is given POOL_STOP_SECONDS: the workers are stopped by then, and a feeder
+    still blocked is a daemon thread that does not keep the process from ending.
+    """
+    import threading
+    stopper = threading.Thread(target=pool.terminate, name="end-batch-workers", daemon=True)
+    stopper.start()
+    stopper.join(POOL_STOP_SECONDS)
+    if not stopper.is_alive():
+        pool.join()
+
+
 def run_batch(source: str, dirs: Iterable[str] | None, defaults: Defaults, jobs: int | None = None,
               out=None, err=None, progress: bool | None = None) -> int:
     """Decide every case of `source` and write the records to `out` (binary); return the exit
@@ -744,8 +764,7 @@ def run_batch(source: str, dirs: Iterable[str] | None, defaults: Defaults, jobs:
         return _stop(exc, None, err)
     finally:
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            _end_pool(pool)
         shield.restore()
         if sigpipe is not None:
             signal.signal(signal.SIGPIPE, sigpipe)
