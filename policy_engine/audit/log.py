@@ -115,16 +115,26 @@ def _decode(row: tuple) -> dict:
 
 
 class _Backend:
+    """One database: `db` its connection, `errors` the driver's exceptions, `message` their wording."""
     placeholder = "?"
+    url: str
+    db: Any
+    errors: tuple[type[BaseException], ...] = ()
+
+    def message(self, exc: BaseException) -> str:
+        return str(exc)
 
     def append(self, build: Callable[[int, str], dict]) -> dict:
         raise NotImplementedError
 
     def select(self, sql: str, args: tuple) -> list[tuple]:
-        raise NotImplementedError
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except self.errors as exc:
+            raise _unavailable(self.url, f"cannot read the log: {self.message(exc)}") from None
 
     def close(self) -> None:
-        raise NotImplementedError
+        self.db.close()
 
 
 _INSERT = "INSERT INTO audit_log (seq, kind, at, request, answer, policy, engine, prev, hash) VALUES ({})"
@@ -138,6 +148,7 @@ def _row(rec: dict) -> tuple:
 
 
 class _SQLite(_Backend):
+    errors = (sqlite3.Error,)
     SCHEMA = (
         "CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS audit_log (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL, "
@@ -212,15 +223,6 @@ class _SQLite(_Backend):
             raise _unavailable(self.url, f"cannot append to the log: {exc}; nothing was written") from None
         return rec
 
-    def select(self, sql: str, args: tuple) -> list[tuple]:
-        try:
-            return self.db.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise _unavailable(self.url, f"cannot read the log: {exc}") from None
-
-    def close(self) -> None:
-        self.db.close()
-
 
 def _check_schema(url: str, version: Any) -> None:
     if version is None or not str(version).isdigit():
@@ -253,7 +255,7 @@ class _Postgres(_Backend):
         except ImportError:
             raise _unavailable(url, "a PostgreSQL log needs the psycopg driver, which is not installed",
                                POSTGRES_HINT) from None
-        self.errors = psycopg.Error
+        self.errors = (psycopg.Error,)
         try:
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
         except psycopg.Error as exc:
@@ -302,14 +304,8 @@ class _Postgres(_Backend):
             raise _unavailable(self.url, f"cannot append to the log: {_pg_message(exc)}; nothing was written") from None
         return rec
 
-    def select(self, sql: str, args: tuple) -> list[tuple]:
-        try:
-            return self.db.execute(sql, args).fetchall()
-        except self.errors as exc:
-            raise _unavailable(self.url, f"cannot read the log: {_pg_message(exc)}") from None
-
-    def close(self) -> None:
-        self.db.close()
+    def message(self, exc: BaseException) -> str:
+        return _pg_message(exc)
 
 
 def _pg_message(exc: BaseException) -> str:
