@@ -7,15 +7,19 @@ from typing import Any, Mapping
 from ..dates import as_date  # re-exported: policy_engine.as_date
 from .decisions import DECISIONS
 from ..errors import LookupFailure, problem
-from .evaluate import Run, plan
+from .evaluate import Run, plan, reference_only
 from . import rulings as _rulings
-from ..policy.expr import bind
+from ..policy.expr import Bound, bind
+from ..policy.fastcase import CaseTable
 from ..policy.limits import check_case_size
 from ..policy.model import Policy
 from ..policy.registry import Registry
 from .verdict import Verdict, VersionChoice
 from ..policy.vocabulary import check_case
 from ..policy.workdays import policy_calendar
+
+
+_CASE_TABLE = "(case table)"  # Policy.plans key of its CaseTable (policy/fastcase.py)
 
 
 @policy_calendar
@@ -44,17 +48,29 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
             "unsupported_decision", f"{known}{policy.id} {policy.version} has no {decision} rules (it answers: {offered})",
             hint="decisions: " + ", ".join(DECISIONS))])
     iso = day.isoformat()
-    check_case_size(case, case_file)  # before anything walks it: a case's cost is bounded, whatever its origin
-    case, raw_rulings = _rulings.split(case)
-    facts = check_case(case, policy.vocabulary, case_file, as_of=iso)
-    rulings = _rulings.read(raw_rulings, policy, iso, case_file)
+    quick = None
+    if type(case) is dict and _rulings.KEY not in case and not reference_only():  # most cases: the table knows them valid
+        table = policy.plans.get(_CASE_TABLE)
+        if table is None:
+            table = policy.plans.setdefault(_CASE_TABLE, CaseTable(policy.vocabulary))
+        quick = table.check(case, iso)
+    if quick is not None:
+        facts, variables = quick
+        raw_rulings, rulings = None, {}
+        bound = Bound(variables)
+    else:  # the checks that word every problem
+        check_case_size(case, case_file)  # before anything walks it: a case's cost is bounded, whatever its origin
+        case, raw_rulings = _rulings.split(case)
+        facts = check_case(case, policy.vocabulary, case_file, as_of=iso)
+        rulings = _rulings.read(raw_rulings, policy, iso, case_file)
+        bound = bind(facts, policy.vocabulary.facts, iso)
     checker = getattr(kind, "check", None)
     if checker is not None:  # inputs a decision rejects beyond their types (a score above an item's maximum)
         checker(policy, facts, case_file)
     compiled = policy.plans.get(decision)
     if compiled is None:
         compiled = policy.plans.setdefault(decision, plan(kind.conditions(policy)))
-    state = Run(bind(facts, policy.vocabulary.facts, iso), facts, iso, compiled, rulings)
+    state = Run(bound, facts, iso, compiled, rulings)
     outcome, findings, *more = kind.run(policy, state)  # a sanction ladder adds its adjusted result
     if rulings:
         _rulings.check_judged(rulings, findings, decision, raw_rulings, case_file)

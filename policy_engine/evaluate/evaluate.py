@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
+from ..policy.compile import CelError
 from ..policy.expr import Bound, Condition, Unknown, _LazyProgram, evaluate, evaluate_compiled
 from ..policy.model import Rule, Test
 from ..policy.model import conditions_of as conditions_of  # the decisions import it from here
@@ -24,9 +25,16 @@ from .verdict import (ERROR, EXEMPT, FAILED, FIRED, NOT_APPLICABLE, NOT_FIRED, P
 _REFERENCE: ContextVar[bool] = ContextVar("policy_engine_cel_core_only", default=False)
 
 
+def reference_only() -> bool:
+    """Whether `cel_core_only` is in effect."""
+    return _REFERENCE.get()
+
+
 @contextmanager
 def cel_core_only() -> Iterator[None]:
-    """Within the block, every condition is evaluated by the CEL core, as before compilation.
+    """Within the block, decisions take the reference path: every case checked by check_case
+    (not recognised by the case table, policy/fastcase.py), every condition evaluated by the CEL
+    core, every rule judged afresh (no cached rule results, RuleKey).
 
     The verdicts are the same bytes either way; the switch exists to compare the two paths.
     """
@@ -52,6 +60,7 @@ class Plan:
     program: Any
     slots: Mapping[int, int]
     memo: dict
+    keys: dict = field(default_factory=dict)  # id(rule) -> its RuleKey (judge's cache of rule results)
 
 
 def plan(conditions: Iterable[Condition]) -> Plan:
@@ -149,7 +158,120 @@ def _merge(unknowns: list[Unknown]) -> Unknown:
     return Unknown(tuple(missing), errors[0] if errors and not missing else None)
 
 
+# Rule results cached per decision (Plan.memo), at most this many; the cache is emptied when full.
+MEMO_LIMIT = 65_536
+
+
+class RuleKey:
+    """What a rule's finding depends on, at two levels.
+
+    A rule's finding, the steps it adds to the trace and the errors it records are a pure
+    function of the values its conditions take (applies_when, the test, each unless, each
+    shown value), and those of the variables the conditions' compiled functions read (the
+    policy's functions are pure, and a policy's working-day calendar is its own). `judge`
+    therefore caches them:
+
+    - under the values of the variables read (`facts`): the cheapest key, one look-up,
+      which recurs where a rule reads a few facts of few values (a boolean, an enum);
+    - under the values of the conditions (`__call__`), computed by the compiled functions:
+      it recurs where the facts do not (ages from birth dates, counts from event histories).
+
+    A value the key cannot stand for exactly (a list, a map, a double, a failure whose message
+    the CEL core would have to word, a condition that is not compiled) gives no key, and the
+    rule is judged as without the cache. Condition values are tagged with their type (1 and
+    true, 1 and 1.0 are different keys); an unknown one is tagged with the facts it lacks.
+    A variable holds values of one type (the case is checked), absent is None.
+    """
+
+    __slots__ = ("leaves", "reads")
+
+    def __init__(self, rule: Rule) -> None:
+        leaves, reads = [], set()
+        for cond in conditions_of((rule,)):
+            fast = cond.fast.function() and cond.fast.compiled if cond.fast is not None else None
+            if fast is None:
+                self.leaves, self.reads = None, ()
+                return
+            leaves.append((fast.call, cond.facts))
+            reads.update(fast.reads)
+        self.leaves = tuple(leaves)
+        self.reads = tuple(sorted(reads))
+
+    def facts(self, variables: dict) -> tuple:
+        return tuple(map(variables.get, self.reads))
+
+    def __call__(self, variables: dict, present: Mapping[str, Any]) -> tuple | None:
+        key = []
+        add = key.append
+        for call, facts in self.leaves:  # type: ignore[union-attr] - None is checked by the caller
+            try:
+                v = call(variables)
+            except CelError:
+                missing = tuple(sorted(f for f in facts if f not in present))
+                if not missing:
+                    return None  # the CEL core words this failure
+                add(("?", missing))
+                continue
+            except Exception:  # noqa: BLE001 - Unsure and the like: the CEL core decides
+                return None
+            t = type(v)
+            if t is bool:
+                add(v)
+            elif t is int or t is str:
+                add((t, v))
+            else:
+                return None
+        return tuple(key)
+
+
 def judge(rule: Rule, run: Run, kind: str) -> Finding:
+    """`judge_rule`, cached: a rule met again with the same values of the facts it reads, or of its
+    conditions, gives the same finding, steps and errors (RuleKey), without being judged again.
+    Only on the compiled path (the CEL core alone, the reference, judges every rule afresh), and
+    not for a rule the case records a ruling on."""
+    plan = run.plan
+    if not run.compiled or plan is None or rule.id in run.rulings:
+        return judge_rule(rule, run, kind)
+    keyer = plan.keys.get(id(rule))
+    if keyer is None:
+        keyer = plan.keys[id(rule)] = RuleKey(rule)
+    if keyer.leaves is None:
+        return judge_rule(rule, run, kind)
+    memo = plan.memo
+    variables = run.context.variables
+    by_facts = (id(rule), kind, "facts", keyer.facts(variables))
+    try:
+        hit = memo.get(by_facts)
+    except TypeError:  # a list or a map among the facts: the conditions' values decide
+        hit, by_facts = None, None
+    if hit is None:
+        key = keyer(variables, run.present)
+        if key is None:
+            return judge_rule(rule, run, kind)
+        key = (id(rule), kind, "values", key)
+        hit = memo.get(key)
+        if hit is None:
+            first_step, first_error = len(run.trace), len(run.errors)
+            finding = judge_rule(rule, run, kind)
+            hit = (finding, tuple(run.trace[first_step:]), tuple(run.errors[first_error:]))
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[key] = hit
+            if by_facts is not None:
+                memo[by_facts] = hit
+            return finding
+        if by_facts is not None:
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[by_facts] = hit
+    finding, steps, errors = hit
+    run.trace.extend(steps)
+    if errors:
+        run.errors.extend(errors)
+    return finding
+
+
+def judge_rule(rule: Rule, run: Run, kind: str) -> Finding:
     """Evaluate one rule. kind "criterion": it must hold; kind "trigger": it fires when it holds.
 
     Exceptions (unless): an `exempt` exception that holds sets the rule aside; a

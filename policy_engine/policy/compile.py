@@ -641,6 +641,7 @@ class Compiled:
 
     call: Callable[[dict], Any]
     code: str  # the generated Python, for reading
+    reads: tuple[str, ...] = ()  # the variables the function reads (it reads nothing else of the case)
 
 
 def compile_python(text: str) -> Compiled | None:
@@ -665,4 +666,4 @@ def compile_python(text: str) -> Compiled | None:
         exec(compile(code, "<condition>", "exec"), namespace)  # noqa: S102 - code generated above from a parsed tree
     except (SyntaxError, RecursionError, MemoryError):
         return None
-    return Compiled(namespace["condition"], code)
+    return Compiled(namespace["condition"], code, tuple(sorted(gen.variables)))
