@@ -60,7 +60,7 @@ class Plan:
     program: Any
     slots: Mapping[int, int]
     memo: dict
-    keys: dict = field(default_factory=dict)  # id(rule) -> its RuleKey (judge's cache of rule results)
+    keys: dict = field(default_factory=dict)  # id(rule) -> its RuleKey, which holds judge's cache of its results
 
 
 def plan(conditions: Iterable[Condition]) -> Plan:
@@ -158,12 +158,13 @@ def _merge(unknowns: list[Unknown]) -> Unknown:
     return Unknown(tuple(missing), errors[0] if errors and not missing else None)
 
 
-# Rule results cached per decision (Plan.memo), at most this many; the cache is emptied when full.
-MEMO_LIMIT = 65_536
+# Rule results cached per rule and decision, at most this many under each of the two keys;
+# a rule's cache is emptied when full (bounded memory, whatever the cases).
+MEMO_LIMIT = 8_192
 
 
 class RuleKey:
-    """What a rule's finding depends on, at two levels.
+    """What a rule's finding depends on, at two levels, and the rule's cache under each.
 
     A rule's finding, the steps it adds to the trace and the errors it records are a pure
     function of the values its conditions take (applies_when, the test, each unless, each
@@ -171,21 +172,26 @@ class RuleKey:
     policy's functions are pure, and a policy's working-day calendar is its own). `judge`
     therefore caches them:
 
-    - under the values of the variables read (`facts`): the cheapest key, one look-up,
-      which recurs where a rule reads a few facts of few values (a boolean, an enum);
-    - under the values of the conditions (`__call__`), computed by the compiled functions:
-      it recurs where the facts do not (ages from birth dates, counts from event histories).
+    - under the values of the variables read (`facts`, cache `by_facts`): the cheapest key,
+      one look-up, which recurs where a rule reads a few facts of few values (a boolean, an enum);
+    - under the values of the conditions (`__call__`, cache `by_values`), computed by the
+      compiled functions: it recurs where the facts do not (ages from birth dates, counts
+      from event histories).
 
     A value the key cannot stand for exactly (a list, a map, a double, a failure whose message
     the CEL core would have to word, a condition that is not compiled) gives no key, and the
     rule is judged as without the cache. Condition values are tagged with their type (1 and
     true, 1 and 1.0 are different keys); an unknown one is tagged with the facts it lacks.
-    A variable holds values of one type (the case is checked), absent is None.
+    A variable holds values of one type (the case is checked), absent is None. One RuleKey
+    serves one kind of judging (criterion or trigger), `kind`.
     """
 
-    __slots__ = ("leaves", "reads")
+    __slots__ = ("leaves", "reads", "kind", "by_facts", "by_values")
 
-    def __init__(self, rule: Rule) -> None:
+    def __init__(self, rule: Rule, kind: str) -> None:
+        self.kind = kind
+        self.by_facts: dict = {}
+        self.by_values: dict = {}
         leaves, reads = [], set()
         for cond in conditions_of((rule,)):
             fast = cond.fast.function() and cond.fast.compiled if cond.fast is not None else None
@@ -223,6 +229,11 @@ class RuleKey:
                 return None
         return tuple(key)
 
+    def store(self, cache: dict, key: Any, hit: tuple) -> None:
+        if len(cache) >= MEMO_LIMIT:
+            cache.clear()
+        cache[key] = hit
+
 
 def judge(rule: Rule, run: Run, kind: str) -> Finding:
     """`judge_rule`, cached: a rule met again with the same values of the facts it reads, or of its
@@ -230,40 +241,34 @@ def judge(rule: Rule, run: Run, kind: str) -> Finding:
     Only on the compiled path (the CEL core alone, the reference, judges every rule afresh), and
     not for a rule the case records a ruling on."""
     plan = run.plan
-    if not run.compiled or plan is None or rule.id in run.rulings:
+    if not run.compiled or plan is None or (run.rulings and rule.id in run.rulings):
         return judge_rule(rule, run, kind)
     keyer = plan.keys.get(id(rule))
     if keyer is None:
-        keyer = plan.keys[id(rule)] = RuleKey(rule)
-    if keyer.leaves is None:
+        keyer = plan.keys[id(rule)] = RuleKey(rule, kind)
+    if keyer.leaves is None or keyer.kind != kind:
         return judge_rule(rule, run, kind)
-    memo = plan.memo
     variables = run.context.variables
-    by_facts = (id(rule), kind, "facts", keyer.facts(variables))
+    by_facts = tuple(map(variables.get, keyer.reads))
     try:
-        hit = memo.get(by_facts)
+        hit = keyer.by_facts.get(by_facts)
     except TypeError:  # a list or a map among the facts: the conditions' values decide
         hit, by_facts = None, None
     if hit is None:
         key = keyer(variables, run.present)
         if key is None:
             return judge_rule(rule, run, kind)
-        key = (id(rule), kind, "values", key)
-        hit = memo.get(key)
+        hit = keyer.by_values.get(key)
         if hit is None:
             first_step, first_error = len(run.trace), len(run.errors)
             finding = judge_rule(rule, run, kind)
             hit = (finding, tuple(run.trace[first_step:]), tuple(run.errors[first_error:]))
-            if len(memo) >= MEMO_LIMIT:
-                memo.clear()
-            memo[key] = hit
+            keyer.store(keyer.by_values, key, hit)
             if by_facts is not None:
-                memo[by_facts] = hit
-            return finding
+                keyer.store(keyer.by_facts, by_facts, hit)
+            return finding  # judged just now: its steps and errors are in the run already
         if by_facts is not None:
-            if len(memo) >= MEMO_LIMIT:
-                memo.clear()
-            memo[by_facts] = hit
+            keyer.store(keyer.by_facts, by_facts, hit)
     finding, steps, errors = hit
     run.trace.extend(steps)
     if errors:

@@ -153,15 +153,7 @@ class Verdict:
     adjusted: Mapping[str, Any] | None = None  # sanction: the result after 从轻/减轻/从重/免予 (decisions/sanction.py)
 
     def to_json(self) -> dict:
-        out: dict[str, Any] = {
-            "policy": {"id": self.policy[0], "version": self.policy[1], "sha256": self.policy[2]},
-            "engine": dict(ENGINE),
-            "decision": self.decision,
-            "as_of": self.as_of,
-            "outcome": self.outcome,
-        }
-        if self.adjusted is not None:  # beside the outcome it adjusts
-            out["adjusted"] = dict(self.adjusted)
+        out = self.to_json_head()
         out["findings"] = [f.to_json() for f in self.findings]
         out["missing_facts"] = list(self.missing_facts)
         if self.version is not None:
@@ -172,8 +164,53 @@ class Verdict:
         return out
 
     def dumps(self, compact: bool = False) -> str:
-        """The verdict as JSON text: same inputs, same bytes. compact: one line, about 3x faster."""
-        return dumps(self.to_json(), compact)
+        """The verdict as JSON text: same inputs, same bytes as `dumps(self.to_json(), compact)`.
+
+        Built from fragments: each finding and step is written once and its text kept (see
+        `_fragment`), since decisions share their Finding and Step objects across cases; the
+        rest is written per verdict. tests/test_verdict_text.py compares the two.
+        """
+        head = _HEADS.get((self.policy, self.decision, self.as_of, self.outcome, compact))
+        if head is None or self.adjusted is not None:
+            data = self.to_json_head()
+            head = _compact(data)[:-1] if compact else _indented(data)[:-2]
+            if self.adjusted is None:
+                if len(_HEADS) >= FRAGMENTS_LIMIT:
+                    _HEADS.clear()
+                _HEADS[(self.policy, self.decision, self.as_of, self.outcome, compact)] = head
+        tail: dict[str, Any] = {"missing_facts": list(self.missing_facts)}
+        if self.version is not None:
+            tail["version"] = self.version.to_json()
+        if self.errors:
+            tail["errors"] = list(self.errors)
+        at = 1 if compact else 2
+        kept = _FRAGMENTS
+        findings, trace = [], []
+        for items, out in ((self.findings, findings), (self.trace, trace)):
+            for item in items:
+                k = kept.get(id(item))
+                if k is None or k[0] is not item:
+                    k = _fragment(item)
+                out.append(k[at])
+        if compact:
+            return (head + ',"findings":[' + ",".join(findings) + "]," + _compact(tail)[1:-1]
+                    + ',"trace":[' + ",".join(trace) + "]}\n")
+        return (head + ',\n  "findings": ' + ("[\n" + ",\n".join(findings) + "\n  ]" if findings else "[]")
+                + ",\n" + _indented(tail)[2:-2] + ',\n  "trace": ' + ("[\n" + ",\n".join(trace) + "\n  ]" if trace else "[]")
+                + "\n}\n")
+
+    def to_json_head(self) -> dict:
+        """The verdict's fields before its findings, as to_json writes them."""
+        out: dict[str, Any] = {
+            "policy": {"id": self.policy[0], "version": self.policy[1], "sha256": self.policy[2]},
+            "engine": dict(ENGINE),
+            "decision": self.decision,
+            "as_of": self.as_of,
+            "outcome": self.outcome,
+        }
+        if self.adjusted is not None:  # beside the outcome it adjusts
+            out["adjusted"] = dict(self.adjusted)
+        return out
 
 
 def dumps(data: Any, compact: bool = False) -> str:
@@ -186,3 +223,30 @@ def _default(value: Any) -> Any:
     if isinstance(value, Unknown):
         return {"unknown": list(value.missing)} if value.missing else {"error": value.error}
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def _indented(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+
+
+# The JSON text of findings and steps, by object: (the object, compact text, text indented as an
+# element of a list in the verdict). Keyed by id() and checked by identity, so a key reused by a
+# later object is never mistaken for it; emptied when full (bounded memory). _HEADS: a verdict's
+# text before its findings, by what it holds (a verdict with `adjusted` is written afresh).
+_FRAGMENTS: dict[int, tuple[Any, str, str]] = {}
+_HEADS: dict[tuple, str] = {}
+FRAGMENTS_LIMIT = 65_536
+
+
+def _fragment(item: "Finding | Step") -> tuple[Any, str, str]:
+    data = item.to_json()
+    indented = "    " + _indented(data).replace("\n", "\n    ")  # JSON text holds no raw line break
+    kept = (item, _compact(data), indented)
+    if len(_FRAGMENTS) >= FRAGMENTS_LIMIT:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[id(item)] = kept
+    return kept
