@@ -98,3 +98,76 @@ def test_a_statutory_only_year_lists_no_workdays(tmp_path):
                  "    holidays: ['2028-01-01']\n    workdays: []\n", encoding="utf-8")
     assert check_file(f) == []  # a statutory holiday on a Saturday is allowed here
     assert load(f).is_workday(D(2028, 1, 1)) is False
+
+
+# -- the per-year tables against the schedule asked day by day ---------------------------------
+
+def _walk(cal, start, end):
+    """working_days_between as the schedule answers it, day by day (the reference)."""
+    count, day = 0, start
+    while day <= end:
+        count += cal._day(day)
+        day += dt.timedelta(days=1)
+    return count
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except (CalendarGap, ValueError) as exc:
+        return (type(exc).__name__, str(exc))
+
+
+def test_tables_answer_as_the_schedule_does_day_by_day():
+    """Every day from 2003 to 2028 (before the package, the package's years, 2027 known only by its
+    statutory holidays, 2028 not at all), and spans across them: the same counts, and the same
+    error naming the same first unknown day."""
+    import random
+    cal = load()
+    day = dt.date(2003, 1, 1)
+    while day <= dt.date(2028, 12, 31):
+        assert _outcome(lambda: cal.is_workday(day)) == _outcome(lambda: cal._day(day)), day
+        day += dt.timedelta(days=1)
+    rng = random.Random(7)
+    for _ in range(400):
+        a = dt.date(2003, 6, 1) + dt.timedelta(days=rng.randrange(0, 365 * 25))
+        b = a + dt.timedelta(days=rng.choice([0, 1, 6, 30, 400, 3000, 3700]))
+        assert _outcome(lambda: cal.working_days_between(a, b)) == _outcome(
+            lambda: _walk(cal, a, b) if (b - a).days <= 3660 else cal.working_days_between(a, b)), (a, b)
+        forward = _outcome(lambda: cal.working_days_between(a, b))
+        if b > a:
+            assert _outcome(lambda: cal.working_days_between(b, a)) == (
+                -forward if isinstance(forward, int) else forward)
+
+
+def test_a_span_is_counted_without_asking_about_each_day(monkeypatch):
+    """Once a year's table is made, a count over it asks the schedule nothing."""
+    cal = load()
+    cal.working_days_between(dt.date(2020, 1, 1), dt.date(2024, 12, 31))
+    asked = []
+    monkeypatch.setattr(type(cal), "_day", lambda self, day: asked.append(day) or True)
+    assert cal.working_days_between(dt.date(2020, 3, 1), dt.date(2024, 10, 31)) > 1000
+    assert asked == []
+
+
+def _add_walking(cal, start, n):
+    """add_working_days as the schedule answers it, day by day (the reference)."""
+    day, left = start, n
+    while left:
+        day += dt.timedelta(days=1)
+        if (day - start).days > 3660:
+            raise ValueError("working days are counted over at most ten years")
+        left -= cal._day(day)
+    return day
+
+
+def test_adding_working_days_by_the_tables_is_walking_day_by_day():
+    import random
+    cal = load()
+    rng = random.Random(11)
+    starts = [dt.date(2003, 12, 25), dt.date(2026, 12, 24), dt.date(2026, 9, 30), dt.date(2027, 1, 29),
+              dt.date(2027, 12, 30), dt.date(2016, 2, 5)]
+    starts += [dt.date(2003, 6, 1) + dt.timedelta(days=rng.randrange(0, 365 * 25)) for _ in range(300)]
+    for k, start in enumerate(starts):
+        for n in (0, 1, 2, 5, 7, 15, 30, 250) + ((2600,) if k < 6 else ()):
+            assert _outcome(lambda: cal.add_working_days(start, n)) == _outcome(lambda: _add_walking(cal, start, n)), (start, n)

@@ -25,12 +25,13 @@ is used.
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import contextvars
 import datetime as _dt
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -66,15 +67,32 @@ class Year:
     complete: bool = True  # False: statutory holidays only, the year's 调休 not yet published
 
 
+_WORK, _OFF, _UNKNOWN = 1, 0, 2  # a day's code in a year's table
+
+
+@dataclass(frozen=True, slots=True)
+class _YearTable:
+    """One year's days as codes (work, off, unknown: the year is not entered, or only its statutory
+    holidays are), with the running count of working days: a span of days is counted by two
+    look-ups, not by asking the holiday schedule about each of its days."""
+
+    first: int  # ordinal of 1 January
+    codes: bytes  # one code per day of the year
+    before: tuple[int, ...]  # before[i]: working days among the year's first i days
+
+
 @dataclass(frozen=True, slots=True)
 class WorkCalendar:
     years: Mapping[int, Year]
     file: str  # how messages name it: _shared/cn-workdays.calendar.yaml for a policies folder's calendar
+    # year -> _YearTable, made when a date of that year is first counted (the same answers as `_day`)
+    tables: dict = field(default_factory=dict, compare=False, repr=False)
 
     def covers(self, year: int) -> bool:
         return year in self.years or PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
 
-    def is_workday(self, day: _dt.date) -> bool:
+    def _day(self, day: _dt.date) -> bool:
+        """Whether `day` is a working day, asked of the schedule itself; CalendarGap where it is unknown."""
         entry = self.years.get(day.year)
         if entry is not None:
             if day in entry.workdays:
@@ -92,27 +110,79 @@ class WorkCalendar:
             f"no holiday schedule for {day.year}: working days in {day.year} are unknown until the State Council "
             f"publishes that year's 节假日安排; add it to {self.file}")
 
+    def _table(self, year: int) -> _YearTable:
+        table = self.tables.get(year)
+        if table is None:
+            first = _dt.date(year, 1, 1).toordinal()
+            codes = bytearray()
+            before, count = [0], 0
+            for i in range(_dt.date(year, 12, 31).toordinal() - first + 1):
+                try:
+                    work = self._day(_dt.date.fromordinal(first + i))
+                except CalendarGap:
+                    codes.append(_UNKNOWN)
+                else:
+                    codes.append(_WORK if work else _OFF)
+                    count += work
+                before.append(count)
+            table = self.tables.setdefault(year, _YearTable(first, bytes(codes), tuple(before)))
+        return table
+
+    def is_workday(self, day: _dt.date) -> bool:
+        table = self._table(day.year)
+        code = table.codes[day.toordinal() - table.first]
+        if code == _UNKNOWN:
+            return self._day(day)  # raises, with its words
+        return code == _WORK
+
     def working_days_between(self, start: _dt.date, end: _dt.date) -> int:
         if end < start:
             return -self.working_days_between(end, start)
         if (end - start).days > MAX_SPAN_DAYS:
             raise ValueError("working days are counted over at most ten years")
-        count, day = 0, start
-        while day <= end:
-            count += self.is_workday(day)
-            day += _dt.timedelta(days=1)
+        count = 0
+        for year in range(start.year, end.year + 1):  # in order: the first unknown day is the one reported
+            table = self._table(year)
+            a = (start.toordinal() if year == start.year else table.first) - table.first
+            b = (end.toordinal() if year == end.year else table.first + len(table.codes) - 1) - table.first
+            gap = table.codes.find(_UNKNOWN, a, b + 1)
+            if gap >= 0:
+                self._day(_dt.date.fromordinal(table.first + gap))  # raises, with its words
+            count += table.before[b + 1] - table.before[a]
         return count
 
     def add_working_days(self, start: _dt.date, n: int) -> _dt.date:
+        """The n-th working day after `start`, found in the year tables by the running counts; as if
+        walking day by day: an unknown day before it is the error (CalendarGap), and so is a walk
+        of more than MAX_SPAN_DAYS (ValueError), whichever comes first."""
         if n < 0:
             raise ValueError("add_working_days counts forward; n must be 0 or more")
-        day, left = start, n
-        while left:
-            day += _dt.timedelta(days=1)
-            if (day - start).days > MAX_SPAN_DAYS:
+        if n == 0:
+            return start
+        left = n
+        here = start.toordinal() + 1  # the first day counted
+        limit = start.toordinal() + MAX_SPAN_DAYS  # the last day a walk may reach
+        while True:
+            if here > limit or here > _LAST_ORDINAL:
                 raise ValueError("working days are counted over at most ten years")
-            left -= self.is_workday(day)
-        return day
+            table = self._table(_dt.date.fromordinal(here).year)
+            a = here - table.first
+            b = min(len(table.codes) - 1, limit - table.first)
+            found = table.before[b + 1] - table.before[a]
+            if found >= left:  # the day the count reaches `left`: the first i with before[i + 1] - before[a] == left
+                i = bisect.bisect_left(table.before, table.before[a] + left, a + 1, b + 2) - 1
+                gap = table.codes.find(_UNKNOWN, a, i + 1)
+                if gap >= 0:
+                    self._day(_dt.date.fromordinal(table.first + gap))  # raises, with its words
+                return _dt.date.fromordinal(table.first + i)
+            gap = table.codes.find(_UNKNOWN, a, b + 1)
+            if gap >= 0:
+                self._day(_dt.date.fromordinal(table.first + gap))  # raises, with its words
+            left -= found
+            here = table.first + b + 1
+
+
+_LAST_ORDINAL = _dt.date.max.toordinal()
 
 
 def calendar_path(policy_file: str | os.PathLike) -> Path:
