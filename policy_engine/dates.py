@@ -27,16 +27,30 @@ def parse_date(value: Any, what: str = "date") -> _dt.date:
 
     A datetime is a date with a time of day, which no fact has: it is refused, not cut.
     """
+    if type(value) is str:
+        day = _READ.get(value)
+        if day is not None:
+            return day
     if isinstance(value, _dt.datetime):
         raise DateError(f"{what} must be a day written {FORM}, not a time ({value.isoformat()})")
     if isinstance(value, _dt.date):
         return value
     if isinstance(value, str) and _FORM.fullmatch(value):
         try:
-            return _dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
+            day = _dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
         except ValueError as exc:  # 2023-02-30, month 13, year 0000
             raise DateError(f"{what} {value!r} is not a day of the calendar ({exc})") from None
+        if type(value) is str:
+            if len(_READ) >= _READ_LIMIT:
+                _READ.clear()
+            _READ[value] = day
+        return day
     raise DateError(f"{what} must be a date written {FORM}, got {_show(value)}")
+
+
+# Dates already read, by their text (dates are immutable): at most _READ_LIMIT, then emptied.
+_READ: dict[str, _dt.date] = {}
+_READ_LIMIT = 65_536
 
 
 def canonical(value: Any, what: str = "date") -> str:

@@ -117,7 +117,7 @@ def _key(*leaves):
 def test_condition_values_are_tagged_with_their_type():
     def raw(V):
         return V["x"]
-    key = _key((raw, ("x",)))
+    key = _key((None, raw, ("x",)))
     assert key({"x": True}, {"x": True}) != key({"x": 1}, {"x": 1})
     assert key({"x": 1}, {"x": 1}) != key({"x": "1"}, {"x": "1"})
     assert key({"x": 1.0}, {"x": 1.0}) is None, "a double gives no key (-0.0 and 0.0 are equal, NaN is not itself)"
@@ -130,10 +130,10 @@ def test_a_missing_fact_is_part_of_the_key_and_a_failure_without_one_gives_none(
         if "x" not in V:
             raise CelError("x")
         return V["x"]
-    key = _key((needs_x, ("x",)))
+    key = _key((None, needs_x, ("x",)))
     assert key({}, {}) == (("?", ("x",)),)
     assert key({"x": False}, {"x": False}) == (False,)
 
     def fails(V):
         raise CelError("division by zero")
-    assert _key((fails, ("x",)))({"x": 1}, {"x": 1}) is None, "the CEL core words that failure: no key"
+    assert _key((None, fails, ("x",)))({"x": 1}, {"x": 1}) is None, "the CEL core words that failure: no key"

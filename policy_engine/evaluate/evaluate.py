@@ -73,6 +73,9 @@ def plan(conditions: Iterable[Condition]) -> Plan:
     return Plan(program, slots, {})
 
 
+_NOT_KNOWN = object()
+
+
 class Run:
     """The state of one decision over one case: its bound facts and its trace.
 
@@ -80,7 +83,7 @@ class Run:
     `cel_core_only` is in effect, or `context` is a CEL context rather than a Bound.
     """
 
-    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan", "rulings", "compiled")
+    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan", "rulings", "compiled", "known")
 
     def __init__(self, context, present: Mapping[str, Any], as_of: str, plan: Plan | None = None,
                  rulings: Mapping[str, Ruling] | None = None):
@@ -93,15 +96,45 @@ class Run:
         self.errors: list[str] = []
         self.plan = plan
         self.values = None
+        self.known: dict | None = None  # id(condition) -> its value, computed already (judge, RuleKey)
         if plan is not None and plan.program is not None and not self.compiled:
             try:
                 self.values = plan.program.execute(context.context if isinstance(context, Bound) else context)
             except Exception:  # noqa: BLE001 - a missing fact or a failing condition: go one by one
                 self.values = None
 
+    def part(self, context, present: Mapping[str, Any]) -> "Run":
+        """A run over another binding within this decision (one act of several, one record): its
+        own trace, this run's rulings, and, on the compiled path, this run's plan (so its rules'
+        results are cached with the decision's; the reference path evaluates it condition by condition)."""
+        return Run(context, present, self.as_of, self.plan if self.compiled else None, rulings=self.rulings)
+
+    def derived(self, what: str, source: Any, detail: Any, make: Any) -> Any:
+        """`make()`, an immutable object derived from `source` (a Finding or Step, often shared
+        across cases) and `detail` alone, kept in the plan's memo on the compiled path so that
+        later cases share it too (and its JSON text, verdict._fragment). Checked by identity of
+        `source` (kept alive by the entry); the memo is emptied when it grows past a bound."""
+        plan = self.plan
+        if plan is None or not self.compiled:
+            return make()
+        key = (what, id(source), detail)
+        memo = plan.memo
+        hit = memo.get(key)
+        if hit is not None and hit[0] is source:
+            return hit[1]
+        made = make()
+        if len(memo) >= 4 * MEMO_LIMIT:
+            memo.clear()
+        memo[key] = (source, made)
+        return made
+
     def _eval(self, cond: Condition) -> Any:
         if self.values is not None and self.plan is not None:  # values come only from a plan's program
             return self.values[self.plan.slots[id(cond)]]
+        if self.known is not None:
+            v = self.known.get(id(cond), _NOT_KNOWN)
+            if v is not _NOT_KNOWN:
+                return v
         if self.compiled:
             return evaluate_compiled(cond, self.context, self.present)
         return evaluate(cond, self.context, self.present)
@@ -198,7 +231,7 @@ class RuleKey:
             if fast is None:
                 self.leaves, self.reads = None, ()
                 return
-            leaves.append((fast.call, cond.facts))
+            leaves.append((cond, fast.call, cond.facts))
             reads.update(fast.reads)
         self.leaves = tuple(leaves)
         self.reads = tuple(sorted(reads))
@@ -206,10 +239,13 @@ class RuleKey:
     def facts(self, variables: dict) -> tuple:
         return tuple(map(variables.get, self.reads))
 
-    def __call__(self, variables: dict, present: Mapping[str, Any]) -> tuple | None:
+    def __call__(self, variables: dict, present: Mapping[str, Any], known: dict | None = None) -> tuple | None:
+        """The conditions' values as a key, or None; into `known` (id(condition) -> value, as
+        Run._eval gives it), each value computed, so that a rule judged on a miss does not
+        compute them again."""
         key = []
         add = key.append
-        for call, facts in self.leaves:  # type: ignore[union-attr] - None is checked by the caller
+        for cond, call, facts in self.leaves:  # type: ignore[union-attr] - None is checked by the caller
             try:
                 v = call(variables)
             except CelError:
@@ -217,9 +253,13 @@ class RuleKey:
                 if not missing:
                     return None  # the CEL core words this failure
                 add(("?", missing))
+                if known is not None:
+                    known[id(cond)] = Unknown(missing)
                 continue
             except Exception:  # noqa: BLE001 - Unsure and the like: the CEL core decides
                 return None
+            if known is not None:
+                known[id(cond)] = v
             t = type(v)
             if t is bool:
                 add(v)
@@ -255,13 +295,18 @@ def judge(rule: Rule, run: Run, kind: str) -> Finding:
     except TypeError:  # a list or a map among the facts: the conditions' values decide
         hit, by_facts = None, None
     if hit is None:
-        key = keyer(variables, run.present)
+        known: dict = {}
+        key = keyer(variables, run.present, known)
         if key is None:
             return judge_rule(rule, run, kind)
         hit = keyer.by_values.get(key)
         if hit is None:
             first_step, first_error = len(run.trace), len(run.errors)
-            finding = judge_rule(rule, run, kind)
+            run.known = known  # the values just computed: judged without computing them again
+            try:
+                finding = judge_rule(rule, run, kind)
+            finally:
+                run.known = None
             hit = (finding, tuple(run.trace[first_step:]), tuple(run.errors[first_error:]))
             keyer.store(keyer.by_values, key, hit)
             if by_facts is not None:

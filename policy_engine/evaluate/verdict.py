@@ -191,7 +191,10 @@ class Verdict:
                 k = kept.get(id(item))
                 if k is None or k[0] is not item:
                     k = _fragment(item)
-                out.append(k[at])
+                text = k[at]
+                if text is None:
+                    text = _fill(k, at)
+                out.append(text)
         if compact:
             return (head + ',"findings":[' + ",".join(findings) + "]," + _compact(tail)[1:-1]
                     + ',"trace":[' + ",".join(trace) + "]}\n")
@@ -237,16 +240,24 @@ def _indented(data: Any) -> str:
 # element of a list in the verdict). Keyed by id() and checked by identity, so a key reused by a
 # later object is never mistaken for it; emptied when full (bounded memory). _HEADS: a verdict's
 # text before its findings, by what it holds (a verdict with `adjusted` is written afresh).
-_FRAGMENTS: dict[int, tuple[Any, str, str]] = {}
+_FRAGMENTS: dict[int, list] = {}
 _HEADS: dict[tuple, str] = {}
 FRAGMENTS_LIMIT = 65_536
 
 
-def _fragment(item: "Finding | Step") -> tuple[Any, str, str]:
-    data = item.to_json()
-    indented = "    " + _indented(data).replace("\n", "\n    ")  # JSON text holds no raw line break
-    kept = (item, _compact(data), indented)
+def _fragment(item: "Finding | Step") -> list:
+    """A new entry for `item`: [item, compact text, indented text], each text written when first asked for."""
+    kept = [item, None, None]
     if len(_FRAGMENTS) >= FRAGMENTS_LIMIT:
         _FRAGMENTS.clear()
     _FRAGMENTS[id(item)] = kept
     return kept
+
+
+def _fill(kept: list, at: int) -> str:
+    data = kept[0].to_json()
+    if at == 1:
+        kept[1] = text = _compact(data)
+    else:
+        kept[2] = text = "    " + _indented(data).replace("\n", "\n    ")  # JSON text holds no raw line break
+    return text

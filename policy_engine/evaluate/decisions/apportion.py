@@ -48,7 +48,7 @@ def run(policy, state):
     for i, record in enumerate(records):  # sorted by date (stable)
         facts = dict(state.present)
         facts.update({f"{a.alias}.{key}": value for key, value in record.items()})
-        one = Run(bind(facts, a.facts, state.as_of), facts, state.as_of, rulings=state.rulings)
+        one = state.part(bind(facts, a.facts, state.as_of), facts)
         place = f"{a.each}[{record.get('id', i)}]"
         findings.append(_person(a, one, place, record))
         state.trace.extend(Step(s.rule, f"{place}.{s.part}", s.expression, s.value) for s in one.trace)

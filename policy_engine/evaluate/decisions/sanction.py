@@ -200,11 +200,12 @@ def run(policy, state):
         for i, record in enumerate(records):
             facts = dict(state.present)
             facts.update({f"{alias}.{key}": value for key, value in record.items()})
-            one = Run(bind(facts, s.record_facts, state.as_of), facts, state.as_of, rulings=state.rulings)  # a ruling: every act
+            one = state.part(bind(facts, s.record_facts, state.as_of), facts)  # a ruling: every act
             place = f"{each}[{record.get('id', i)}]"
             act = _judge_act(s, one, rule, place)
             acts.append(act)
-            state.trace.extend(Step(x.rule, f"{place}.{x.part}", x.expression, x.value) for x in one.trace)
+            state.trace.extend(one.derived("placed step", x, place, lambda x=x: Step(x.rule, f"{place}.{x.part}", x.expression, x.value))
+                               for x in one.trace)
             state.errors.extend(one.errors)
     findings = [f for act in acts for f in act.findings]
     unsettled = any(act.unsettled for act in acts)
@@ -248,7 +249,7 @@ def _judge_act(s, state: Run, rule: str, place: str | None) -> _Act:
             values.append(v)
         held.append(any_of(values))
     if place is not None:
-        findings = [_placed(f, place, s.each[1]) for f in findings]
+        findings = [state.derived("placed", f, place, lambda f=f: _placed(f, place, s.each[1])) for f in findings]
     ranks = {st.id: st.rank for st in s.steps}
     ranges = []
     unsettled = False

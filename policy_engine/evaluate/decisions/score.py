@@ -151,7 +151,7 @@ def _feed(policy, state, trigger, event) -> Finding:
         fact = policy.vocabulary.facts[name]
         if fact.type == "events" and "evaluation" in fact.kinds:
             facts[name] = sorted([*facts.get(name, ()), event], key=lambda e: e["date"])
-    one = Run(bind(facts, policy.vocabulary.facts, state.as_of), facts, state.as_of, rulings=state.rulings)
+    one = state.part(bind(facts, policy.vocabulary.facts, state.as_of), facts)
     f = judge(trigger, one, "trigger")
     state.trace.extend(Step(s.rule, f"with this evaluation: {s.part}", s.expression, s.value) for s in one.trace)
     state.errors.extend(one.errors)
