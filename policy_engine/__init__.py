@@ -23,6 +23,7 @@ _EXPORTS = {
     "Receipt": "selection.draw", "Verification": "selection.draw", "commitment": "selection.draw",
     "draw": "selection.draw", "new_seed": "selection.draw", "verify": "selection.draw",
     "as_date": "evaluate.engine", "decide": "evaluate.engine", "decide_governing": "evaluate.engine",
+    "decide_many": "evaluate.engine",
     "CaseError": "errors", "EngineError": "errors", "LookupFailure": "errors", "PolicyError": "errors",
     "Problem": "errors",
     "check_policy": "policy.loader", "load_all": "policy.loader", "load_policy": "policy.loader",
@@ -36,7 +37,7 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from .evaluate.decisions import DECISIONS
     from .selection.draw import Receipt, Verification, commitment, draw, new_seed, verify
-    from .evaluate.engine import as_date, decide, decide_governing
+    from .evaluate.engine import as_date, decide, decide_governing, decide_many
     from .errors import CaseError, EngineError, LookupFailure, PolicyError, Problem
     from .policy.loader import check_policy, load_all, load_policy
     from .policy.model import Policy
@@ -62,5 +63,5 @@ def __dir__() -> list[str]:
 __all__ = [
     "DECISIONS", "CaseError", "EngineError", "Finding", "LookupFailure", "Policy", "PolicyError", "Pool", "Problem",
     "Receipt", "Registry", "Verdict", "Verification", "as_date", "check_panel", "check_policy", "commitment", "decide",
-    "decide_governing", "draw", "load_all", "load_policy", "load_pool", "new_seed", "verify",
+    "decide_governing", "decide_many", "draw", "load_all", "load_policy", "load_pool", "new_seed", "verify",
 ]

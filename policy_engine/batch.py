@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from .evaluate.engine import as_date, decide, decide_governing
+from .evaluate.engine import decide_many as _decide_cases
 from .errors import CaseError, EngineError, OutputError, Problem, problem
 from .inputs import parse_json
 from .selection.pool import cell_converter  # the pool's CSV cell types: one convention for both
@@ -256,6 +257,14 @@ class Decider:
 
     def verdict(self, line: int, payload: Any):
         """The Verdict for one item (EngineError, located at `line`, when it is refused)."""
+        policy, decision, case, day, governed = self._prepare(line, payload)
+        if governed:  # the version that governs the case
+            return decide_governing(self.registry, policy.id, decision, case, day, case_file=self.file)[0]
+        return decide(policy, decision, case, day, case_file=self.file)
+
+    def _prepare(self, line: int, payload: Any) -> tuple:
+        """(policy, decision, case, day, whether a governing_version rule chooses the version) of
+        one item; EngineError, located at `line`, when it is refused before any deciding."""
         if isinstance(payload, Problem):
             raise CaseError([payload])
         rows = None
@@ -279,16 +288,62 @@ class Decider:
         policy = self._policy(policy_id, version, day)
         if rows is not None:
             case = self._convert_row(line, policy, rows)
-        if not version and decision is not None and policy.version_rule(decision) is not None:  # the version that governs the case
-            return decide_governing(self.registry, policy_id, decision, case, day, case_file=self.file)[0]
-        return decide(policy, decision, case, day, case_file=self.file)
+        governed = not version and decision is not None and policy.version_rule(decision) is not None
+        return policy, decision, case, day, governed
 
     def record(self, line: int, payload: Any) -> Record:
         try:
             verdict = self.verdict(line, payload)
         except EngineError as exc:
             return Record(line, error_record(exc, line, self.file), REFUSED)
+        return self._record(line, verdict)
+
+    def _record(self, line: int, verdict: Any) -> Record:
+        if isinstance(verdict, EngineError):
+            return Record(line, error_record(verdict, line, self.file), REFUSED)
         return Record(line, verdict.dumps(compact=True), UNDETERMINED if verdict.outcome == "undetermined" else DECIDED)
+
+    def records(self, items: list[tuple[int, Any]]) -> list[Record]:
+        """record() for each item, in order: runs of items with the same policy version, decision
+        and date (and no governing_version rule to apply) are decided together by
+        engine.decide_many; the records are the same as record() gives one by one."""
+        out: list[Record | None] = [None] * len(items)
+        run: list[tuple[int, int, Any]] = []  # (index, line, case) of the run being gathered
+        shared: list = [None, None, None]  # the run's policy, decision and day
+
+        def flush() -> None:
+            if not run:
+                return
+            policy, decision, day = shared
+            try:
+                verdicts = list(_decide_cases(policy, decision, [c for _, _, c in run], day, case_file=self.file))
+            except EngineError as exc:  # the version or the decision: every case of the run is refused alike
+                verdicts = [exc] * len(run)
+            for (i, line, _), verdict in zip(run, verdicts):
+                out[i] = self._record(line, verdict)
+            run.clear()
+
+        for i, (line, payload) in enumerate(items):
+            try:
+                policy, decision, case, day, governed = self._prepare(line, payload)
+            except EngineError as exc:
+                flush()
+                out[i] = Record(line, error_record(exc, line, self.file), REFUSED)
+                continue
+            if governed:
+                flush()
+                try:
+                    verdict = decide_governing(self.registry, policy.id, decision, case, day, case_file=self.file)[0]
+                except EngineError as exc:
+                    verdict = exc
+                out[i] = self._record(line, verdict)
+                continue
+            if run and (policy is not shared[0] or decision != shared[1] or day != shared[2]):
+                flush()
+            shared[:] = [policy, decision, day]
+            run.append((i, line, case))
+        flush()
+        return out  # type: ignore[return-value] - every slot is filled
 
     def chunk(self, items: list[tuple[int, Any]]) -> tuple[bytes, int, int, int, int | None]:
         """Several items at once: their lines joined (UTF-8), counts (decided, undetermined,
@@ -296,8 +351,8 @@ class Decider:
         texts = []
         counts = {DECIDED: 0, UNDETERMINED: 0, REFUSED: 0}
         first = None
-        for line, payload in items:
-            r = self.record(line, payload)
+        for r in self.records(items):
+            line = r.line
             texts.append(r.text)
             counts[r.status] += 1
             if first is None and r.status == REFUSED:
@@ -339,10 +394,22 @@ def decide_many(items: Iterable[Any], registry: Registry, defaults: Defaults = D
     "decision": ..., "as_of": ..., "version": ...}, or a JSON line (str or bytes). The n-th item
     is numbered `start + n` in error records. A blank text item gives no record."""
     decider = Decider(registry, defaults, file)
-    for n, item in enumerate(items, start=start):
-        if isinstance(item, (str, bytes, bytearray)) and not item.strip():
-            continue
-        yield decider.record(n, item)
+    numbered = ((n, item) for n, item in enumerate(items, start=start)
+                if not (isinstance(item, (str, bytes, bytearray)) and not item.strip()))
+    for run in _runs(numbered):
+        yield from decider.records(run)
+
+
+def _runs(items: Iterable[tuple[int, Any]], size: int = 256) -> Iterator[list[tuple[int, Any]]]:
+    """The items in lists of at most `size`, in order (each decided together, Decider.records)."""
+    run: list[tuple[int, Any]] = []
+    for item in items:
+        run.append(item)
+        if len(run) >= size:
+            yield run
+            run = []
+    if run:
+        yield run
 
 
 # ---------------------------------------------------------------------------------------
@@ -501,8 +568,8 @@ def decide_file(source: str | os.PathLike, registry: Registry, defaults: Default
     inp = Input(source, fmt)
     try:
         decider = Decider(registry, defaults, inp.name, inp.columns)
-        for line, payload in inp.items():
-            yield decider.record(line, payload)
+        for run in _runs(inp.items()):
+            yield from decider.records(run)
     finally:
         inp.close()
 
@@ -818,11 +885,9 @@ def _stop(exc: EngineError, out, err) -> int:
 def _decide_partition(items: Iterable[Any], start: int, dirs: tuple[str, ...], defaults: Defaults,
                       file: str | None) -> list[str]:
     decider = Decider(registry_for(dirs), defaults, file)
-    out = []
-    for n, item in enumerate(items, start=start):
-        if isinstance(item, (str, bytes, bytearray)) and not item.strip():
-            continue
-        out.append(decider.record(n, item).text[:-1])
+    numbered = [(n, item) for n, item in enumerate(items, start=start)
+                if not (isinstance(item, (str, bytes, bytearray)) and not item.strip())]
+    out = [r.text[:-1] for r in decider.records(numbered)]
     return out
 
 

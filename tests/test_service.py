@@ -389,17 +389,21 @@ def test_a_request_over_the_time_limit_is_503_and_the_server_goes_on():
 
 def test_sigterm_lets_the_requests_in_flight_finish():
     s = Server(SERVE)
-    n = 3000
-    case = json.dumps(fixture(ENTRY)["case"], ensure_ascii=False)
+    # sanction verdicts over three acts, some milliseconds each: the body (under 1 MB, taken whole by the
+    # socket's buffers, as this client sends it all before reading) is in, the decisions are not done
+    n = 600
+    fx = yaml.safe_load((ROOT / "fixtures" / "gov-sanctions-law" / "sanction" /
+                         "three-removals-combined-period-capped-at-48-months.yaml").read_text(encoding="utf-8"))
+    case = json.dumps(fx["case"], ensure_ascii=False, default=str)
     body = ("\n".join([case] * n) + "\n").encode()
     result: dict = {}
 
     def send():
-        result["answer"] = s.request("POST", f"/v1/decisions?policy={XJ}&decision=entry&as_of=2026-11-23", body,
-                                     "application/x-ndjson")
+        result["answer"] = s.request("POST", f"/v1/decisions?policy=gov-sanctions-law&decision=sanction"
+                                             f"&as_of={fx['as_of']}", body, "application/x-ndjson")
     client = threading.Thread(target=send)
     client.start()
-    time.sleep(1.0)  # the request is in flight: 3000 decisions take seconds
+    time.sleep(0.5)  # the request is in flight: 600 such decisions take seconds
     assert client.is_alive(), "the request ended before the signal: make it longer"
     s.proc.send_signal(signal.SIGTERM)
     client.join(120)

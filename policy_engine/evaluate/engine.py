@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..dates import as_date  # re-exported: policy_engine.as_date
 from .decisions import DECISIONS
-from ..errors import LookupFailure, problem
+from ..errors import EngineError, LookupFailure, problem
 from .evaluate import Run, plan, reference_only
 from . import rulings as _rulings
 from ..policy.expr import Bound, bind
@@ -16,10 +16,50 @@ from ..policy.model import Policy
 from ..policy.registry import Registry
 from .verdict import Verdict, VersionChoice
 from ..policy.vocabulary import check_case
-from ..policy.workdays import policy_calendar
+from ..policy.workdays import policy_calendar, using
 
 
 _CASE_TABLE = "(case table)"  # Policy.plans key of its CaseTable (policy/fastcase.py)
+
+
+def decide_many(policy: Policy, decision: str, cases: Iterable[Any], as_of: Any, *,
+                case_file: str | None = None) -> Iterator["Verdict | EngineError"]:
+    """decide() for each case of `cases`, in order, lazily: each a Verdict, or the EngineError
+    (CaseError) that refuses that case alone, so one bad case does not stop the others.
+
+    What holds for every case is checked once, before the first: the version is in force on
+    `as_of`, the decision is one it answers (LookupFailure, raised at once). Each verdict is
+    the same bytes as decide() gives for its case. The batch command and the service's
+    POST /v1/decisions decide runs of cases that share a policy, decision and date this way.
+    """
+    day = as_date(as_of)
+    kind = _lookup(policy, decision, day)
+    calendar = policy.calendar
+    for case in cases:
+        try:
+            with using(calendar):
+                verdict = _decide(policy, kind, decision, case, day, case_file)
+        except EngineError as exc:
+            yield exc
+        else:
+            yield verdict
+
+
+def _lookup(policy: Policy, decision: str, selecting):
+    """The decision's module, once the version is known to be in force on `selecting` and to answer it."""
+    if not policy.in_force.covers(selecting):
+        raise LookupFailure([problem(
+            "not_in_force", f"{policy.id} version {policy.version} is in force {policy.in_force.describe()}, "
+                            f"not on {selecting.isoformat()}",
+            hint="use Registry.in_force(policy_id, date) to pick the version in force")])
+    kind = DECISIONS.get(decision)
+    if kind is None or not kind.available(policy):
+        offered = ", ".join(policy.decisions()) or "none"
+        known = "" if kind is not None else f"'{decision}' is not a decision kind; "
+        raise LookupFailure([problem(
+            "unsupported_decision", f"{known}{policy.id} {policy.version} has no {decision} rules (it answers: {offered})",
+            hint="decisions: " + ", ".join(DECISIONS))])
+    return kind
 
 
 @policy_calendar
@@ -34,19 +74,12 @@ def decide(policy: Policy, decision: str, case: Mapping[str, Any] | None, as_of:
     value, with its path). Missing facts are not errors: they make rules unknown.
     """
     day = as_date(as_of)
-    selecting = day if in_force_on is None else as_date(in_force_on)
-    if not policy.in_force.covers(selecting):
-        raise LookupFailure([problem(
-            "not_in_force", f"{policy.id} version {policy.version} is in force {policy.in_force.describe()}, "
-                            f"not on {selecting.isoformat()}",
-            hint="use Registry.in_force(policy_id, date) to pick the version in force")])
-    kind = DECISIONS.get(decision)
-    if kind is None or not kind.available(policy):
-        offered = ", ".join(policy.decisions()) or "none"
-        known = "" if kind is not None else f"'{decision}' is not a decision kind; "
-        raise LookupFailure([problem(
-            "unsupported_decision", f"{known}{policy.id} {policy.version} has no {decision} rules (it answers: {offered})",
-            hint="decisions: " + ", ".join(DECISIONS))])
+    kind = _lookup(policy, decision, day if in_force_on is None else as_date(in_force_on))
+    return _decide(policy, kind, decision, case, day, case_file)
+
+
+def _decide(policy: Policy, kind, decision: str, case: Any, day, case_file: str | None) -> Verdict:
+    """decide() once the version and the decision are settled (under the policy's calendar)."""
     iso = day.isoformat()
     quick = None
     if type(case) is dict and _rulings.KEY not in case and not reference_only():  # most cases: the table knows them valid

@@ -38,6 +38,7 @@ from types import MappingProxyType
 from typing import Iterator, Mapping
 
 import chinese_calendar
+from chinese_calendar.constants import holidays as _PACKAGE_HOLIDAYS, workdays as _PACKAGE_WORKDAYS
 
 from .. import textio
 from .. import resources as _resources
@@ -116,14 +117,22 @@ class WorkCalendar:
             first = _dt.date(year, 1, 1).toordinal()
             codes = bytearray()
             before, count = [0], 0
+            # the package's own tables for its years (what chinese_calendar.is_workday reads, without
+            # the bounds it recomputes on every call: tests/test_workdays.py compares the two every day)
+            package = year not in self.years and PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
             for i in range(_dt.date(year, 12, 31).toordinal() - first + 1):
-                try:
-                    work = self._day(_dt.date.fromordinal(first + i))
-                except CalendarGap:
-                    codes.append(_UNKNOWN)
+                day = _dt.date.fromordinal(first + i)
+                if package:
+                    work = day in _PACKAGE_WORKDAYS or (day.weekday() <= 4 and day not in _PACKAGE_HOLIDAYS)
                 else:
-                    codes.append(_WORK if work else _OFF)
-                    count += work
+                    try:
+                        work = self._day(day)
+                    except CalendarGap:
+                        codes.append(_UNKNOWN)
+                        before.append(count)
+                        continue
+                codes.append(_WORK if work else _OFF)
+                count += work
                 before.append(count)
             table = self.tables.setdefault(year, _YearTable(first, bytes(codes), tuple(before)))
         return table
