@@ -24,6 +24,7 @@ import argparse
 import csv
 import gc
 import hashlib
+import json
 import random
 import statistics
 import sys
@@ -114,6 +115,7 @@ def main() -> None:
     t = time.perf_counter()
     check(draw(xj, pool, request(hist, None), hashlib.sha256(b"first").hexdigest()), xj)
     print(f"first draw after loading (004, 5 of all):    {(time.perf_counter() - t) * 1000:8.0f} ms")
+    figures: dict = {"benchmark": "draw", "experts": args.experts, "load_ms": round(load * 1000)}
     for label, policy, field in (("004, 5 of all, 3x candidates", xj, None),
                                  ("004, 5 of one field (装备制造)", xj, "装备制造"),
                                  ("001, 5 of all, rotation", xc, None)):
@@ -124,6 +126,7 @@ def main() -> None:
             receipt = draw(policy, pool, req, s)
             times.append(time.perf_counter() - t)
             check(receipt, policy)
+        figures[f"{label} median_ms"] = round(statistics.median(times) * 1000, 1)
         excluded = sum(len(g.excluded) for g in receipt.groups)
         print(f"draw {label:34s} median {statistics.median(times) * 1000:6.1f} ms, worst {max(times) * 1000:6.1f} ms "
               f"({args.runs} seeds; last run reached {receipt.groups[0].rounds[0].reached}, excluded {excluded})")
@@ -131,6 +134,8 @@ def main() -> None:
     result = verify(registry, pool, receipt.to_json())
     print(f"verify one receipt:                          {(time.perf_counter() - t) * 1000:8.0f} ms  (ok: {result.ok})")
     assert result.ok
+    figures["verify_ms"] = round((time.perf_counter() - t) * 1000)
+    print(json.dumps(figures, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import json
 import random
 import statistics
 import sys
@@ -161,6 +162,11 @@ def main() -> None:
     print(f"ratio hand/engine:             {hand / engine:>10.1f}x")
     print(f"single decision, median:       {statistics.median(lat) / 1000:>10.1f} us "
           f"(p99 {statistics.quantiles(lat, n=100)[98] / 1000:.1f} us)")
+    print(json.dumps({"benchmark": "entry", "cases": args.cases, "seed": args.seed,
+                      "verdicts_per_s": round(engine), "indented_json_per_s": round(engine_json),
+                      "compact_json_per_s": round(engine_compact), "hand_written_per_s": round(hand),
+                      "ratio": round(hand / engine, 1), "median_us": round(statistics.median(lat) / 1000, 1),
+                      "p99_us": round(statistics.quantiles(lat, n=100)[98] / 1000, 1)}))
 
 
 if __name__ == "__main__":
