@@ -333,17 +333,17 @@ class Decider:
             if governed:
                 flush()
                 try:
-                    verdict = decide_governing(self.registry, policy.id, decision, case, day, case_file=self.file)[0]
+                    out[i] = self._record(line, decide_governing(self.registry, policy.id, decision, case, day,
+                                                                 case_file=self.file)[0])
                 except EngineError as exc:
-                    verdict = exc
-                out[i] = self._record(line, verdict)
+                    out[i] = self._record(line, exc)
                 continue
             if run and (policy is not shared[0] or decision != shared[1] or day != shared[2]):
                 flush()
             shared[:] = [policy, decision, day]
             run.append((i, line, case))
         flush()
-        return out  # type: ignore[return-value] - every slot is filled
+        return [r for r in out if r is not None]  # every slot is filled
 
     def chunk(self, items: list[tuple[int, Any]]) -> tuple[bytes, int, int, int, int | None]:
         """Several items at once: their lines joined (UTF-8), counts (decided, undetermined,

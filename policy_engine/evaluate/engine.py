@@ -89,7 +89,8 @@ def _decide(policy: Policy, kind, decision: str, case: Any, day, case_file: str 
         quick = table.check(case, iso)
     if quick is not None:
         facts, variables = quick
-        raw_rulings, rulings = None, {}
+        raw_rulings: Any = None
+        rulings: dict = {}
         bound = Bound(variables)
     else:  # the checks that word every problem
         check_case_size(case, case_file)  # before anything walks it: a case's cost is bounded, whatever its origin
@@ -105,7 +106,8 @@ def _decide(policy: Policy, kind, decision: str, case: Any, day, case_file: str 
         compiled = policy.plans.setdefault(decision, plan(kind.conditions(policy)))
     state = Run(bound, facts, iso, compiled, rulings)
     outcome, findings, *more = kind.run(policy, state)  # a sanction ladder adds its adjusted result
-    if rulings:
+    if rulings:  # only from the slow path, where raw_rulings is the list read
+        assert raw_rulings is not None
         _rulings.check_judged(rulings, findings, decision, raw_rulings, case_file)
     missing = sorted({m for f in findings for m in f.missing_facts})
     return Verdict(

@@ -83,7 +83,8 @@ class Run:
     `cel_core_only` is in effect, or `context` is a CEL context rather than a Bound.
     """
 
-    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan", "rulings", "compiled", "known")
+    __slots__ = ("context", "present", "as_of", "trace", "errors", "values", "plan", "rulings", "compiled", "known",
+                 "keys")
 
     def __init__(self, context, present: Mapping[str, Any], as_of: str, plan: Plan | None = None,
                  rulings: Mapping[str, Ruling] | None = None):
@@ -97,6 +98,8 @@ class Run:
         self.plan = plan
         self.values = None
         self.known: dict | None = None  # id(condition) -> its value, computed already (judge, RuleKey)
+        # id(rule) -> RuleKey: judge's cache, on the compiled path only
+        self.keys: dict | None = plan.keys if plan is not None and self.compiled else None
         if plan is not None and plan.program is not None and not self.compiled:
             try:
                 self.values = plan.program.execute(context.context if isinstance(context, Bound) else context)
@@ -225,11 +228,13 @@ class RuleKey:
         self.kind = kind
         self.by_facts: dict = {}
         self.by_values: dict = {}
-        leaves, reads = [], set()
+        self.leaves: tuple | None = None
+        self.reads: tuple[str, ...] = ()
+        leaves: list[tuple] = []
+        reads: set[str] = set()
         for cond in conditions_of((rule,)):
             fast = cond.fast.function() and cond.fast.compiled if cond.fast is not None else None
-            if fast is None:
-                self.leaves, self.reads = None, ()
+            if fast is None:  # a condition left to the CEL core: no key
                 return
             leaves.append((cond, fast.call, cond.facts))
             reads.update(fast.reads)
@@ -243,9 +248,10 @@ class RuleKey:
         """The conditions' values as a key, or None; into `known` (id(condition) -> value, as
         Run._eval gives it), each value computed, so that a rule judged on a miss does not
         compute them again."""
-        key = []
+        key: list[Any] = []
         add = key.append
-        for cond, call, facts in self.leaves:  # type: ignore[union-attr] - None is checked by the caller
+        assert self.leaves is not None  # checked by the caller
+        for cond, call, facts in self.leaves:
             try:
                 v = call(variables)
             except CelError:
@@ -280,18 +286,17 @@ def judge(rule: Rule, run: Run, kind: str) -> Finding:
     conditions, gives the same finding, steps and errors (RuleKey), without being judged again.
     Only on the compiled path (the CEL core alone, the reference, judges every rule afresh), and
     not for a rule the case records a ruling on."""
-    plan = run.plan
-    if not run.compiled or plan is None or (run.rulings and rule.id in run.rulings):
+    keys = run.keys
+    if keys is None or (run.rulings and rule.id in run.rulings):
         return judge_rule(rule, run, kind)
-    keyer = plan.keys.get(id(rule))
+    keyer = keys.get(id(rule))
     if keyer is None:
-        keyer = plan.keys[id(rule)] = RuleKey(rule, kind)
+        keyer = keys[id(rule)] = RuleKey(rule, kind)
     if keyer.leaves is None or keyer.kind != kind:
         return judge_rule(rule, run, kind)
     variables = run.context.variables
-    by_facts = tuple(map(variables.get, keyer.reads))
     try:
-        hit = keyer.by_facts.get(by_facts)
+        hit = keyer.by_facts.get(by_facts := tuple(map(variables.get, keyer.reads)))
     except TypeError:  # a list or a map among the facts: the conditions' values decide
         hit, by_facts = None, None
     if hit is None:
@@ -314,11 +319,10 @@ def judge(rule: Rule, run: Run, kind: str) -> Finding:
             return finding  # judged just now: its steps and errors are in the run already
         if by_facts is not None:
             keyer.store(keyer.by_facts, by_facts, hit)
-    finding, steps, errors = hit
-    run.trace.extend(steps)
-    if errors:
-        run.errors.extend(errors)
-    return finding
+    run.trace.extend(hit[1])
+    if hit[2]:
+        run.errors.extend(hit[2])
+    return hit[0]
 
 
 def judge_rule(rule: Rule, run: Run, kind: str) -> Finding:

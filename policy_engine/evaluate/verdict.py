@@ -185,7 +185,8 @@ class Verdict:
             tail["errors"] = list(self.errors)
         at = 1 if compact else 2
         kept = _FRAGMENTS
-        findings, trace = [], []
+        findings: list[str] = []
+        trace: list[str] = []
         for items, out in ((self.findings, findings), (self.trace, trace)):
             for item in items:
                 k = kept.get(id(item))

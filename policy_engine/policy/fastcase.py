@@ -24,7 +24,7 @@ its values replaced by values of every type, and on generated cases.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Callable
+from typing import Any
 
 from ..dates import DateError, canonical
 from .limits import MAX_CASE_DEPTH, MAX_LIST_ITEMS, check_case_size
@@ -55,34 +55,37 @@ def _date_text(value: Any) -> Any:
     return _NO
 
 
-def _checker(fact: Fact) -> tuple[Callable[[Any, str], Any], bool]:
-    """(function of (value, as_of) -> canonical value or _NO, whether it is check_case's own)."""
+# What a table entry is: a group of facts, or a fact checked inline by type (booleans, enums,
+# whole numbers in bounds, text) or by a function (dates, and check_case's own for the rest).
+_GROUP, _BOOL, _ENUM, _INT, _TEXT, _CALL, _OWN = range(7)
+
+
+def _entry(fact: Fact) -> tuple:
+    """(code, fact name, variable, what the check needs)."""
     t = fact.type
     if t == "boolean":
-        return (lambda v, as_of: v if v is True or v is False else _NO), False
+        return (_BOOL, fact.name, fact.variable, None)
+    if t == "enum":
+        return (_ENUM, fact.name, fact.variable, frozenset(fact.values))
     if t == "integer":
         low = _INT_MIN if fact.minimum is None else max(_INT_MIN, fact.minimum)
         high = _INT_MAX if fact.maximum is None else min(_INT_MAX, fact.maximum)
-        return (lambda v, as_of: v if type(v) is int and low <= v <= high else _NO), False
-    if t == "enum":
-        values = frozenset(fact.values)
-        return (lambda v, as_of: v if type(v) is str and v in values else _NO), False
+        return (_INT, fact.name, fact.variable, (low, high))
     if t == "string":
-        search = _SURROGATE.search
-        return (lambda v, as_of: v if type(v) is str and (v.isascii() or search(v) is None) else _NO), False
+        return (_TEXT, fact.name, fact.variable, None)
     if t == "date":
         if fact.not_after == "as_of":
             def bounded(v: Any, as_of: str) -> Any:
                 day = _date_text(v)
                 return day if day is _NO or day <= as_of else _NO
-            return bounded, False
-        return (lambda v, as_of: _date_text(v)), False
+            return (_CALL, fact.name, fact.variable, bounded)
+        return (_CALL, fact.name, fact.variable, lambda v, as_of: _date_text(v))
 
-    def slow(v: Any, as_of: str) -> Any:  # datetime, list, events: check_case's own check
+    def own(v: Any, as_of: str) -> Any:  # datetime, list, events: check_case's own check
         problems: list = []
         out = _check_value(fact, v, fact.name, problems, as_of)
         return _NO if problems else out
-    return slow, True
+    return (_OWN, fact.name, fact.variable, own)
 
 
 class CaseTable:
@@ -101,16 +104,15 @@ class CaseTable:
             for part in parts[:-1]:
                 entry = level.get(part)
                 if entry is None:
-                    entry = level[part] = ("group", {})
-                elif entry[0] != "group":  # a fact that is also a group: left to check_case
+                    entry = level[part] = (_GROUP, {})
+                elif entry[0] != _GROUP:  # a fact that is also a group: left to check_case
                     clash = True
                     break
                 level = entry[1]
             else:
                 if parts[-1] in level:
                     clash = True
-                check, own = _checker(fact)
-                level[parts[-1]] = ("fact", name, fact.variable, check, own)
+                level[parts[-1]] = _entry(fact)
         self.root = root
         self.usable = not clash and deepest < MAX_CASE_DEPTH and len(vocabulary.facts) < MAX_LIST_ITEMS
 
@@ -130,25 +132,38 @@ class CaseTable:
     def _walk(self, data: dict, table: dict, case: dict, as_of: str, facts: dict, variables: dict,
               sized: list) -> bool:
         for key, value in data.items():
-            entry = table.get(key) if type(key) is str else None
+            entry = table.get(key)  # keys are text: anything else (or text with a surrogate) is in no table
             if entry is None:
                 return False
-            if entry[0] == "group":
+            code = entry[0]
+            if code == _GROUP:
                 if type(value) is not dict or not self._walk(value, entry[1], case, as_of, facts, variables, sized):
                     return False
                 continue
             if value is None:
                 continue
-            _, name, variable, check, own = entry
-            if own and not sized[0]:
-                try:
-                    check_case_size(case)
-                except Exception:  # noqa: BLE001 - the slow path raises it again, worded
+            if code == _BOOL:
+                if value is not True and value is not False:
                     return False
-                sized[0] = True
-            checked = check(value, as_of)
-            if checked is _NO:
-                return False
-            facts[name] = checked
-            variables[variable] = checked
+            elif code == _ENUM:
+                if type(value) is not str or value not in entry[3]:
+                    return False
+            elif code == _INT:
+                if type(value) is not int or not entry[3][0] <= value <= entry[3][1]:
+                    return False
+            elif code == _TEXT:
+                if type(value) is not str or not (value.isascii() or _SURROGATE.search(value) is None):
+                    return False
+            else:
+                if code == _OWN and not sized[0]:
+                    try:
+                        check_case_size(case)
+                    except Exception:  # noqa: BLE001 - the slow path raises it again, worded
+                        return False
+                    sized[0] = True
+                value = entry[3](value, as_of)
+                if value is _NO:
+                    return False
+            facts[entry[1]] = value
+            variables[entry[2]] = value
         return True
