@@ -129,7 +129,7 @@ def test_tables_answer_as_the_schedule_does_day_by_day():
         assert _outcome(lambda: cal.is_workday(day)) == _outcome(lambda: cal._day(day)), day
         day += dt.timedelta(days=1)
     rng = random.Random(7)
-    for _ in range(400):
+    for _ in range(150):
         a = dt.date(2003, 6, 1) + dt.timedelta(days=rng.randrange(0, 365 * 25))
         b = a + dt.timedelta(days=rng.choice([0, 1, 6, 30, 400, 3000, 3700]))
         assert _outcome(lambda: cal.working_days_between(a, b)) == _outcome(
@@ -167,7 +167,7 @@ def test_adding_working_days_by_the_tables_is_walking_day_by_day():
     rng = random.Random(11)
     starts = [dt.date(2003, 12, 25), dt.date(2026, 12, 24), dt.date(2026, 9, 30), dt.date(2027, 1, 29),
               dt.date(2027, 12, 30), dt.date(2016, 2, 5)]
-    starts += [dt.date(2003, 6, 1) + dt.timedelta(days=rng.randrange(0, 365 * 25)) for _ in range(300)]
+    starts += [dt.date(2003, 6, 1) + dt.timedelta(days=rng.randrange(0, 365 * 25)) for _ in range(100)]
     for k, start in enumerate(starts):
         for n in (0, 1, 2, 5, 7, 15, 30, 250) + ((2600,) if k < 6 else ()):
             assert _outcome(lambda: cal.add_working_days(start, n)) == _outcome(lambda: _add_walking(cal, start, n)), (start, n)
