@@ -42,7 +42,7 @@ from ..batch import CHUNK_CASES, MAX_LINE, Decider, Defaults, error_record
 from ..dates import as_date
 from ..errors import CaseError, EngineError, Problem, problem
 from ..evaluate.engine import decide, decide_governing
-from ..evaluate.verdict import dumps
+from ..evaluate.verdict import Verdict, dumps
 from ..policy.registry import Registry
 from ..textio import ReadFailure, decode
 from ..yamlio import MAX_BYTES, Document
@@ -136,9 +136,15 @@ class Service:
                 answer, policy, status = refused.body, None, refused.status
             except Refused as exc:
                 answer, policy, status = exc.body, None, exc.status
+            if isinstance(answer, Verdict):  # its text from kept fragments: the bytes of dumps(to_json())
+                if self.log is not None:
+                    self.record(kind, request, answer.to_json(), policy)
+                return status, answer.dumps(compact=True).encode("utf-8")
             self.record(kind, request, answer, policy)
             return status, answer
         status, answer = await self.work(job)
+        if isinstance(answer, bytes):
+            return Response(answer, status_code=status, media_type=JSON)
         return json_response(answer, status)
 
     # -- endpoints
@@ -244,7 +250,7 @@ class Service:
                     verdict, policy = decide_governing(self.registry, pid, decision, doc.data, day, case_file=doc.file)
             except CaseError as exc:
                 raise inputs.locate(exc, doc) from None
-            return verdict.to_json(), policy
+            return verdict, policy
         return await self.audited("verdict", asked, compute)
 
     async def decisions(self, scope: Scope, receive: Receive, send: Send) -> None:
