@@ -137,3 +137,18 @@ def test_a_missing_fact_is_part_of_the_key_and_a_failure_without_one_gives_none(
     def fails(V):
         raise CelError("division by zero")
     assert _key((None, fails, ("x",)))({"x": 1}, {"x": 1}) is None, "the CEL core words that failure: no key"
+
+
+def test_a_used_policy_pickles_without_its_caches_and_decides_the_same(xj):
+    """Plans, compiled keys, cached results and year tables hold generated functions: they are
+    pickled empty and rebuilt where the policy is unpickled (a process pool, the policy cache)."""
+    import pickle
+
+    import policy_engine.policy.cache  # noqa: F401 - registers the pickling of read-only mappings
+    case = expert()
+    before = decide(xj, "entry", case, AS_OF).dumps()
+    decide(xj, "deadline", {"step": {"kind": "entry_notice", "start": "2026-01-05", "end": "2026-01-20"}}, AS_OF)
+    assert xj.plans and xj.calendar.tables
+    copy = pickle.loads(pickle.dumps(xj))
+    assert not copy.plans and not copy.calendar.tables
+    assert decide(copy, "entry", case, AS_OF).dumps() == before

@@ -16,6 +16,14 @@ from .vocabulary import Fact, Vocabulary
 STRENGTHS = ("mandatory", "generally", "discretionary")
 
 
+class RuntimeCache(dict):
+    """What evaluating builds and keeps (plans, compiled keys, cached results): pickled empty, since it
+    holds generated functions and is rebuilt on first use wherever the object is unpickled."""
+
+    def __reduce__(self) -> tuple:
+        return (RuntimeCache, ())
+
+
 @dataclass(frozen=True, slots=True)
 class Citation:
     article: int
@@ -530,7 +538,7 @@ class Policy:
     source_file: str
     source_sha256: str
     quotes_verified: int  # every quote in the file, each found in its cited passage
-    plans: dict = field(default_factory=dict, compare=False, repr=False)  # decision -> evaluate.Plan, built on first use
+    plans: dict = field(default_factory=lambda: RuntimeCache(), compare=False, repr=False)  # decision -> evaluate.Plan, built on first use
     sanctions: Sanctions | None = None
     apportionment: Apportionment | None = None
     scoring: Scoring | None = None

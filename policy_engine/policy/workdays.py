@@ -71,6 +71,13 @@ class Year:
 _WORK, _OFF, _UNKNOWN = 1, 0, 2  # a day's code in a year's table
 
 
+class _Tables(dict):
+    """A calendar's year tables: made again where it is unpickled (they are derived from the years)."""
+
+    def __reduce__(self) -> tuple:
+        return (_Tables, ())
+
+
 @dataclass(frozen=True, slots=True)
 class _YearTable:
     """One year's days as codes (work, off, unknown: the year is not entered, or only its statutory
@@ -87,7 +94,7 @@ class WorkCalendar:
     years: Mapping[int, Year]
     file: str  # how messages name it: _shared/cn-workdays.calendar.yaml for a policies folder's calendar
     # year -> _YearTable, made when a date of that year is first counted (the same answers as `_day`)
-    tables: dict = field(default_factory=dict, compare=False, repr=False)
+    tables: dict = field(default_factory=lambda: _Tables(), compare=False, repr=False)
 
     def covers(self, year: int) -> bool:
         return year in self.years or PACKAGE_YEARS[0] <= year <= PACKAGE_YEARS[1]
