@@ -208,7 +208,7 @@ class RuleKey:
     policy's functions are pure, and a policy's working-day calendar is its own). `judge`
     therefore caches them:
 
-    - under the values of the variables read (`facts`, cache `by_facts`): the cheapest key,
+    - under the values of the variables read (`reads`, cache `by_facts`): the cheapest key,
       one look-up, which recurs where a rule reads a few facts of few values (a boolean, an enum);
     - under the values of the conditions (`__call__`, cache `by_values`), computed by the
       compiled functions: it recurs where the facts do not (ages from birth dates, counts
@@ -240,9 +240,6 @@ class RuleKey:
             reads.update(fast.reads)
         self.leaves = tuple(leaves)
         self.reads = tuple(sorted(reads))
-
-    def facts(self, variables: dict) -> tuple:
-        return tuple(map(variables.get, self.reads))
 
     def __call__(self, variables: dict, present: Mapping[str, Any], known: dict | None = None) -> tuple | None:
         """The conditions' values as a key, or None; into `known` (id(condition) -> value, as
