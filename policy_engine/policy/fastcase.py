@@ -26,30 +26,22 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from ..dates import DateError, canonical
+from ..dates import DateError, parse_date
 from .limits import MAX_CASE_DEPTH, MAX_LIST_ITEMS, check_case_size
 from .vocabulary import _SURROGATE, Fact, Vocabulary, _check_value
 
 _NO = object()  # not recognised here: the slow path decides
 _INT_MIN, _INT_MAX = -(2 ** 63), 2 ** 63 - 1
-_DATES: dict[str, str] = {}  # YYYY-MM-DD text already read -> its canonical form (the same text)
-_DATES_LIMIT = 100_000
 
 
 def _date_text(value: Any) -> Any:
     """The canonical text of a date given as text or a date object; _NO for anything else."""
     if type(value) is str:
-        seen = _DATES.get(value)
-        if seen is not None:
-            return seen
         try:
-            text = canonical(value)
+            parse_date(value)  # the one reader of dates (it keeps what it has read)
         except DateError:
             return _NO
-        if len(_DATES) >= _DATES_LIMIT:
-            _DATES.clear()
-        _DATES[value] = text
-        return text
+        return value  # text it accepts is written YYYY-MM-DD already: its canonical form
     if type(value) is _dt.date:
         return value.isoformat()
     return _NO
